@@ -1,0 +1,41 @@
+package bpf
+
+// MergeCPUs folds the per-CPU slots of one flow into one value: counters
+// add up, first/last seen take the earliest/latest, the DSCP is the one of
+// the most recent packet, and the owner and cookie come from whichever CPU
+// found them.
+func MergeCPUs(perCPU []FlowStats) FlowStats {
+	var out FlowStats
+	for i := range perCPU {
+		s := &perCPU[i]
+		for d := range out.Dir {
+			mergeDir(&out.Dir[d], &s.Dir[d])
+		}
+		if out.Cookie == 0 {
+			out.Cookie = s.Cookie
+		}
+		if out.Owner.Tgid == 0 && s.Owner.Tgid != 0 {
+			out.Owner = s.Owner
+		}
+		if out.Ifindex == 0 {
+			out.Ifindex = s.Ifindex
+		}
+	}
+	return out
+}
+
+func mergeDir(out, in *FlowDir) {
+	if in.Packets == 0 {
+		return
+	}
+	out.Bytes += in.Bytes
+	out.Packets += in.Packets
+	if out.FirstNs == 0 || in.FirstNs < out.FirstNs {
+		out.FirstNs = in.FirstNs
+	}
+	if in.LastNs >= out.LastNs {
+		out.LastNs = in.LastNs
+		out.Dscp = in.Dscp
+	}
+	out.TcpFlags |= in.TcpFlags
+}

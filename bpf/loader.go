@@ -1,0 +1,147 @@
+package bpf
+
+import (
+	"errors"
+	"fmt"
+
+	"github.com/cilium/ebpf"
+)
+
+// Types shared with the kernel programs, generated from tf_types.h.
+type (
+	Owner      = sockTfOwner
+	SockEvent  = sockTfSockEvent
+	ProcEvent  = sockTfProcEvent
+	FlowKey    = sockTfFlowKey
+	FlowStats  = sockTfFlowStats
+	FlowDir    = sockTfFlowDir
+	EventType  uint32
+	CounterIdx uint32
+)
+
+// Ring-buffer event types (enum tf_event_type).
+const (
+	EvSockOpen  EventType = 1
+	EvSockClose EventType = 2
+	EvSockOwner EventType = 3
+	EvTCPEstab  EventType = 4
+	EvProcExec  EventType = 5
+	EvProcExit  EventType = 6
+)
+
+// Counter indexes (enum tf_counter).
+const (
+	CntFlowMapFull CounterIdx = iota
+	CntEventsLost
+	CntOwnerStoreFail
+	CntParseShort
+	CntIPFragment
+	NumCounters
+)
+
+// CounterNames names the counters for reports, by index.
+var CounterNames = [NumCounters]string{
+	"flow_map_full", "events_lost", "owner_store_fail", "parse_short", "ip_fragment",
+}
+
+// Config sizes the kernel maps. Zero values keep the compiled-in defaults.
+type Config struct {
+	// FlowMapEntries is the number of flows tracked at once.
+	FlowMapEntries uint32
+	// EventBufferBytes is the ring buffer size: a power of two, at least a page.
+	EventBufferBytes uint32
+}
+
+// Objects are the loaded programs and maps. The maps are created once and
+// shared by all programs.
+type Objects struct {
+	sock sockObjects
+	proc procObjects
+	tc   tcObjects
+}
+
+// Load loads every program and map into the kernel. Nothing is attached.
+func Load(cfg Config) (*Objects, error) {
+	sockSpec, err := loadSock()
+	if err != nil {
+		return nil, fmt.Errorf("reading socket programs: %w", err)
+	}
+	if cfg.FlowMapEntries > 0 {
+		sockSpec.Maps["tf_flows"].MaxEntries = cfg.FlowMapEntries
+	}
+	if cfg.EventBufferBytes > 0 {
+		sockSpec.Maps["tf_events"].MaxEntries = cfg.EventBufferBytes
+	}
+	o := &Objects{}
+	if err := sockSpec.LoadAndAssign(&o.sock, nil); err != nil {
+		return nil, fmt.Errorf("loading socket programs: %w", verifierDetail(err))
+	}
+	shared := &ebpf.CollectionOptions{MapReplacements: map[string]*ebpf.Map{
+		"tf_owners":   o.sock.TfOwners,
+		"tf_flows":    o.sock.TfFlows,
+		"tf_events":   o.sock.TfEvents,
+		"tf_counters": o.sock.TfCounters,
+	}}
+	if err := loadProcObjects(&o.proc, shared); err != nil {
+		o.Close()
+		return nil, fmt.Errorf("loading process programs: %w", verifierDetail(err))
+	}
+	if err := loadTcObjects(&o.tc, shared); err != nil {
+		o.Close()
+		return nil, fmt.Errorf("loading traffic programs: %w", verifierDetail(err))
+	}
+	return o, nil
+}
+
+// verifierDetail keeps the end of a verifier log, where the reason is.
+func verifierDetail(err error) error {
+	var ve *ebpf.VerifierError
+	if errors.As(err, &ve) {
+		return fmt.Errorf("%+v", ve)
+	}
+	return err
+}
+
+// Close unloads everything. Attachments must be closed first.
+func (o *Objects) Close() error {
+	return errors.Join(o.tc.Close(), o.proc.Close(), o.sock.Close())
+}
+
+// Flows is the per-CPU flow map: FlowKey -> []FlowStats (one per CPU).
+func (o *Objects) Flows() *ebpf.Map { return o.sock.TfFlows }
+
+// Events is the ring buffer of SockEvent and ProcEvent records.
+func (o *Objects) Events() *ebpf.Map { return o.sock.TfEvents }
+
+// Counters is the per-CPU array of loss and anomaly counters.
+func (o *Objects) Counters() *ebpf.Map { return o.sock.TfCounters }
+
+// TCProgram returns the classifier for a direction and link type (l2:
+// Ethernet header present; false for tun and other L3 devices).
+func (o *Objects) TCProgram(egress, l2 bool) *ebpf.Program {
+	switch {
+	case egress && l2:
+		return o.tc.TfTcEgress
+	case egress:
+		return o.tc.TfTcEgress3
+	case l2:
+		return o.tc.TfTcIngress
+	default:
+		return o.tc.TfTcIngress3
+	}
+}
+
+// ReadCounters sums the per-CPU loss and anomaly counters.
+func (o *Objects) ReadCounters() ([NumCounters]uint64, error) {
+	var out [NumCounters]uint64
+	for i := range out {
+		var perCPU []uint64
+		if err := o.sock.TfCounters.Lookup(uint32(i), &perCPU); err != nil {
+			return out, fmt.Errorf("reading counter %s: %w", CounterNames[i], err)
+		}
+		for _, v := range perCPU {
+			out[i] += v
+		}
+	}
+	return out, nil
+}

@@ -1,0 +1,206 @@
+//go:build ignore
+
+/* Flow accounting on every interface, ingress and egress.
+ *
+ * Logic:
+ * 1. Parse the headers (tf_parse.h) and turn the packet into a flow key seen
+ *    from the local end: egress src=local, ingress dst=local.
+ * 2. Known flow: add bytes and packets to this CPU's slot of tf_flows. That
+ *    map lookup and a few stores are all the work most packets get.
+ * 3. A flow's first packets in a direction on a CPU also find the socket
+ *    (egress: the skb's socket; ingress: a socket lookup, because skb->sk
+ *    may be the sender's socket in another namespace) and copy its cookie
+ *    and owner from tf_owners into the flow.
+ * 4. A new flow is inserted; when the map is full the packet is counted in
+ *    tf_counters instead. The agent reads flows and deletes idle ones.
+ * Programs return TC_NEXT so that other TC programs still run.
+ */
+
+#include "tf_parse.h"
+#include "headers/bpf_core_read.h"
+
+char __license[] SEC("license") = "Dual BSD/GPL";
+
+#define TF_TC_NEXT -1   /* TCX_NEXT, and TC_ACT_UNSPEC for cls_bpf */
+#define TF_OWNER_TRIES 8 /* packets per direction and CPU that look for an owner */
+#define BPF_F_CURRENT_NETNS_ (-1L)
+
+extern void *bpf_rdonly_cast(const void *obj, __u32 btf_id) __ksym __weak;
+
+/* The raw socket cookie: bpf_get_socket_cookie() cannot take a looked-up
+ * socket, and sock_create/sock_ops already generated the cookie. */
+static __always_inline __u64 tf_sk_cookie(struct bpf_sock *sk)
+{
+	struct sock *s = bpf_rdonly_cast(sk, bpf_core_type_id_kernel(struct sock));
+	return s->__sk_common.skc_cookie.counter;
+}
+
+static __always_inline void tf_take_owner(struct tf_flow_stats *v, struct bpf_sock *sk)
+{
+	struct tf_owner *o = bpf_sk_storage_get(&tf_owners, sk, 0, 0);
+	if (o)
+		__builtin_memcpy(&v->owner, o, sizeof(*o));
+}
+
+static __always_inline __u32 tf_tuple(struct bpf_sock_tuple *t, const struct tf_pkt *p)
+{
+	if (p->family == 4) {
+		__builtin_memcpy(&t->ipv4.saddr, p->src, 4);
+		__builtin_memcpy(&t->ipv4.daddr, p->dst, 4);
+		t->ipv4.sport = bpf_htons(p->sport);
+		t->ipv4.dport = bpf_htons(p->dport);
+		return sizeof(t->ipv4);
+	}
+	__builtin_memcpy(t->ipv6.saddr, p->src, 16);
+	__builtin_memcpy(t->ipv6.daddr, p->dst, 16);
+	t->ipv6.sport = bpf_htons(p->sport);
+	t->ipv6.dport = bpf_htons(p->dport);
+	return sizeof(t->ipv6);
+}
+
+/* Each lookup lives in its own subprogram: merged, the verifier rejects
+ * the shared instruction for two pointer types. */
+static __noinline void tf_owner_udp(struct __sk_buff *skb, struct tf_flow_stats *v, const struct tf_pkt *p)
+{
+	struct bpf_sock_tuple t = {};
+	__u32 len = tf_tuple(&t, p);
+	struct bpf_sock *sk = bpf_sk_lookup_udp(skb, &t, len, BPF_F_CURRENT_NETNS_, 0);
+	if (!sk)
+		return;
+	v->cookie = tf_sk_cookie(sk);
+	tf_take_owner(v, sk);
+	bpf_sk_release(sk);
+}
+
+static __noinline void tf_owner_tcp(struct __sk_buff *skb, struct tf_flow_stats *v, const struct tf_pkt *p)
+{
+	struct bpf_sock_tuple t = {};
+	__u32 len = tf_tuple(&t, p);
+	struct bpf_sock *sk = bpf_skc_lookup_tcp(skb, &t, len, BPF_F_CURRENT_NETNS_, 0);
+	if (!sk)
+		return;
+	v->cookie = tf_sk_cookie(sk);
+	struct bpf_sock *full = bpf_sk_fullsock(sk);
+	if (full)
+		tf_take_owner(v, full);
+	bpf_sk_release(sk);
+}
+
+static __always_inline void tf_find_owner(struct __sk_buff *skb, struct tf_flow_stats *v,
+					  const struct tf_pkt *p, int egress)
+{
+	if (egress) {
+		v->cookie = bpf_get_socket_cookie(skb);
+		struct bpf_sock *sk = skb->sk;
+		if (sk)
+			sk = bpf_sk_fullsock(sk);
+		if (sk)
+			tf_take_owner(v, sk);
+		return;
+	}
+	if (p->fragment)
+		return;
+	if (p->protocol == IPPROTO_UDP)
+		tf_owner_udp(skb, v, p);
+	else
+		tf_owner_tcp(skb, v, p);
+}
+
+static __always_inline void tf_key(struct tf_flow_key *k, const struct tf_pkt *p, int egress, __u64 netns)
+{
+	if (egress) {
+		__builtin_memcpy(k->local_addr, p->src, 16);
+		__builtin_memcpy(k->peer_addr, p->dst, 16);
+		k->local_port = p->sport;
+		k->peer_port = p->dport;
+	} else {
+		__builtin_memcpy(k->local_addr, p->dst, 16);
+		__builtin_memcpy(k->peer_addr, p->src, 16);
+		k->local_port = p->dport;
+		k->peer_port = p->sport;
+	}
+	k->protocol = p->protocol;
+	k->family = p->family;
+	k->pad = 0;
+	k->netns = netns;
+}
+
+static __always_inline void tf_add(struct tf_flow_dir *d, const struct tf_pkt *p, __u32 segs,
+				   __u32 bytes, __u64 now)
+{
+	if (d->packets == 0)
+		d->first_ns = now;
+	d->packets += segs;
+	d->bytes += bytes;
+	d->last_ns = now;
+	d->tcp_flags |= p->tcp_flags;
+	d->dscp = p->dscp;
+}
+
+static __always_inline void tf_new_flow(struct __sk_buff *skb, struct tf_flow_key *k, const struct tf_pkt *p,
+					int egress, __u32 segs, __u32 bytes, __u64 now)
+{
+	struct tf_flow_stats v = {};
+	tf_add(&v.dir[egress ? 0 : 1], p, segs, bytes, now);
+	v.ifindex = skb->ifindex;
+	tf_find_owner(skb, &v, p, egress);
+	long err = bpf_map_update_elem(&tf_flows, k, &v, BPF_NOEXIST);
+	if (err == -17 /* EEXIST: another CPU inserted it first */) {
+		struct tf_flow_stats *cur = bpf_map_lookup_elem(&tf_flows, k);
+		if (cur)
+			tf_add(&cur->dir[egress ? 0 : 1], p, segs, bytes, now);
+	} else if (err) {
+		tf_count(TF_CNT_FLOW_MAP_FULL);
+	}
+}
+
+static __always_inline int tf_handle(struct __sk_buff *skb, int l2, int egress)
+{
+	struct tf_pkt p;
+	__builtin_memset(&p, 0, sizeof(p));
+	int res = tf_parse(skb, l2, &p);
+	if (res == TF_PARSE_SHORT && skb->len > skb->data_end - skb->data) {
+		/* Headers straddle the linear end (rare): pull them in, retry. */
+		if (bpf_skb_pull_data(skb, skb->len < 128 ? skb->len : 128) == 0)
+			res = tf_parse(skb, l2, &p);
+	}
+	if (res == TF_PARSE_SKIP)
+		return TF_TC_NEXT;
+	if (res == TF_PARSE_SHORT) {
+		tf_count(TF_CNT_PARSE_SHORT);
+		return TF_TC_NEXT;
+	}
+	if (p.fragment)
+		tf_count(TF_CNT_IP_FRAGMENT);
+
+	__u32 segs = skb->gso_segs > 1 ? skb->gso_segs : 1;
+	/* A GSO/GRO aggregate's IP header describes one segment only. */
+	__u32 bytes = segs > 1 ? skb->len - (l2 ? sizeof(struct ethhdr) : 0) : p.ip_len;
+	__u64 now = bpf_ktime_get_boot_ns();
+
+	struct tf_flow_key k;
+	tf_key(&k, &p, egress, bpf_get_netns_cookie(skb));
+	struct tf_flow_stats *v = bpf_map_lookup_elem(&tf_flows, &k);
+	if (!v) {
+		tf_new_flow(skb, &k, &p, egress, segs, bytes, now);
+		return TF_TC_NEXT;
+	}
+	struct tf_flow_dir *d = &v->dir[egress ? 0 : 1];
+	if (v->owner.tgid == 0 && d->packets < TF_OWNER_TRIES)
+		tf_find_owner(skb, v, &p, egress);
+	tf_add(d, &p, segs, bytes, now);
+	return TF_TC_NEXT;
+}
+
+SEC("tc")
+int tf_tc_egress(struct __sk_buff *skb) { return tf_handle(skb, 1, 1); }
+
+SEC("tc")
+int tf_tc_ingress(struct __sk_buff *skb) { return tf_handle(skb, 1, 0); }
+
+/* For devices without a link-layer header (tun, wireguard, ...). */
+SEC("tc")
+int tf_tc_egress3(struct __sk_buff *skb) { return tf_handle(skb, 0, 1); }
+
+SEC("tc")
+int tf_tc_ingress3(struct __sk_buff *skb) { return tf_handle(skb, 0, 0); }

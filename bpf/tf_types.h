@@ -1,0 +1,114 @@
+/* Structures shared between the kernel programs and the Go agent.
+ *
+ * Go reads these in place (bpf2go -type generates the mirrors), so every
+ * struct is explicitly padded to a multiple of 8 bytes and compiled with
+ * -Wpadded: a hole the compiler would add silently breaks the build instead.
+ */
+#pragma once
+
+#define TF_COMM_LEN 16
+#define TF_PATH_LEN 128
+#define TF_ARGS_LEN 256
+
+/* Indexes of the tf_counters array: everything the kernel side had to drop
+ * or could not do. The agent reads and reports them; none is silent. */
+enum tf_counter {
+	TF_CNT_FLOW_MAP_FULL = 0,   /* packet not counted: flow map full */
+	TF_CNT_EVENTS_LOST = 1,     /* ring buffer full: socket/process event lost */
+	TF_CNT_OWNER_STORE_FAIL = 2,/* socket owner storage could not be created */
+	TF_CNT_PARSE_SHORT = 3,     /* packet too short for its headers: counted as such */
+	TF_CNT_IP_FRAGMENT = 4,     /* non-first IP fragment: no ports, counted with ports 0 */
+	TF_CNT_MAX = 5,
+};
+
+/* Which kind of record a ring-buffer event is. */
+enum tf_event_type {
+	TF_EV_SOCK_OPEN = 1,    /* cgroup/sock_create */
+	TF_EV_SOCK_CLOSE = 2,   /* cgroup/sock_release */
+	TF_EV_SOCK_OWNER = 3,   /* owner first seen or changed (connect, bind, send, recv) */
+	TF_EV_TCP_ESTAB = 4,    /* sock_ops: TCP established, both ends known */
+	TF_EV_PROC_EXEC = 5,
+	TF_EV_PROC_EXIT = 6,
+};
+
+/* The process that owns a socket, kept in socket-local storage. start_ns is
+ * the thread-group leader's start time since boot, so (tgid, start_ns)
+ * names a process even after its pid is reused. */
+struct tf_owner {
+	__u64 cgroup_id;
+	__u64 start_ns;
+	__u32 tgid;
+	__u32 pid;
+	__u32 uid;
+	__u32 gid;
+	char comm[TF_COMM_LEN];
+};
+
+/* Socket lifecycle and ownership, to the ring buffer. Addresses are in
+ * network order, IPv4 in the first 4 bytes; ports in host order. */
+struct tf_sock_event {
+	__u32 type;
+	__u16 family;    /* AF_INET / AF_INET6 */
+	__u8 protocol;   /* IPPROTO_TCP / IPPROTO_UDP (MPTCP reported as TCP) */
+	__u8 pad0;
+	__u64 ts_ns;     /* CLOCK_BOOTTIME */
+	__u64 cookie;
+	__u64 netns_cookie;
+	struct tf_owner owner;
+	__u8 local_addr[16];
+	__u8 peer_addr[16];
+	__u16 local_port;
+	__u16 peer_port;
+	__u32 pad1;
+};
+
+/* Process exec and exit, to the ring buffer. */
+struct tf_proc_event {
+	__u32 type;
+	__u32 tgid;
+	__u32 ppid;
+	__u32 uid;
+	__u64 ts_ns;
+	__u64 start_ns;
+	__s32 exit_code;
+	__u32 args_len;
+	char comm[TF_COMM_LEN];
+	char filename[TF_PATH_LEN];
+	char args[TF_ARGS_LEN]; /* argv, NUL separated, truncated */
+};
+
+/* A flow as seen from the local end, so that both directions share one
+ * entry: egress packets are src=local, ingress packets dst=local. netns
+ * keeps identical tuples in different network namespaces apart. */
+struct tf_flow_key {
+	__u8 local_addr[16];
+	__u8 peer_addr[16];
+	__u16 local_port;
+	__u16 peer_port;
+	__u8 protocol;
+	__u8 family;     /* 4 or 6 */
+	__u16 pad;
+	__u64 netns;
+};
+
+/* One direction of a flow. */
+struct tf_flow_dir {
+	__u64 bytes;     /* IP bytes (header included) */
+	__u64 packets;   /* GSO/GRO aggregates counted as their segments */
+	__u64 first_ns;  /* CLOCK_BOOTTIME */
+	__u64 last_ns;
+	__u8 tcp_flags;  /* OR of all flags seen */
+	__u8 dscp;       /* last seen */
+	__u8 pad[6];
+};
+
+/* Per-CPU value of the flow map: the agent sums the CPUs. The owner and
+ * cookie are filled on the first packet of each direction on each CPU, the
+ * only time the program does more than count. */
+struct tf_flow_stats {
+	struct tf_flow_dir dir[2]; /* 0 = egress (sent), 1 = ingress (received) */
+	__u64 cookie;
+	struct tf_owner owner;
+	__u32 ifindex;
+	__u32 pad;
+};
