@@ -160,4 +160,3 @@ func (st *Stream) validate(p string, add addFunc) {
 		add(p+"active", "must not exceed change_every")
 	}
 }
-
