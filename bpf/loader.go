@@ -62,18 +62,18 @@ type Objects struct {
 
 // Load loads every program and map into the kernel. Nothing is attached.
 func Load(cfg Config) (*Objects, error) {
-	sockSpec, err := loadSock()
-	if err != nil {
-		return nil, fmt.Errorf("reading socket programs: %w", err)
-	}
-	if cfg.FlowMapEntries > 0 {
-		sockSpec.Maps["tf_flows"].MaxEntries = cfg.FlowMapEntries
-	}
-	if cfg.EventBufferBytes > 0 {
-		sockSpec.Maps["tf_events"].MaxEntries = cfg.EventBufferBytes
+	specs := map[string]func() (*ebpf.CollectionSpec, error){"socket": loadSock, "process": loadProc, "traffic": loadTc}
+	loaded := map[string]*ebpf.CollectionSpec{}
+	for name, load := range specs {
+		spec, err := load()
+		if err != nil {
+			return nil, fmt.Errorf("reading %s programs: %w", name, err)
+		}
+		cfg.size(spec)
+		loaded[name] = spec
 	}
 	o := &Objects{}
-	if err := sockSpec.LoadAndAssign(&o.sock, nil); err != nil {
+	if err := loaded["socket"].LoadAndAssign(&o.sock, nil); err != nil {
 		return nil, fmt.Errorf("loading socket programs: %w", verifierDetail(err))
 	}
 	shared := &ebpf.CollectionOptions{MapReplacements: map[string]*ebpf.Map{
@@ -82,15 +82,26 @@ func Load(cfg Config) (*Objects, error) {
 		"tf_events":   o.sock.TfEvents,
 		"tf_counters": o.sock.TfCounters,
 	}}
-	if err := loadProcObjects(&o.proc, shared); err != nil {
+	if err := loaded["process"].LoadAndAssign(&o.proc, shared); err != nil {
 		o.Close()
 		return nil, fmt.Errorf("loading process programs: %w", verifierDetail(err))
 	}
-	if err := loadTcObjects(&o.tc, shared); err != nil {
+	if err := loaded["traffic"].LoadAndAssign(&o.tc, shared); err != nil {
 		o.Close()
 		return nil, fmt.Errorf("loading traffic programs: %w", verifierDetail(err))
 	}
 	return o, nil
+}
+
+// size applies the configured map sizes; every object declares the shared
+// maps, and a replacement must match its declaration.
+func (cfg Config) size(spec *ebpf.CollectionSpec) {
+	if m := spec.Maps["tf_flows"]; m != nil && cfg.FlowMapEntries > 0 {
+		m.MaxEntries = cfg.FlowMapEntries
+	}
+	if m := spec.Maps["tf_events"]; m != nil && cfg.EventBufferBytes > 0 {
+		m.MaxEntries = cfg.EventBufferBytes
+	}
 }
 
 // verifierDetail keeps the end of a verifier log, where the reason is.
