@@ -39,3 +39,15 @@ func mergeDir(out, in *FlowDir) {
 	}
 	out.TcpFlags |= in.TcpFlags
 }
+
+// CString reads a NUL-terminated kernel char array (comm, filename).
+func CString(b []int8) string {
+	out := make([]byte, 0, len(b))
+	for _, c := range b {
+		if c == 0 {
+			break
+		}
+		out = append(out, byte(c))
+	}
+	return string(out)
+}

@@ -1,0 +1,204 @@
+// Package agent runs teamsflow's pipeline: it loads and attaches the
+// kernel programs, reads their events and flow counters into the flow
+// table, names the processes, and hands out stream records.
+package agent
+
+import (
+	"errors"
+	"fmt"
+	"sync"
+	"sync/atomic"
+	"time"
+
+	"github.com/rs/zerolog"
+
+	"github.com/teamsflow/teamsflow/agent/attach"
+	"github.com/teamsflow/teamsflow/agent/flow"
+	"github.com/teamsflow/teamsflow/agent/kernel"
+	"github.com/teamsflow/teamsflow/agent/proc"
+	"github.com/teamsflow/teamsflow/bpf"
+)
+
+// Config says what to watch and how.
+type Config struct {
+	// Interfaces restricts the classifier to these interface names; empty
+	// means every interface, including ones that appear later.
+	Interfaces []string
+	// Netns lists the network namespaces whose interfaces get the
+	// classifier: paths such as /run/netns/NAME, "" for the agent's own.
+	// Empty means the agent's own only.
+	Netns []string
+	// TCMode is how the classifier attaches (auto, tcx, clsact).
+	TCMode bpf.TCMode
+	// Maps sizes the kernel maps.
+	Maps bpf.Config
+	// PollInterval is how often the flow map is read.
+	PollInterval time.Duration
+	// IdleTimeout is how long a flow may be silent before its kernel entry
+	// is deleted (its counts stay in the table).
+	IdleTimeout time.Duration
+	Log         zerolog.Logger
+}
+
+func (c *Config) defaults() {
+	if len(c.Netns) == 0 {
+		c.Netns = []string{""}
+	}
+	if c.TCMode == "" {
+		c.TCMode = bpf.TCAuto
+	}
+	if c.PollInterval <= 0 {
+		c.PollInterval = time.Second
+	}
+	if c.IdleTimeout <= 0 {
+		c.IdleTimeout = 60 * time.Second
+	}
+}
+
+// Agent is the running pipeline.
+type Agent struct {
+	cfg     Config
+	log     zerolog.Logger
+	objs    *bpf.Objects
+	links   []bpf.Links
+	tc      *attach.Manager
+	events  *kernel.Events
+	table   *flow.Table
+	procs   *proc.Cache
+	clock   Clock
+	badEvts atomic.Uint64
+	stop    chan struct{}
+	wg      sync.WaitGroup
+	pollMu  sync.Mutex
+}
+
+// Start loads and attaches everything and starts reading. On error nothing
+// stays attached.
+func Start(cfg Config) (a *Agent, err error) {
+	cfg.defaults()
+	if err := attach.CheckInterfaces(cfg.Interfaces, cfg.Netns); err != nil {
+		return nil, err
+	}
+	a = &Agent{cfg: cfg, log: cfg.Log.With().Str("component", "agent").Logger(),
+		table: flow.NewTable(), procs: proc.NewCache(5 * time.Minute), clock: NewClock(), stop: make(chan struct{})}
+	defer func() {
+		if err != nil {
+			a.shutdown()
+		}
+	}()
+	if a.objs, err = bpf.Load(cfg.Maps); err != nil {
+		return nil, err
+	}
+	if err = a.attachHooks(); err != nil {
+		return nil, err
+	}
+	if a.events, err = kernel.OpenEvents(a.objs); err != nil {
+		return nil, err
+	}
+	a.wg.Add(1)
+	go func() { defer a.wg.Done(); a.events.Run(a.handleEvent, a.badEvent) }()
+	// Backfill after the hooks are in place, so no socket falls in between.
+	a.backfill(cfg.Netns)
+	a.tc = attach.New(a.objs, cfg.TCMode, cfg.Interfaces, cfg.Log.With().Str("component", "attach").Logger())
+	for _, ns := range cfg.Netns {
+		if err = a.tc.Watch(ns); err != nil {
+			return nil, fmt.Errorf("watching interfaces of %s: %w", nsName(ns), err)
+		}
+	}
+	a.wg.Add(1)
+	go a.pollLoop()
+	return a, nil
+}
+
+func nsName(path string) string {
+	if path == "" {
+		return "the host network namespace"
+	}
+	return path
+}
+
+func (a *Agent) attachHooks() error {
+	root, err := bpf.CgroupV2Root()
+	if err != nil {
+		return err
+	}
+	socks, err := a.objs.AttachSockets(root)
+	if err != nil {
+		return err
+	}
+	a.links = append(a.links, socks)
+	procs, err := a.objs.AttachProcesses()
+	if err != nil {
+		return err
+	}
+	a.links = append(a.links, procs)
+	return nil
+}
+
+// Attached lists the interfaces the classifier is on.
+func (a *Agent) Attached() []string { return a.tc.Attached() }
+
+func (a *Agent) pollLoop() {
+	defer a.wg.Done()
+	t := time.NewTicker(a.cfg.PollInterval)
+	defer t.Stop()
+	for {
+		select {
+		case <-a.stop:
+			return
+		case <-t.C:
+			if err := a.Poll(); err != nil {
+				a.log.Warn().Err(err).Msg("reading flows")
+			}
+			a.procs.Prune(time.Now())
+		}
+	}
+}
+
+// Poll reads the flow map into the table and deletes kernel entries idle
+// for longer than the idle timeout.
+func (a *Agent) Poll() error {
+	a.pollMu.Lock()
+	defer a.pollMu.Unlock()
+	flows, err := kernel.ReadFlows(a.objs.Flows())
+	cutoff := a.clock.BootNs(time.Now().Add(-a.cfg.IdleTimeout))
+	var idle []bpf.FlowKey
+	for _, f := range flows {
+		a.table.Update(f.Key, f.Stats)
+		if max(f.Stats.Dir[0].LastNs, f.Stats.Dir[1].LastNs) < cutoff {
+			idle = append(idle, f.Key)
+		}
+	}
+	if len(idle) > 0 {
+		err = errors.Join(err, kernel.DeleteFlows(a.objs.Flows(), idle))
+		for _, k := range idle {
+			a.table.Removed(k)
+		}
+	}
+	return err
+}
+
+// Close reads the flows one last time and detaches everything.
+func (a *Agent) Close() error {
+	return errors.Join(a.Poll(), a.shutdown())
+}
+
+// shutdown stops the readers and detaches everything that was attached.
+func (a *Agent) shutdown() error {
+	close(a.stop)
+	if a.events != nil {
+		a.events.Close()
+	}
+	a.wg.Wait()
+	var errs []error
+	if a.tc != nil {
+		errs = append(errs, a.tc.Close())
+	}
+	for _, l := range a.links {
+		errs = append(errs, l.Close())
+	}
+	if a.objs != nil {
+		errs = append(errs, a.objs.Close())
+	}
+	return errors.Join(errs...)
+}

@@ -1,0 +1,38 @@
+package agent
+
+import (
+	"github.com/teamsflow/teamsflow/bpf"
+)
+
+// Counters are the agent's own figures: what it tracks and what it lost.
+type Counters struct {
+	FlowsTracked int               `json:"flows_tracked"`
+	Processes    int               `json:"processes_known"`
+	Kernel       map[string]uint64 `json:"kernel"`           // bpf.CounterNames
+	BadEvents    uint64            `json:"events_malformed"` // ring-buffer records that did not decode
+}
+
+// Counters reads the kernel's loss counters and the table sizes.
+func (a *Agent) Counters() (Counters, error) {
+	c := Counters{FlowsTracked: a.table.Len(), Processes: a.procs.Len(),
+		Kernel: map[string]uint64{}, BadEvents: a.badEvts.Load()}
+	k, err := a.objs.ReadCounters()
+	for i, v := range k {
+		c.Kernel[bpf.CounterNames[i]] = v
+	}
+	return c, err
+}
+
+// Losses lists the non-zero counters that mean something was dropped.
+func (c Counters) Losses() map[string]uint64 {
+	out := map[string]uint64{}
+	for _, name := range []string{"flow_map_full", "events_lost", "owner_store_fail"} {
+		if v := c.Kernel[name]; v > 0 {
+			out[name] = v
+		}
+	}
+	if c.BadEvents > 0 {
+		out["events_malformed"] = c.BadEvents
+	}
+	return out
+}

@@ -1,0 +1,112 @@
+package flow
+
+import (
+	"net/netip"
+	"time"
+
+	"github.com/teamsflow/teamsflow/bpf"
+)
+
+// Snapshot returns a copy of every flow with its owner and closed state
+// resolved from what the table knows now.
+func (t *Table) Snapshot() []Flow {
+	t.mu.Lock()
+	defer t.mu.Unlock()
+	out := make([]Flow, 0, len(t.flows))
+	for _, f := range t.flows {
+		t.resolve(f)
+		out = append(out, *f)
+	}
+	return out
+}
+
+// resolve fills a flow's owner and cookie from sockets when the kernel
+// entry did not carry them.
+func (t *Table) resolve(f *Flow) {
+	if f.Cookie == 0 {
+		f.Cookie = t.cookieByTuple(f.Key)
+	}
+	s := t.sockets[f.Cookie]
+	if s != nil {
+		f.Closed = s.Closed
+	}
+	if s == nil || !s.Owner.Known() {
+		// An accepted socket of a listener older than the agent has no
+		// owner of its own: the listener's, found by address, is it.
+		s = t.sockets[t.cookieByTuple(f.Key)]
+	}
+	if s == nil {
+		return
+	}
+	if !f.Owner.Known() || (f.Owner.Source != "socket" && s.Owner.Source == "socket") {
+		f.Owner = s.Owner
+	}
+}
+
+// cookieByTuple looks a flow's socket up by address: exact (connected
+// sockets), then unconnected (peer unset), then bound to the wildcard
+// address.
+func (t *Table) cookieByTuple(k bpf.FlowKey) uint64 {
+	local, peer := Addrs(k)
+	any := netip.IPv4Unspecified()
+	if k.Family == 6 {
+		any = netip.IPv6Unspecified()
+	}
+	noPeer := netip.AddrPortFrom(any, 0)
+	for _, c := range []tuple{
+		{k.Netns, k.Protocol, local, peer},
+		{k.Netns, k.Protocol, local, noPeer},
+		{k.Netns, k.Protocol, netip.AddrPortFrom(any, local.Port()), noPeer},
+	} {
+		if cookie := t.tuples[c]; cookie != 0 {
+			return cookie
+		}
+	}
+	return 0
+}
+
+// Addrs returns a flow key's local and peer address and port.
+func Addrs(k bpf.FlowKey) (local, peer netip.AddrPort) {
+	if k.Family == 4 {
+		return netip.AddrPortFrom(netip.AddrFrom4([4]byte(k.LocalAddr[:4])), k.LocalPort),
+			netip.AddrPortFrom(netip.AddrFrom4([4]byte(k.PeerAddr[:4])), k.PeerPort)
+	}
+	return netip.AddrPortFrom(netip.AddrFrom16(k.LocalAddr), k.LocalPort),
+		netip.AddrPortFrom(netip.AddrFrom16(k.PeerAddr), k.PeerPort)
+}
+
+// Expire removes flows that are out of the kernel map and were last seen
+// before cutoff (boot-clock ns), and sockets closed before closedCutoff,
+// and returns the flows removed.
+func (t *Table) Expire(cutoffNs uint64, closedCutoff time.Time) []Flow {
+	t.mu.Lock()
+	defer t.mu.Unlock()
+	var out []Flow
+	for k, f := range t.flows {
+		s := f.Stats()
+		last := max(s.Dir[0].LastNs, s.Dir[1].LastNs)
+		if !f.inKernel && last < cutoffNs {
+			t.resolve(f)
+			out = append(out, *f)
+			delete(t.flows, k)
+		}
+	}
+	for cookie, s := range t.sockets {
+		if s.Closed && s.ClosedAt.Before(closedCutoff) {
+			delete(t.sockets, cookie)
+		}
+	}
+	for tp, cookie := range t.tuples {
+		if _, ok := t.sockets[cookie]; !ok {
+			delete(t.tuples, tp)
+		}
+	}
+	return out
+}
+
+// Len is the number of flows in the table.
+func (t *Table) Len() int {
+	t.mu.Lock()
+	defer t.mu.Unlock()
+	return len(t.flows)
+}

@@ -1,0 +1,154 @@
+// Package flow keeps the flow table: the kernel's per-flow counters joined
+// with the owner of each flow's socket. Owners come, best first, from the
+// flow itself (the TC program copied them from socket storage), from
+// socket events keyed by cookie, and from the backfill of sockets that
+// existed before the agent started, keyed by cookie or by address.
+package flow
+
+import (
+	"net/netip"
+	"sync"
+	"time"
+
+	"github.com/teamsflow/teamsflow/bpf"
+)
+
+// Owner is the process that owns a socket.
+type Owner struct {
+	TGID, PID, UID uint32
+	StartNs        uint64 // thread-group start, ns since boot; 0 if unknown
+	Comm           string
+	Source         string // "socket" (kernel) or "backfill" (/proc)
+}
+
+// Known says whether an owner was found.
+func (o Owner) Known() bool { return o.TGID != 0 }
+
+// Flow is one flow with its totals so far.
+type Flow struct {
+	Key    bpf.FlowKey
+	Owner  Owner
+	Cookie uint64
+	Closed bool // its socket was closed
+	// folded holds counts of kernel entries that were already deleted;
+	// current the live kernel entry.
+	folded, current bpf.FlowStats
+	inKernel        bool
+}
+
+// Stats is the flow's total traffic.
+func (f *Flow) Stats() bpf.FlowStats {
+	return bpf.MergeCPUs([]bpf.FlowStats{f.folded, f.current})
+}
+
+// Socket is what events and backfill told about one socket.
+type Socket struct {
+	Owner    Owner
+	Closed   bool
+	ClosedAt time.Time
+}
+
+// tuple finds a socket by address when its cookie is not in the flow.
+type tuple struct {
+	netns       uint64
+	proto       uint8
+	local, peer netip.AddrPort
+}
+
+// Table is the flow table. It is safe for concurrent use.
+type Table struct {
+	mu      sync.Mutex
+	flows   map[bpf.FlowKey]*Flow
+	sockets map[uint64]*Socket
+	tuples  map[tuple]uint64
+}
+
+// NewTable makes an empty table.
+func NewTable() *Table {
+	return &Table{flows: map[bpf.FlowKey]*Flow{}, sockets: map[uint64]*Socket{}, tuples: map[tuple]uint64{}}
+}
+
+// Update records the kernel's current counters of a flow.
+func (t *Table) Update(k bpf.FlowKey, s bpf.FlowStats) {
+	t.mu.Lock()
+	defer t.mu.Unlock()
+	f := t.flows[k]
+	if f == nil {
+		f = &Flow{Key: k}
+		t.flows[k] = f
+	}
+	f.current, f.inKernel = s, true
+	if s.Cookie != 0 {
+		f.Cookie = s.Cookie
+	}
+	if s.Owner.Tgid != 0 && f.Owner.Source != "socket" {
+		f.Owner = ownerFrom(s.Owner, "socket")
+	}
+}
+
+// Removed records that the kernel entry of a flow was deleted after its
+// last Update: its counts stay in the table, a new entry adds to them.
+func (t *Table) Removed(k bpf.FlowKey) {
+	t.mu.Lock()
+	defer t.mu.Unlock()
+	if f := t.flows[k]; f != nil && f.inKernel {
+		f.folded = f.Stats()
+		f.current, f.inKernel = bpf.FlowStats{}, false
+	}
+}
+
+// SocketOwner records a socket's owner from a kernel event.
+func (t *Table) SocketOwner(cookie uint64, o bpf.Owner) {
+	if cookie == 0 || o.Tgid == 0 {
+		return
+	}
+	t.mu.Lock()
+	defer t.mu.Unlock()
+	t.socket(cookie).Owner = ownerFrom(o, "socket")
+}
+
+// SocketTuple records the addresses of a socket (TCP established, backfill).
+func (t *Table) SocketTuple(netns uint64, proto uint8, local, peer netip.AddrPort, cookie uint64) {
+	if cookie == 0 {
+		return
+	}
+	t.mu.Lock()
+	defer t.mu.Unlock()
+	t.tuples[tuple{netns, proto, local, peer}] = cookie
+	t.socket(cookie)
+}
+
+// SocketClosed records that a socket was closed at when.
+func (t *Table) SocketClosed(cookie uint64, when time.Time) {
+	t.mu.Lock()
+	defer t.mu.Unlock()
+	s := t.socket(cookie)
+	s.Closed, s.ClosedAt = true, when
+}
+
+// Backfill records the owner of a socket that existed before the agent.
+// Owners learned from the kernel are not overwritten.
+func (t *Table) Backfill(cookie uint64, o Owner) {
+	if cookie == 0 || !o.Known() {
+		return
+	}
+	t.mu.Lock()
+	defer t.mu.Unlock()
+	if s := t.socket(cookie); !s.Owner.Known() {
+		o.Source = "backfill"
+		s.Owner = o
+	}
+}
+
+func (t *Table) socket(cookie uint64) *Socket {
+	s := t.sockets[cookie]
+	if s == nil {
+		s = &Socket{}
+		t.sockets[cookie] = s
+	}
+	return s
+}
+
+func ownerFrom(o bpf.Owner, source string) Owner {
+	return Owner{TGID: o.Tgid, PID: o.Pid, UID: o.Uid, StartNs: o.StartNs, Comm: bpf.CString(o.Comm[:]), Source: source}
+}

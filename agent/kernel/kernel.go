@@ -1,0 +1,114 @@
+// Package kernel reads what the kernel programs produce: socket and
+// process events from the ring buffer, and flow counters from the flow map.
+package kernel
+
+import (
+	"errors"
+	"fmt"
+	"os"
+	"unsafe"
+
+	"github.com/cilium/ebpf"
+	"github.com/cilium/ebpf/ringbuf"
+
+	"github.com/teamsflow/teamsflow/bpf"
+)
+
+// Events reads the ring buffer.
+type Events struct {
+	rd *ringbuf.Reader
+}
+
+// OpenEvents starts reading the ring buffer of objs.
+func OpenEvents(objs *bpf.Objects) (*Events, error) {
+	rd, err := ringbuf.NewReader(objs.Events())
+	if err != nil {
+		return nil, fmt.Errorf("opening event ring buffer: %w", err)
+	}
+	return &Events{rd: rd}, nil
+}
+
+// Run delivers each event (a *bpf.SockEvent or *bpf.ProcEvent) to fn until
+// Close is called. Malformed records are counted in bad, not delivered.
+func (e *Events) Run(fn func(any), bad func(error)) {
+	var rec ringbuf.Record
+	for {
+		if err := e.rd.ReadInto(&rec); err != nil {
+			if errors.Is(err, os.ErrClosed) {
+				return
+			}
+			bad(err)
+			continue
+		}
+		ev, err := Decode(rec.RawSample)
+		if err != nil {
+			bad(err)
+			continue
+		}
+		fn(ev)
+	}
+}
+
+// Close stops Run.
+func (e *Events) Close() error { return e.rd.Close() }
+
+// Decode turns one ring-buffer record into its event struct.
+func Decode(raw []byte) (any, error) {
+	if len(raw) < 4 {
+		return nil, fmt.Errorf("event of %d bytes is too short", len(raw))
+	}
+	typ := bpf.EventType(*(*uint32)(unsafe.Pointer(&raw[0])))
+	switch typ {
+	case bpf.EvSockOpen, bpf.EvSockClose, bpf.EvSockOwner, bpf.EvTCPEstab:
+		return decodeAs[bpf.SockEvent](raw, typ)
+	case bpf.EvProcExec, bpf.EvProcExit:
+		return decodeAs[bpf.ProcEvent](raw, typ)
+	}
+	return nil, fmt.Errorf("unknown event type %d", typ)
+}
+
+func decodeAs[T any](raw []byte, typ bpf.EventType) (*T, error) {
+	var v T
+	if len(raw) < int(unsafe.Sizeof(v)) {
+		return nil, fmt.Errorf("event type %d: %d bytes, want %d", typ, len(raw), unsafe.Sizeof(v))
+	}
+	// The kernel wrote the struct with the layout bpf2go mirrored.
+	v = *(*T)(unsafe.Pointer(&raw[0]))
+	return &v, nil
+}
+
+// Flow is one entry of the flow map, its CPUs merged.
+type Flow struct {
+	Key   bpf.FlowKey
+	Stats bpf.FlowStats
+}
+
+// ReadFlows reads the whole flow map.
+func ReadFlows(m *ebpf.Map) ([]Flow, error) {
+	var out []Flow
+	var k bpf.FlowKey
+	var perCPU []bpf.FlowStats
+	it := m.Iterate()
+	for it.Next(&k, &perCPU) {
+		out = append(out, Flow{Key: k, Stats: bpf.MergeCPUs(perCPU)})
+	}
+	if err := it.Err(); err != nil {
+		return out, fmt.Errorf("reading flow map: %w", err)
+	}
+	return out, nil
+}
+
+// DeleteFlows removes entries from the flow map; entries already gone are
+// not an error.
+func DeleteFlows(m *ebpf.Map, keys []bpf.FlowKey) error {
+	var errs []error
+	for i := range keys {
+		if err := m.Delete(&keys[i]); err != nil && !errors.Is(err, ebpf.ErrKeyNotExist) {
+			errs = append(errs, err)
+		}
+	}
+	if err := errors.Join(errs...); err != nil {
+		return fmt.Errorf("deleting idle flows: %w", err)
+	}
+	return nil
+}

@@ -1,0 +1,123 @@
+package client
+
+import (
+	"encoding/binary"
+	"errors"
+	"fmt"
+	"net"
+	"sync"
+	"syscall"
+
+	"golang.org/x/sys/unix"
+)
+
+// openUDP binds a media socket on the client address: the first free port
+// of a QoS range, or an ephemeral one, and marks it with DSCP (IP_TOS
+// carries DSCP in its upper six bits) the way the Teams QoS policy does.
+func openUDP(ip string, ports []int, dscp int) (*net.UDPConn, error) {
+	try := ports
+	if len(try) == 0 {
+		try = []int{0}
+	}
+	var lastErr error
+	for _, port := range try {
+		conn, err := net.ListenUDP("udp4", &net.UDPAddr{IP: net.ParseIP(ip), Port: port})
+		if err != nil {
+			lastErr = err
+			if errors.Is(err, syscall.EADDRINUSE) {
+				continue
+			}
+			return nil, fmt.Errorf("binding UDP %s:%d: %w", ip, port, err)
+		}
+		if dscp != 0 {
+			if err := setTOS(conn, dscp<<2); err != nil {
+				conn.Close()
+				return nil, err
+			}
+		}
+		return conn, nil
+	}
+	return nil, fmt.Errorf("binding UDP in port range %d-%d: %w", try[0], try[len(try)-1], lastErr)
+}
+
+func setTOS(conn *net.UDPConn, tos int) error {
+	raw, err := conn.SyscallConn()
+	if err != nil {
+		return fmt.Errorf("reaching socket: %w", err)
+	}
+	var sockErr error
+	err = raw.Control(func(fd uintptr) {
+		sockErr = unix.SetsockoptInt(int(fd), unix.IPPROTO_IP, unix.IP_TOS, tos)
+	})
+	if err == nil {
+		err = sockErr
+	}
+	if err != nil {
+		return fmt.Errorf("setting IP_TOS %#x: %w", tos, err)
+	}
+	return nil
+}
+
+// Counts are what one socket sent to one destination, by protocol, so
+// the ground truth can list the STUN and TURN exchanges as flows of their
+// own with real packet counts.
+type Counts struct {
+	STUN, TURN, ChannelData, Other int
+	Bytes                          int
+}
+
+// countingConn wraps the base socket. The TURN client writes through it
+// too, so Allocate/Refresh/ChannelBind and ChannelData are counted.
+type countingConn struct {
+	*net.UDPConn
+	mu     sync.Mutex
+	counts map[string]*Counts
+}
+
+func newCountingConn(c *net.UDPConn) *countingConn {
+	return &countingConn{UDPConn: c, counts: map[string]*Counts{}}
+}
+
+func (c *countingConn) WriteTo(b []byte, addr net.Addr) (int, error) {
+	n, err := c.UDPConn.WriteTo(b, addr)
+	if err == nil {
+		c.count(b, addr.String())
+	}
+	return n, err
+}
+
+func (c *countingConn) count(b []byte, dst string) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	ct := c.counts[dst]
+	if ct == nil {
+		ct = &Counts{}
+		c.counts[dst] = ct
+	}
+	ct.Bytes += len(b)
+	switch {
+	case len(b) >= 20 && binary.BigEndian.Uint32(b[4:8]) == 0x2112A442:
+		// STUN method bits without the class bits: 0x001 is Binding,
+		// everything else on this socket is a TURN method.
+		if binary.BigEndian.Uint16(b[0:2])&0x3EEF == 0x0001 {
+			ct.STUN++
+		} else {
+			ct.TURN++
+		}
+	case len(b) >= 4 && b[0]>>6 == 1:
+		ct.ChannelData++
+	default:
+		ct.Other++
+	}
+}
+
+// snapshot copies the counters.
+func (c *countingConn) snapshot() map[string]Counts {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	out := map[string]Counts{}
+	for k, v := range c.counts {
+		out[k] = *v
+	}
+	return out
+}
