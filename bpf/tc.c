@@ -26,6 +26,16 @@ char __license[] SEC("license") = "Dual BSD/GPL";
 #define BPF_F_CURRENT_NETNS_ (-1L)
 
 extern void *bpf_rdonly_cast(const void *obj, __u32 btf_id) __ksym __weak;
+extern void *bpf_cast_to_kern_ctx(void *obj) __ksym __weak;
+
+/* The namespace of the interface the packet is on. bpf_get_netns_cookie()
+ * would use skb->sk first, and on veth ingress that is the sender's socket
+ * in the peer namespace. */
+static __always_inline __u64 tf_dev_netns(struct __sk_buff *skb)
+{
+	struct sk_buff *kskb = bpf_cast_to_kern_ctx(skb);
+	return kskb->dev->nd_net.net->net_cookie;
+}
 
 /* The raw socket cookie: bpf_get_socket_cookie() cannot take a looked-up
  * socket, and sock_create/sock_ops already generated the cookie. */
@@ -179,7 +189,7 @@ static __always_inline int tf_handle(struct __sk_buff *skb, int l2, int egress)
 	__u64 now = bpf_ktime_get_boot_ns();
 
 	struct tf_flow_key k;
-	tf_key(&k, &p, egress, bpf_get_netns_cookie(skb));
+	tf_key(&k, &p, egress, tf_dev_netns(skb));
 	struct tf_flow_stats *v = bpf_map_lookup_elem(&tf_flows, &k);
 	if (!v) {
 		tf_new_flow(skb, &k, &p, egress, segs, bytes, now);

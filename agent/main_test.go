@@ -1,0 +1,13 @@
+package agent
+
+import (
+	"os"
+	"testing"
+
+	"github.com/teamsflow/teamsflow/agent/testenv"
+)
+
+func TestMain(m *testing.M) {
+	testenv.PeerMain()
+	os.Exit(m.Run())
+}

@@ -1,0 +1,160 @@
+package testenv
+
+import (
+	"bufio"
+	"fmt"
+	"io"
+	"net"
+	"os"
+	"strconv"
+	"time"
+)
+
+// The peer is the test binary itself, started again under another name
+// inside a namespace, so that tests have real processes with sockets of
+// their own. TestMain of a package that uses peers calls PeerMain first.
+const peerEnv = "TEAMSFLOW_TEST_PEER"
+
+// PeerMain runs the peer when the binary was started as one, then exits;
+// otherwise it returns at once.
+func PeerMain() {
+	mode := os.Getenv(peerEnv)
+	if mode == "" {
+		return
+	}
+	if err := runPeer(mode, os.Args[1:]); err != nil {
+		fmt.Fprintln(os.Stderr, "peer:", err)
+		os.Exit(1)
+	}
+	os.Exit(0)
+}
+
+func runPeer(mode string, args []string) error {
+	switch mode {
+	case "tcp-server":
+		return tcpServer(args[0], atoi(args[1]))
+	case "tcp-client":
+		return tcpClient(args[0], atoi(args[1]), args[2] == "wait")
+	case "udp-server":
+		return udpServer(args[0], atoi(args[1]))
+	case "udp-client":
+		return udpClient(args[0], atoi(args[1]), atoi(args[2]), args[3] == "connect", args[4] == "wait",
+			time.Duration(atoi(args[5]))*time.Millisecond)
+	}
+	return fmt.Errorf("unknown peer mode %q", mode)
+}
+
+func atoi(s string) int {
+	n, err := strconv.Atoi(s)
+	if err != nil {
+		panic(err)
+	}
+	return n
+}
+
+// tcpServer accepts one connection, reads n bytes and sends n back.
+func tcpServer(addr string, n int) error {
+	l, err := net.Listen("tcp", addr)
+	if err != nil {
+		return err
+	}
+	fmt.Println("ready", l.Addr())
+	c, err := l.Accept()
+	if err != nil {
+		return err
+	}
+	defer c.Close()
+	if _, err := io.CopyN(io.Discard, c, int64(n)); err != nil {
+		return err
+	}
+	_, err = c.Write(make([]byte, n))
+	return err
+}
+
+// tcpClient connects, optionally waits for a line on stdin, sends n bytes
+// and reads n back.
+func tcpClient(addr string, n int, wait bool) error {
+	c, err := net.Dial("tcp", addr)
+	if err != nil {
+		return err
+	}
+	defer c.Close()
+	fmt.Println("ready", c.LocalAddr())
+	if wait {
+		waitLine()
+	}
+	if _, err := c.Write(make([]byte, n)); err != nil {
+		return err
+	}
+	_, err = io.CopyN(io.Discard, c, int64(n))
+	fmt.Println("done")
+	return err
+}
+
+// udpServer echoes every datagram back to its sender (recvfrom/sendto)
+// until count datagrams have been echoed.
+func udpServer(addr string, count int) error {
+	c, err := net.ListenPacket("udp", addr)
+	if err != nil {
+		return err
+	}
+	defer c.Close()
+	fmt.Println("ready", c.LocalAddr())
+	buf := make([]byte, 65536)
+	for i := 0; i < count; i++ {
+		n, from, err := c.ReadFrom(buf)
+		if err != nil {
+			return err
+		}
+		if _, err := c.WriteTo(buf[:n], from); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+// udpClient sends count datagrams of size bytes, each answered by the
+// server, on a connected socket (send/recv) or an unconnected one
+// (sendto/recvfrom), then stays alive for linger.
+func udpClient(addr string, count, size int, connect, wait bool, linger time.Duration) error {
+	raddr, err := net.ResolveUDPAddr("udp", addr)
+	if err != nil {
+		return err
+	}
+	var c *net.UDPConn
+	if connect {
+		c, err = net.DialUDP("udp", nil, raddr)
+	} else {
+		c, err = net.ListenUDP("udp", nil)
+	}
+	if err != nil {
+		return err
+	}
+	defer c.Close()
+	fmt.Println("ready", c.LocalAddr())
+	if wait {
+		waitLine()
+	}
+	buf := make([]byte, 65536)
+	for i := 0; i < count; i++ {
+		if connect {
+			_, err = c.Write(make([]byte, size))
+		} else {
+			_, err = c.WriteTo(make([]byte, size), raddr)
+		}
+		if err != nil {
+			return err
+		}
+		_ = c.SetReadDeadline(time.Now().Add(2 * time.Second))
+		if _, _, err := c.ReadFrom(buf); err != nil {
+			return err
+		}
+	}
+	fmt.Println("done")
+	time.Sleep(linger)
+	return nil
+}
+
+func waitLine() {
+	_, _ = bufio.NewReader(os.Stdin).ReadString('\n')
+}
