@@ -24,7 +24,7 @@ func (t *Table) Snapshot() []Flow {
 // entry did not carry them.
 func (t *Table) resolve(f *Flow) {
 	if f.Cookie == 0 {
-		f.Cookie = t.cookieByTuple(f.Key)
+		f.Cookie = t.cookieByTuple(f.Key, false)
 	}
 	s := t.sockets[f.Cookie]
 	if s != nil {
@@ -33,9 +33,9 @@ func (t *Table) resolve(f *Flow) {
 	if s == nil || !s.Owner.Known() {
 		// An accepted socket of a listener older than the agent has no
 		// owner of its own: the listener's, found by address, is it.
-		s = t.sockets[t.cookieByTuple(f.Key)]
+		s = t.sockets[t.cookieByTuple(f.Key, true)]
 	}
-	if s == nil {
+	if s == nil || !s.Owner.Known() {
 		return
 	}
 	if !f.Owner.Known() || (f.Owner.Source != "socket" && s.Owner.Source == "socket") {
@@ -45,8 +45,8 @@ func (t *Table) resolve(f *Flow) {
 
 // cookieByTuple looks a flow's socket up by address: exact (connected
 // sockets), then unconnected (peer unset), then bound to the wildcard
-// address.
-func (t *Table) cookieByTuple(k bpf.FlowKey) uint64 {
+// address. withOwner skips sockets whose owner is not known.
+func (t *Table) cookieByTuple(k bpf.FlowKey, withOwner bool) uint64 {
 	local, peer := Addrs(k)
 	any := netip.IPv4Unspecified()
 	if k.Family == 6 {
@@ -58,7 +58,11 @@ func (t *Table) cookieByTuple(k bpf.FlowKey) uint64 {
 		{k.Netns, k.Protocol, local, noPeer},
 		{k.Netns, k.Protocol, netip.AddrPortFrom(any, local.Port()), noPeer},
 	} {
-		if cookie := t.tuples[c]; cookie != 0 {
+		cookie := t.tuples[c]
+		if cookie == 0 {
+			continue
+		}
+		if s := t.sockets[cookie]; !withOwner || (s != nil && s.Owner.Known()) {
 			return cookie
 		}
 	}

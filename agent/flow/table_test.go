@@ -1,0 +1,91 @@
+package flow
+
+import (
+	"net/netip"
+	"testing"
+	"time"
+
+	"github.com/teamsflow/teamsflow/bpf"
+)
+
+func key(local, peer string, proto uint8) bpf.FlowKey {
+	l, p := netip.MustParseAddrPort(local), netip.MustParseAddrPort(peer)
+	k := bpf.FlowKey{LocalPort: l.Port(), PeerPort: p.Port(), Protocol: proto, Family: 4, Netns: 7}
+	a, b := l.Addr().As4(), p.Addr().As4()
+	copy(k.LocalAddr[:], a[:])
+	copy(k.PeerAddr[:], b[:])
+	return k
+}
+
+func owner(tgid uint32, comm string) bpf.Owner {
+	o := bpf.Owner{Tgid: tgid, Pid: tgid}
+	for i, c := range comm {
+		o.Comm[i] = int8(c)
+	}
+	return o
+}
+
+func stats(sent, recv uint64, cookie uint64, o bpf.Owner) bpf.FlowStats {
+	s := bpf.FlowStats{Cookie: cookie, Owner: o}
+	s.Dir[0] = bpf.FlowDir{Bytes: sent, Packets: 1, FirstNs: 10, LastNs: 20}
+	s.Dir[1] = bpf.FlowDir{Bytes: recv, Packets: 1, FirstNs: 11, LastNs: 21}
+	return s
+}
+
+func only(t *testing.T, tb *Table) Flow {
+	t.Helper()
+	fs := tb.Snapshot()
+	if len(fs) != 1 {
+		t.Fatalf("%d flows, want 1", len(fs))
+	}
+	return fs[0]
+}
+
+func TestOwnerFromFlowWins(t *testing.T) {
+	tb := NewTable()
+	k := key("10.0.0.1:5000", "10.0.0.2:3478", 17)
+	tb.Backfill(42, Owner{TGID: 9, Comm: "old"})
+	tb.Update(k, stats(100, 50, 42, owner(5, "ms-teams")))
+	if f := only(t, tb); f.Owner.TGID != 5 || f.Owner.Comm != "ms-teams" || f.Owner.Source != "socket" {
+		t.Errorf("owner %+v, want pid 5 ms-teams from socket", f.Owner)
+	}
+}
+
+func TestOwnerByCookieThenByListenerAddress(t *testing.T) {
+	tb := NewTable()
+	listener := key("10.0.0.2:443", "0.0.0.0:0", 6)
+	l, p := Addrs(listener)
+	tb.SocketTuple(7, 6, l, p, 100)
+	tb.Backfill(100, Owner{TGID: 33, Comm: "server"})
+
+	// The accepted socket (cookie 200) is known by its tuple, with no owner.
+	k := key("10.0.0.2:443", "10.0.0.9:40000", 6)
+	al, ap := Addrs(k)
+	tb.SocketTuple(7, 6, al, ap, 200)
+	tb.Update(k, stats(1, 1, 200, bpf.Owner{}))
+	tb.SocketClosed(200, time.Now())
+	f := only(t, tb)
+	if f.Owner.TGID != 33 || f.Owner.Source != "backfill" || !f.Closed || f.Cookie != 200 {
+		t.Errorf("flow %+v: want the listener's owner 33 by backfill, closed, cookie 200", f)
+	}
+}
+
+func TestCountsSurviveKernelEviction(t *testing.T) {
+	tb := NewTable()
+	k := key("10.0.0.1:5000", "10.0.0.2:3478", 17)
+	tb.Update(k, stats(100, 50, 1, owner(5, "a")))
+	tb.Removed(k)
+	tb.Update(k, stats(7, 3, 1, owner(5, "a")))
+	f := only(t, tb)
+	s := f.Stats()
+	if s.Dir[0].Bytes != 107 || s.Dir[1].Bytes != 53 || s.Dir[0].Packets != 2 {
+		t.Errorf("totals %+v, want 107/53 bytes, 2 packets sent", s.Dir)
+	}
+	if got := tb.Expire(1<<62, time.Now()); len(got) != 0 {
+		t.Errorf("expired a flow that is still in the kernel map")
+	}
+	tb.Removed(k)
+	if got := tb.Expire(1<<62, time.Now()); len(got) != 1 || tb.Len() != 0 {
+		t.Errorf("expire returned %d flows, table has %d", len(got), tb.Len())
+	}
+}
