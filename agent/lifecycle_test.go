@@ -2,7 +2,6 @@ package agent
 
 import (
 	"fmt"
-	"strings"
 	"testing"
 	"time"
 
@@ -15,26 +14,16 @@ import (
 	"github.com/teamsflow/teamsflow/bpf"
 )
 
-// loadedPrograms counts kernel programs of ours (named tf_*) still loaded.
-func loadedPrograms(t *testing.T) int {
-	t.Helper()
+// stillLoaded counts which of the given programs the kernel still has.
+func stillLoaded(ids []ebpf.ProgramID) int {
 	n := 0
-	id := ebpf.ProgramID(0)
-	for {
-		next, err := ebpf.ProgramGetNextID(id)
-		if err != nil {
-			return n
-		}
-		id = next
-		p, err := ebpf.NewProgramFromID(id)
-		if err != nil {
-			continue
-		}
-		if info, err := p.Info(); err == nil && strings.HasPrefix(info.Name, "tf_") {
+	for _, id := range ids {
+		if p, err := ebpf.NewProgramFromID(id); err == nil {
+			p.Close()
 			n++
 		}
-		p.Close()
 	}
+	return n
 }
 
 func filtersOn(t *testing.T, ns netns.Named, iface string) int {
@@ -57,9 +46,6 @@ func filtersOn(t *testing.T, ns netns.Named, iface string) int {
 // The clsact fallback counts like TCX, and nothing stays attached or
 // loaded after Close, in either mode.
 func TestAttachModesLeaveNothingBehind(t *testing.T) {
-	if n := loadedPrograms(t); n != 0 {
-		t.Fatalf("%d teamsflow programs loaded before the test", n)
-	}
 	for _, mode := range []bpf.TCMode{bpf.TCX, bpf.TCClsact} {
 		t.Run(string(mode), func(t *testing.T) {
 			p := testenv.NewPair(t)
@@ -80,6 +66,10 @@ func TestAttachModesLeaveNothingBehind(t *testing.T) {
 			if r.PacketsSent != 20 || r.PacketsRecv != 20 {
 				t.Errorf("packets %d/%d, want 20/20", r.PacketsSent, r.PacketsRecv)
 			}
+			ids := a.objs.ProgramIDs()
+			if len(ids) != 17 {
+				t.Fatalf("%d programs loaded, want 17", len(ids))
+			}
 			if err := a.Close(); err != nil {
 				t.Fatal(err)
 			}
@@ -88,10 +78,10 @@ func TestAttachModesLeaveNothingBehind(t *testing.T) {
 			}
 			// The kernel frees released programs after an RCU grace period.
 			deadline := time.Now().Add(3 * time.Second)
-			for loadedPrograms(t) != 0 && time.Now().Before(deadline) {
+			for stillLoaded(ids) != 0 && time.Now().Before(deadline) {
 				time.Sleep(50 * time.Millisecond)
 			}
-			if n := loadedPrograms(t); n != 0 {
+			if n := stillLoaded(ids); n != 0 {
 				t.Errorf("%d teamsflow programs still loaded after Close", n)
 			}
 		})

@@ -156,3 +156,22 @@ func (o *Objects) ReadCounters() ([NumCounters]uint64, error) {
 	}
 	return out, nil
 }
+
+// ProgramIDs lists the kernel IDs of the loaded programs, so that tests
+// and diagnostics can tell ours apart from other instances'.
+func (o *Objects) ProgramIDs() []ebpf.ProgramID {
+	var ids []ebpf.ProgramID
+	for _, p := range []*ebpf.Program{
+		o.sock.TfSockCreate, o.sock.TfSockRelease, o.sock.TfPostBind4, o.sock.TfPostBind6,
+		o.sock.TfConnect4, o.sock.TfConnect6, o.sock.TfSendmsg4, o.sock.TfSendmsg6,
+		o.sock.TfRecvmsg4, o.sock.TfRecvmsg6, o.sock.TfSockops, o.proc.TfExec, o.proc.TfExit,
+		o.tc.TfTcEgress, o.tc.TfTcIngress, o.tc.TfTcEgress3, o.tc.TfTcIngress3,
+	} {
+		if info, err := p.Info(); err == nil {
+			if id, ok := info.ID(); ok {
+				ids = append(ids, id)
+			}
+		}
+	}
+	return ids
+}
