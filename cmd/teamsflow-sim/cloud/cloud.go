@@ -81,14 +81,16 @@ func (c *Cloud) Stop(ctx context.Context) error {
 	if c.https != nil {
 		errs = append(errs, c.https.Shutdown(ctx))
 	}
+	if c.Peers != nil {
+		errs = append(errs, c.Peers.close())
+	}
 	if c.dns != nil {
-		errs = append(errs, c.dns.ShutdownContext(ctx))
+		// Shutdown fails with "server not started" when Start failed
+		// before serving began; there is nothing to stop then.
+		_ = c.dns.ShutdownContext(ctx)
 	}
 	if c.turn != nil {
 		errs = append(errs, c.turn.Close())
-	}
-	if c.Peers != nil {
-		errs = append(errs, c.Peers.close())
 	}
 	if err := errors.Join(errs...); err != nil {
 		return fmt.Errorf("stopping cloud servers: %w", err)

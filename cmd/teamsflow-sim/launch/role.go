@@ -3,11 +3,13 @@ package launch
 import (
 	"context"
 	"fmt"
+	"io"
 	"os"
 	"os/exec"
 	"os/signal"
 	"syscall"
 
+	"github.com/mattn/go-isatty"
 	"github.com/rs/zerolog"
 
 	"github.com/teamsflow/teamsflow/cmd/teamsflow-sim/client"
@@ -22,7 +24,11 @@ func RunRole(role string) int {
 	if err != nil || os.Getenv(EnvLogLevel) == "" {
 		lvl = zerolog.InfoLevel
 	}
-	log := zerolog.New(zerolog.ConsoleWriter{Out: os.Stderr}).Level(lvl).With().Timestamp().
+	out := io.Writer(os.Stderr)
+	if isatty.IsTerminal(os.Stderr.Fd()) {
+		out = zerolog.ConsoleWriter{Out: os.Stderr}
+	}
+	log := zerolog.New(out).Level(lvl).With().Timestamp().
 		Str("component", "client").Str("client", os.Getenv(EnvClient)).Int("pid", os.Getpid()).Logger()
 	switch role {
 	case "parent":

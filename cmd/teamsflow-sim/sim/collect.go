@@ -1,7 +1,9 @@
 package sim
 
 import (
+	"cmp"
 	"fmt"
+	"slices"
 
 	"strings"
 
@@ -69,4 +71,20 @@ func addPeerStats(tf *truth.File, stats map[uint32]cloud.PeerStats) {
 			s.PeerDecrypted = st.Decrypted
 		}
 	}
+}
+
+// labelOrder puts each call's entries in the order a call happens.
+var labelOrder = map[string]int{
+	truth.LabelDNS: 0, truth.LabelSignalling: 1, truth.LabelSTUN: 2, truth.LabelTURN: 3,
+	truth.LabelAudio: 4, truth.LabelVideo: 5, truth.LabelScreenshare: 6, truth.LabelRTCP: 7,
+}
+
+// sortStreams makes the ground truth deterministic in order (the clients
+// build parts of it from maps).
+func sortStreams(s []truth.Stream) {
+	slices.SortStableFunc(s, func(a, b truth.Stream) int {
+		return cmp.Or(cmp.Compare(a.CallID, b.CallID), cmp.Compare(labelOrder[a.Label], labelOrder[b.Label]),
+			cmp.Compare(a.LocalPort, b.LocalPort), cmp.Compare(a.PeerAddr, b.PeerAddr),
+			cmp.Compare(a.PeerPort, b.PeerPort), cmp.Compare(a.SSRC, b.SSRC))
+	})
 }

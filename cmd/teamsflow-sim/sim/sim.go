@@ -93,6 +93,7 @@ func Play(ctx context.Context, o Options) (*truth.File, error) {
 	}
 	tf.Ended = time.Now().UTC()
 	addPeerStats(tf, cl.Peers.Stats())
+	sortStreams(tf.Streams)
 	if o.TruthPath != "" {
 		playErr = errors.Join(playErr, truth.Write(o.TruthPath, tf))
 	}
