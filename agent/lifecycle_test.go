@@ -134,3 +134,34 @@ func contains(list []string, s string) bool {
 	}
 	return false
 }
+
+// A tun device (a VPN) has no Ethernet header: the classifier's L3 variant
+// counts it, and it is picked up when it appears while the agent runs.
+func TestTunDeviceAppears(t *testing.T) {
+	p := testenv.NewPair(t)
+	a := startAgent(t, p.Client.Path())
+	for _, args := range [][]string{
+		{"tuntap", "add", "dev", "tftun0", "mode", "tun"},
+		{"addr", "add", "10.79.0.1/24", "dev", "tftun0"},
+		{"link", "set", "tftun0", "up"},
+	} {
+		if err := p.Client.IP(args...); err != nil {
+			t.Fatal(err)
+		}
+	}
+	deadline := time.Now().Add(5 * time.Second)
+	for !contains(a.Attached(), p.Client.Path()+":tftun0") {
+		if time.Now().After(deadline) {
+			t.Fatalf("tun not attached; attached: %v", a.Attached())
+		}
+		time.Sleep(20 * time.Millisecond)
+	}
+	// Nobody reads the tun, so only the egress side exists: fire and forget.
+	cli := testenv.StartPeer(t, p.Client, "tf-vpn-user", "udp-send", "10.79.0.2:7012", "7", "300")
+	cli.Wait(t)
+	r := findFlow(t, a, netnsCookie(t, p.Client), "udp", port(t, cli.Ready), 7012)
+	assertOwner(t, r, cli)
+	if r.Interface != "tftun0" || r.PacketsSent != 7 || r.BytesSent != 7*328 {
+		t.Errorf("tun flow: iface %q, %d packets, %d bytes; want tftun0, 7, %d", r.Interface, r.PacketsSent, r.BytesSent, 7*328)
+	}
+}

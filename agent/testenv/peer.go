@@ -37,6 +37,8 @@ func runPeer(mode string, args []string) error {
 		return tcpClient(args[0], atoi(args[1]), args[2] == "wait")
 	case "udp-server":
 		return udpServer(args[0], atoi(args[1]))
+	case "udp-send":
+		return udpSend(args[0], atoi(args[1]), atoi(args[2]))
 	case "udp-client":
 		return udpClient(args[0], atoi(args[1]), atoi(args[2]), args[3] == "connect", args[4] == "wait",
 			time.Duration(atoi(args[5]))*time.Millisecond)
@@ -152,6 +154,22 @@ func udpClient(addr string, count, size int, connect, wait bool, linger time.Dur
 	}
 	fmt.Println("done")
 	time.Sleep(linger)
+	return nil
+}
+
+// udpSend sends count datagrams of size bytes and expects no answer.
+func udpSend(addr string, count, size int) error {
+	c, err := net.Dial("udp", addr)
+	if err != nil {
+		return err
+	}
+	defer c.Close()
+	fmt.Println("ready", c.LocalAddr())
+	for i := 0; i < count; i++ {
+		if _, err := c.Write(make([]byte, size)); err != nil {
+			return err
+		}
+	}
 	return nil
 }
 
