@@ -54,6 +54,20 @@ static __always_inline void tf_copy_owner(struct tf_sock_event *e, const struct 
 		__builtin_memcpy(&e->owner, o, sizeof(*o));
 }
 
+/* tf_sock_event_send sends one socket event; a full buffer is counted. */
+static __always_inline void tf_sock_event_send(__u32 type, __u64 cookie, __u32 family, __u32 protocol,
+					       const struct tf_owner *o, __u64 netns_cookie)
+{
+	struct tf_sock_event *e = tf_sock_event_new(type, cookie);
+	if (!e)
+		return;
+	e->family = family;
+	e->protocol = tf_l4(protocol);
+	e->netns_cookie = netns_cookie;
+	tf_copy_owner(e, o);
+	bpf_ringbuf_submit(e, 0);
+}
+
 /* ---- creation and release ---------------------------------------------
  * inet_create() -> BPF_CGROUP_RUN_PROG_INET_SOCK(sk), in the creating task.
  * inet_release() -> BPF_CGROUP_RUN_PROG_INET_SOCK_RELEASE(sk), in the
@@ -68,14 +82,7 @@ int tf_sock_create(struct bpf_sock *sk)
 	__u64 cookie = bpf_get_socket_cookie(sk);
 	struct tf_owner *o = NULL;
 	tf_owner_update(sk, &o);
-	struct tf_sock_event *e = tf_sock_event_new(TF_EV_SOCK_OPEN, cookie);
-	if (!e)
-		return 1;
-	e->family = sk->family;
-	e->protocol = tf_l4(sk->protocol);
-	e->netns_cookie = bpf_get_netns_cookie(sk);
-	tf_copy_owner(e, o);
-	bpf_ringbuf_submit(e, 0);
+	tf_sock_event_send(TF_EV_SOCK_OPEN, cookie, sk->family, sk->protocol, o, bpf_get_netns_cookie(sk));
 	return 1;
 }
 
@@ -85,14 +92,8 @@ int tf_sock_release(struct bpf_sock *sk)
 	if (!tf_is_inet(sk->family))
 		return 1;
 	struct tf_owner *o = bpf_sk_storage_get(&tf_owners, sk, 0, 0);
-	struct tf_sock_event *e = tf_sock_event_new(TF_EV_SOCK_CLOSE, bpf_get_socket_cookie(sk));
-	if (!e)
-		return 1;
-	e->family = sk->family;
-	e->protocol = tf_l4(sk->protocol);
-	e->netns_cookie = bpf_get_netns_cookie(sk);
-	tf_copy_owner(e, o);
-	bpf_ringbuf_submit(e, 0);
+	tf_sock_event_send(TF_EV_SOCK_CLOSE, bpf_get_socket_cookie(sk), sk->family, sk->protocol, o,
+			   bpf_get_netns_cookie(sk));
 	return 1;
 }
 
@@ -101,18 +102,6 @@ int tf_sock_release(struct bpf_sock *sk)
  * after an explicit bind(), in the binding task. Also catches MPTCP
  * subflows, which sock_create never sees. */
 
-static __always_inline void tf_owner_event(__u64 cookie, __u32 family, __u32 protocol,
-					   struct tf_owner *o, __u64 netns_cookie)
-{
-	struct tf_sock_event *e = tf_sock_event_new(TF_EV_SOCK_OWNER, cookie);
-	if (!e)
-		return;
-	e->family = family;
-	e->protocol = tf_l4(protocol);
-	e->netns_cookie = netns_cookie;
-	tf_copy_owner(e, o);
-	bpf_ringbuf_submit(e, 0);
-}
 
 SEC("cgroup/post_bind4")
 int tf_post_bind4(struct bpf_sock *sk)
@@ -120,7 +109,7 @@ int tf_post_bind4(struct bpf_sock *sk)
 	struct tf_owner *o = NULL;
 	if (tf_owner_update(sk, &o) <= 0)
 		return 1;
-	tf_owner_event(bpf_get_socket_cookie(sk), AF_INET, sk->protocol, o, bpf_get_netns_cookie(sk));
+	tf_sock_event_send(TF_EV_SOCK_OWNER, bpf_get_socket_cookie(sk), AF_INET, sk->protocol, o, bpf_get_netns_cookie(sk));
 	return 1;
 }
 
@@ -130,7 +119,7 @@ int tf_post_bind6(struct bpf_sock *sk)
 	struct tf_owner *o = NULL;
 	if (tf_owner_update(sk, &o) <= 0)
 		return 1;
-	tf_owner_event(bpf_get_socket_cookie(sk), AF_INET6, sk->protocol, o, bpf_get_netns_cookie(sk));
+	tf_sock_event_send(TF_EV_SOCK_OWNER, bpf_get_socket_cookie(sk), AF_INET6, sk->protocol, o, bpf_get_netns_cookie(sk));
 	return 1;
 }
 
@@ -149,7 +138,7 @@ static __always_inline int tf_sock_addr(struct bpf_sock_addr *ctx)
 	struct tf_owner *o = NULL;
 	if (tf_owner_update(sk, &o) <= 0)
 		return 1;
-	tf_owner_event(bpf_get_socket_cookie(ctx), ctx->user_family, ctx->protocol, o, bpf_get_netns_cookie(ctx));
+	tf_sock_event_send(TF_EV_SOCK_OWNER, bpf_get_socket_cookie(ctx), ctx->user_family, ctx->protocol, o, bpf_get_netns_cookie(ctx));
 	return 1;
 }
 
@@ -221,7 +210,7 @@ int tf_sockops(struct bpf_sock_ops *skops)
 		struct tf_owner *o = NULL;
 		struct bpf_sock *sk = skops->sk;
 		if (sk && tf_owner_update(sk, &o) > 0)
-			tf_owner_event(bpf_get_socket_cookie(skops), skops->family, IPPROTO_TCP, o, bpf_get_netns_cookie(skops));
+			tf_sock_event_send(TF_EV_SOCK_OWNER, bpf_get_socket_cookie(skops), skops->family, IPPROTO_TCP, o, bpf_get_netns_cookie(skops));
 		break;
 	}
 	case BPF_SOCK_OPS_ACTIVE_ESTABLISHED_CB:
