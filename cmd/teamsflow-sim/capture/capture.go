@@ -5,6 +5,7 @@
 package capture
 
 import (
+	"bufio"
 	"errors"
 	"fmt"
 	"os"
@@ -20,8 +21,9 @@ const snapLen = 65535
 
 // Capture is a running capture.
 type Capture struct {
-	handle  *pcapgo.EthernetHandle
+	sock    *packetSocket
 	file    *os.File
+	bw      *bufio.Writer
 	w       *pcapgo.Writer
 	done    chan struct{}
 	mu      sync.Mutex
@@ -32,10 +34,10 @@ type Capture struct {
 // Start opens the interface inside the namespace and writes to path until
 // Stop.
 func Start(ns netns.Named, iface, path string) (*Capture, error) {
-	var h *pcapgo.EthernetHandle
+	var h *packetSocket
 	err := ns.Do(func() error {
 		var err error
-		h, err = pcapgo.NewEthernetHandle(iface)
+		h, err = openPacketSocket(iface)
 		return err
 	})
 	if err != nil {
@@ -43,16 +45,17 @@ func Start(ns netns.Named, iface, path string) (*Capture, error) {
 	}
 	f, err := os.Create(path)
 	if err != nil {
-		h.Close()
+		h.close()
 		return nil, fmt.Errorf("creating pcap: %w", err)
 	}
-	w := pcapgo.NewWriter(f)
+	bw := bufio.NewWriterSize(f, 1<<20)
+	w := pcapgo.NewWriter(bw)
 	if err := w.WriteFileHeader(snapLen, layers.LinkTypeEthernet); err != nil {
-		h.Close()
+		h.close()
 		f.Close()
 		return nil, fmt.Errorf("writing pcap header: %w", err)
 	}
-	c := &Capture{handle: h, file: f, w: w, done: make(chan struct{})}
+	c := &Capture{sock: h, file: f, bw: bw, w: w, done: make(chan struct{})}
 	go c.loop()
 	return c, nil
 }
@@ -60,7 +63,7 @@ func Start(ns netns.Named, iface, path string) (*Capture, error) {
 func (c *Capture) loop() {
 	defer close(c.done)
 	for {
-		data, ci, err := c.handle.ReadPacketData()
+		data, ci, err := c.sock.read()
 		if err != nil {
 			return // the handle was closed by Stop
 		}
@@ -74,13 +77,18 @@ func (c *Capture) loop() {
 }
 
 // Stop ends the capture and closes the file; it returns the number of
-// packets written.
+// packets written. Frames the kernel dropped are an error: the pcap would
+// not show everything that was sent.
 func (c *Capture) Stop() (int, error) {
-	c.handle.Close()
+	drops := c.sock.drops()
+	c.sock.close()
 	<-c.done
 	c.mu.Lock()
 	defer c.mu.Unlock()
-	err := errors.Join(c.err, c.file.Close())
+	err := errors.Join(c.err, c.bw.Flush(), c.file.Close())
+	if drops > 0 {
+		err = errors.Join(err, fmt.Errorf("kernel dropped %d frames", drops))
+	}
 	if err != nil {
 		return c.packets, fmt.Errorf("writing pcap: %w", err)
 	}

@@ -77,6 +77,7 @@ func (p *Peers) listen(ns netns.Named, answer, silent []string) error {
 		if err != nil {
 			return fmt.Errorf("listening as media peer %s: %w", ep, err)
 		}
+		enlarge(pc)
 		p.conns = append(p.conns, pc)
 		p.wg.Add(1)
 		go p.serve(pc, i >= len(answer))

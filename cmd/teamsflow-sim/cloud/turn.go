@@ -29,6 +29,7 @@ func (g nsRelayGen) AllocatePacketConn(network string, port int) (net.PacketConn
 	if err != nil {
 		return nil, nil, fmt.Errorf("allocating relay socket: %w", err)
 	}
+	enlarge(pc)
 	return pc, pc.LocalAddr(), nil
 }
 
@@ -55,6 +56,7 @@ func startTURN(ns netns.Named, relayIP string, ports []int, user, pass, realm st
 			}
 			return nil, fmt.Errorf("listening for TURN on %s:%d: %w", relayIP, port, err)
 		}
+		enlarge(pc)
 		cfgs = append(cfgs, turn.PacketConnConfig{PacketConn: pc, RelayAddressGenerator: gen})
 	}
 	srv, err := turn.NewServer(turn.ServerConfig{

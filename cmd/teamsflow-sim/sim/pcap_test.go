@@ -128,13 +128,15 @@ func (w *wire) addUDP(k flowKey, b []byte, at time.Time, dscp int) {
 		}
 		b, channel = b[4:4+n], true
 	}
+	if data := sendIndicationData(b); data != nil {
+		// Relayed media sent before the channel is bound travels in
+		// TURN Send indications.
+		w.sendInd[k]++
+		b = data
+	}
 	switch {
 	case len(b) >= 20 && binary.BigEndian.Uint32(b[4:8]) == 0x2112A442:
-		if binary.BigEndian.Uint16(b[0:2]) == 0x0016 {
-			w.sendInd[k]++
-		} else {
-			w.stun[k]++
-		}
+		w.stun[k]++
 	case len(b) >= 8 && b[0]>>6 == 2 && b[1] >= 192 && b[1] <= 223:
 		w.rtcp[k]++
 	case len(b) >= 12 && b[0]>>6 == 2:
@@ -205,4 +207,23 @@ func stddev(v []float64) float64 {
 		sq += (x - mean) * (x - mean)
 	}
 	return math.Sqrt(sq / float64(len(v)-1))
+}
+
+// sendIndicationData returns the DATA attribute of a TURN Send
+// indication, or nil for anything else.
+func sendIndicationData(b []byte) []byte {
+	if len(b) < 20 || binary.BigEndian.Uint32(b[4:8]) != 0x2112A442 || binary.BigEndian.Uint16(b[0:2]) != 0x0016 {
+		return nil
+	}
+	for a := b[20:]; len(a) >= 4; {
+		typ, n := binary.BigEndian.Uint16(a[0:2]), int(binary.BigEndian.Uint16(a[2:4]))
+		if 4+n > len(a) {
+			return nil
+		}
+		if typ == 0x0013 {
+			return a[4 : 4+n]
+		}
+		a = a[min(len(a), 4+(n+3)/4*4):]
+	}
+	return nil
 }

@@ -206,7 +206,9 @@ func TestImpairedAudio(t *testing.T) {
 	s := p.media(truth.LabelAudio)[0]
 	pkts := checkStream(t, p, s, 104)
 	st := stats(pkts)
-	if st.seqGaps != s.PacketsSkipped {
+	// Skips before the first or after the last packet leave no gap on
+	// the wire, so a few fewer gaps than skips are fine; more are not.
+	if st.seqGaps > s.PacketsSkipped || st.seqGaps < s.PacketsSkipped-3 {
 		t.Errorf("%d sequence numbers missing on the wire, truth says %d skipped", st.seqGaps, s.PacketsSkipped)
 	}
 	loss := float64(st.seqGaps) / float64(st.seqGaps+st.packets)
