@@ -8,7 +8,6 @@ import (
 	"io"
 	"net"
 	"net/http"
-	"net/url"
 	"strings"
 	"sync"
 	"time"
@@ -138,13 +137,4 @@ func segsOut(c *net.TCPConn) int {
 		}
 	})
 	return n
-}
-
-// hostOf returns the host of a URL, for logs.
-func hostOf(raw string) string {
-	u, err := url.Parse(raw)
-	if err != nil {
-		return raw
-	}
-	return u.Hostname()
 }

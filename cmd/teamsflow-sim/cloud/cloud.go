@@ -26,12 +26,11 @@ type Cloud struct {
 	https *http.Server
 	turn  *turn.Server
 	Peers *Peers
-	done  chan error
 }
 
 // Start opens every server socket inside ns and serves in the background.
 func Start(ns netns.Named, pki *PKI, calls []plan.Call, log zerolog.Logger) (*Cloud, error) {
-	c := &Cloud{done: make(chan error, 2)}
+	c := &Cloud{}
 	if err := c.start(ns, pki, calls, log); err != nil {
 		_ = c.Stop(context.Background())
 		return nil, err
@@ -62,8 +61,18 @@ func (c *Cloud) start(ns netns.Named, pki *PKI, calls []plan.Call, log zerolog.L
 		return err
 	}
 	c.dns = &dns.Server{PacketConn: dnsConn, Handler: dnsHandler{log.With().Str("server", "dns").Logger()}}
-	go func() { c.done <- c.dns.ActivateAndServe() }()
-	go func() { c.done <- c.https.Serve(tlsLn) }()
+	// Serving errors after Stop are expected; others are logged, and the
+	// client's failing lookups or requests then fail the call.
+	go func() {
+		if err := c.dns.ActivateAndServe(); err != nil {
+			log.Debug().Err(err).Msg("DNS server stopped")
+		}
+	}()
+	go func() {
+		if err := c.https.Serve(tlsLn); err != nil && !errors.Is(err, http.ErrServerClosed) {
+			log.Error().Err(err).Msg("HTTPS server stopped")
+		}
+	}()
 
 	if c.turn, err = startTURN(ns, topo.RelayIP, topo.RelayPorts, plan.TURNUser, plan.TURNPass, plan.TURNRealm); err != nil {
 		return err
