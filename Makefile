@@ -61,6 +61,18 @@ lint: ## gofmt and go vet
 run: build ## Build and run the agent in the foreground (root); Ctrl-C prints the flows
 	$(BIN)/teamsflow capture --duration $(DURATION)
 
+.PHONY: demo
+demo: build ## A 20-second simulated Teams call watched by teamsflow; prints the flow table (root)
+	@$(BIN)/teamsflow-sim netns up
+	@$(BIN)/teamsflow capture --netns /run/netns/tfsim-client --duration 24s --log-level warn > $(BIN)/demo-table.txt & \
+	capture=$$!; sleep 2; \
+	$(BIN)/teamsflow-sim play --scenario desktop-qos --duration 20s --truth $(BIN)/demo-truth.json --log-level warn; \
+	play=$$?; wait $$capture; cap=$$?; \
+	$(BIN)/teamsflow-sim netns down; \
+	grep -E '^PROCESS|ms-teams' $(BIN)/demo-table.txt | head -40; \
+	echo "(full table: $(BIN)/demo-table.txt, simulator ground truth: $(BIN)/demo-truth.json)"; \
+	test $$play -eq 0 && test $$cap -eq 0
+
 .PHONY: clean
 clean: ## Remove build output
 	rm -rf $(BIN)
