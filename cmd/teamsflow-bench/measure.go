@@ -1,0 +1,188 @@
+package main
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"net"
+	"slices"
+	"time"
+
+	"github.com/cilium/ebpf"
+	"github.com/rs/zerolog"
+	"golang.org/x/sys/unix"
+
+	"github.com/teamsflow/teamsflow/agent"
+	"github.com/teamsflow/teamsflow/bpf"
+)
+
+// mode is what watches the client's veth during a trial.
+type mode int
+
+const (
+	modeOff  mode = iota // nothing attached
+	modeOn               // the full agent (agent.Start on the client namespace)
+	modeNoop             // only the no-op classifier, for the floor
+	modeTC               // only the agent's classifier, without the rest of the agent
+)
+
+func (m mode) String() string { return [...]string{"off", "on", "noop", "tc"}[m] }
+
+// measurement is one series of alternating trials.
+type measurement struct {
+	title string
+	flows int
+	batch int
+	pairs int
+	modes []mode
+}
+
+// series is a measurement's results.
+type series struct {
+	m          measurement
+	trials     map[mode][]trialResult // statistics off, one per pair
+	statTrials map[mode][]trialResult // profiled, statistics on
+	tc         map[mode]runStats      // classifier run time in profiled trials
+	agentCPU   time.Duration          // the bench process's CPU time during ON trials
+	agentWall  time.Duration
+	starts     []float64 // agent.Start durations, ms
+}
+
+// bench holds what every trial needs.
+type bench struct {
+	ctx  context.Context
+	cfg  config
+	topo *topology
+	noop *ebpf.Program
+	objs *bpf.Objects // the agent's programs, loaded but not attached
+}
+
+// measure runs the pairs. Odd pairs run the modes in reverse order so
+// that a drift in the machine's speed during the run does not favour the
+// mode that always comes first.
+func (b *bench) measure(m measurement) (*series, error) {
+	s := &series{m: m, trials: map[mode][]trialResult{}, statTrials: map[mode][]trialResult{}, tc: map[mode]runStats{}}
+	printTrialHeader(m)
+	for i := range m.pairs {
+		order := slices.Clone(m.modes)
+		if i%2 == 1 {
+			slices.Reverse(order)
+		}
+		for _, md := range order {
+			if err := b.trial(s, md); err != nil {
+				return nil, fmt.Errorf("%s, pair %d, agent %s: %w", m.title, i+1, md, err)
+			}
+			printTrial(s, i+1, md)
+		}
+	}
+	return s, nil
+}
+
+func (b *bench) trial(s *series, md mode) error {
+	switch md {
+	case modeOn:
+		return b.agentTrial(s)
+	case modeNoop:
+		return b.noopTrial(s)
+	case modeTC:
+		return b.classifierTrial(s)
+	}
+	r, err := runSender(b.ctx, b.topo, b.senderArgs(s.m, b.cfg.trial))
+	if err != nil {
+		return err
+	}
+	s.trials[md] = append(s.trials[md], r)
+	return nil
+}
+
+func (b *bench) senderArgs(m measurement, d time.Duration) senderArgs {
+	return senderArgs{dst: b.topo.dst, flows: m.flows, batch: m.batch, size: b.cfg.size,
+		cpu: b.cfg.senderCPU, warmup: b.cfg.warmup, duration: d}
+}
+
+// agentTrial starts the whole agent for one trial, as a user would: the
+// socket hooks, the process tracepoints, the classifier on every interface
+// of the client namespace, and the agent's own readers.
+func (b *bench) agentTrial(s *series) (err error) {
+	start := time.Now()
+	a, err := agent.Start(agent.Config{Netns: []string{b.topo.client.Path()}, Log: zerolog.Nop()})
+	if err != nil {
+		return fmt.Errorf("starting the agent: %w", err)
+	}
+	s.starts = append(s.starts, float64(time.Since(start).Microseconds())/1000)
+	defer func() { err = errors.Join(err, a.Close()) }()
+	progs, err := attachedTC(b.topo.client, b.topo.clientIf, "tf_tc")
+	if err != nil {
+		return err
+	}
+	defer progs.Close()
+	if len(progs) == 0 {
+		return fmt.Errorf("the agent attached no tf_tc program to %s", b.topo.clientIf)
+	}
+	return b.timedTrials(s, modeOn, progs)
+}
+
+func (b *bench) noopTrial(s *series) error {
+	l, err := attachNoop(b.topo.client, b.topo.clientIf, b.noop)
+	if err != nil {
+		return err
+	}
+	defer l.Close()
+	return b.timedTrials(s, modeNoop, progSet{b.noop})
+}
+
+// classifierTrial attaches the agent's classifier alone, as the agent
+// would on the veth: what the full agent costs beyond it comes from its
+// other hooks and its user-space work.
+func (b *bench) classifierTrial(s *series) error {
+	var att *bpf.TCAttachment
+	err := b.topo.client.Do(func() error {
+		ifi, err := net.InterfaceByName(b.topo.clientIf)
+		if err != nil {
+			return err
+		}
+		att, err = b.objs.AttachTC(ifi.Index, true, bpf.TCX)
+		return err
+	})
+	if err != nil {
+		return fmt.Errorf("attaching the classifier alone: %w", err)
+	}
+	defer att.Close()
+	return b.timedTrials(s, modeTC, progSet{b.objs.TCProgram(true, true), b.objs.TCProgram(false, true)})
+}
+
+// timedTrials runs one trial for the packet rate with statistics off,
+// then a shorter one with them on for the classifier's run time.
+func (b *bench) timedTrials(s *series, md mode, progs progSet) error {
+	cpu0, wall0 := processCPU(), time.Now()
+	r, err := runSender(b.ctx, b.topo, b.senderArgs(s.m, b.cfg.trial))
+	if err != nil {
+		return err
+	}
+	if md == modeOn {
+		s.agentCPU += processCPU() - cpu0
+		s.agentWall += time.Since(wall0)
+	}
+	s.trials[md] = append(s.trials[md], r)
+	var pr trialResult
+	st, err := profile(progs, func() error {
+		pr, err = runSender(b.ctx, b.topo, b.senderArgs(s.m, b.cfg.profile))
+		return err
+	})
+	if err != nil {
+		return err
+	}
+	s.tc[md] = s.tc[md].add(st)
+	s.statTrials[md] = append(s.statTrials[md], pr)
+	return nil
+}
+
+// processCPU is this process's user+system time: with the agent running
+// in it, the agent's cost on the CPU the sender competes for.
+func processCPU() time.Duration {
+	var ru unix.Rusage
+	if unix.Getrusage(unix.RUSAGE_SELF, &ru) != nil {
+		return 0
+	}
+	return time.Duration(ru.Utime.Nano() + ru.Stime.Nano())
+}

@@ -1,0 +1,129 @@
+package main
+
+import (
+	"fmt"
+	"os"
+	"slices"
+	"text/tabwriter"
+)
+
+// spread is a sample's median and range.
+type spread struct{ median, min, max float64 }
+
+func summarize(v []float64) spread {
+	if len(v) == 0 {
+		return spread{}
+	}
+	s := slices.Sorted(slices.Values(v))
+	mid := len(s) / 2
+	med := s[mid]
+	if len(s)%2 == 0 {
+		med = (s[mid-1] + s[mid]) / 2
+	}
+	return spread{median: med, min: s[0], max: s[len(s)-1]}
+}
+
+func ratio(a, b float64) float64 {
+	if b == 0 {
+		return 0
+	}
+	return a / b
+}
+
+// rate reads one figure from every trial.
+func rate(trials []trialResult, f func(trialResult) float64) []float64 {
+	out := make([]float64, len(trials))
+	for i, t := range trials {
+		out[i] = f(t)
+	}
+	return out
+}
+
+// pairedKept is the median of each pair's md/off ratio: the pairs ran
+// back to back, so a slow spell of the machine affects both sides.
+func pairedKept(s *series, md mode, f func(trialResult) float64) float64 {
+	off, other := s.trials[modeOff], s.trials[md]
+	var r []float64
+	for i := range min(len(off), len(other)) {
+		r = append(r, ratio(f(other[i]), f(off[i])))
+	}
+	return summarize(r).median
+}
+
+// medianPPS is the median sender rate of a mode's trials.
+func medianPPS(s *series, md mode) float64 {
+	return summarize(rate(s.trials[md], trialResult.pps)).median
+}
+
+func printTrialHeader(m measurement) {
+	fmt.Printf("\n== %s\n%-5s %-5s %10s %14s %14s\n", m.title, "pair", "agent", "pps", "pkts/cpu-s", "pps_stats_on")
+}
+
+// printTrial prints the trial just finished, as progress.
+func printTrial(s *series, pair int, md mode) {
+	t := s.trials[md][len(s.trials[md])-1]
+	stats := "-"
+	if v := s.statTrials[md]; len(v) > 0 && len(v) == len(s.trials[md]) {
+		stats = fmt.Sprintf("%.0f", v[len(v)-1].pps())
+	}
+	fmt.Printf("%-5d %-5s %10.0f %14.0f %14s\n", pair, md, t.pps(), t.cpuPPS(), stats)
+}
+
+// printSeries prints the summary table of one measurement and what the
+// figures mean next to each other.
+func printSeries(s *series) {
+	w := tabwriter.NewWriter(os.Stdout, 0, 0, 2, ' ', tabwriter.AlignRight)
+	fmt.Fprintln(w, "agent\tmedian pps\tmin\tmax\tkept\tpaired kept\tpkts/cpu-s\tcpu kept\ttc ns/run\truns\t")
+	off := medianPPS(s, modeOff)
+	offCPU := summarize(rate(s.trials[modeOff], trialResult.cpuPPS)).median
+	for _, md := range s.m.modes {
+		p := summarize(rate(s.trials[md], trialResult.pps))
+		c := summarize(rate(s.trials[md], trialResult.cpuPPS)).median
+		tc, runs := "-", "-"
+		if st, ok := s.tc[md]; ok {
+			tc, runs = fmt.Sprintf("%.1f", st.nsPerRun()), fmt.Sprintf("%d", st.runs)
+		}
+		fmt.Fprintf(w, "%s\t%.0f\t%.0f\t%.0f\t%.3f\t%.3f\t%.0f\t%.3f\t%s\t%s\t\n", md, p.median, p.min, p.max,
+			ratio(p.median, off), pairedKept(s, md, trialResult.pps), c, ratio(c, offCPU), tc, runs)
+	}
+	w.Flush()
+	printCosts(s)
+}
+
+// printCosts turns the rates into per-packet costs, to set beside the
+// classifier's own run time.
+func printCosts(s *series) {
+	cost := func(md mode) float64 {
+		return ratio(1e9, summarize(rate(s.trials[md], trialResult.cpuPPS)).median)
+	}
+	fmt.Printf("sender cpu ns/packet: off %.0f", cost(modeOff))
+	for _, md := range s.m.modes[1:] {
+		fmt.Printf(", %s %+.0f", md, cost(md)-cost(modeOff))
+	}
+	on := s.tc[modeOn].nsPerRun()
+	fmt.Printf("; tc_ns_per_packet=%.1f", on)
+	if st, ok := s.tc[modeNoop]; ok {
+		fmt.Printf(" tc_noop_ns=%.1f (classifier above the no-op: %.1f)", st.nsPerRun(), on-st.nsPerRun())
+	}
+	fmt.Println()
+	st := summarize(s.starts)
+	var errs uint64
+	for _, ts := range [][]trialResult{s.trials[modeOff], s.trials[modeOn], s.statTrials[modeOn]} {
+		for _, t := range ts {
+			errs += t.errors
+		}
+	}
+	fmt.Printf("agent: start %.0f ms median (max %.0f), cpu %.1f%% of a core during ON trials; send errors %d\n",
+		st.median, st.max, 100*ratio(s.agentCPU.Seconds(), s.agentWall.Seconds()), errs)
+}
+
+// finalLine is the line `make bench` and CI read.
+func finalLine(one, many *series) string {
+	off, on := medianPPS(one, modeOff), medianPPS(one, modeOn)
+	manyNs := 0.0
+	if many != nil {
+		manyNs = many.tc[modeOn].nsPerRun()
+	}
+	return fmt.Sprintf("bench: pps_kept=%.3f tc_ns_per_packet=%.1f tc_ns_per_packet_1000flows=%.1f pps_off=%.0f pps_on=%.0f",
+		ratio(on, off), one.tc[modeOn].nsPerRun(), manyNs, off, on)
+}

@@ -1,0 +1,165 @@
+package main
+
+import (
+	"fmt"
+	"io"
+	"net"
+	"strings"
+	"time"
+
+	"github.com/cilium/ebpf"
+	"github.com/cilium/ebpf/asm"
+	"github.com/cilium/ebpf/link"
+	"golang.org/x/sys/unix"
+
+	"github.com/teamsflow/teamsflow/agent/netns"
+)
+
+// progSet is the TC programs attached to one interface. The kernel keeps
+// run-time statistics per program, so the set is read by program ID from
+// the interface itself: programs of the same name loaded by anything else
+// on the machine do not count.
+type progSet []*ebpf.Program
+
+// attachedTC returns the TCX programs on both directions of iface in ns
+// whose names start with prefix.
+func attachedTC(ns netns.Named, iface, prefix string) (progSet, error) {
+	var set progSet
+	err := ns.Do(func() error {
+		ifi, err := net.InterfaceByName(iface)
+		if err != nil {
+			return err
+		}
+		for _, dir := range []ebpf.AttachType{ebpf.AttachTCXIngress, ebpf.AttachTCXEgress} {
+			res, err := link.QueryPrograms(link.QueryOptions{Target: ifi.Index, Attach: dir})
+			if err != nil {
+				return fmt.Errorf("querying %s programs: %w", dir, err)
+			}
+			for _, ap := range res.Programs {
+				if err := set.add(ap.ID, prefix); err != nil {
+					return err
+				}
+			}
+		}
+		return nil
+	})
+	if err != nil {
+		set.Close()
+		return nil, fmt.Errorf("finding the tc programs on %s: %w", iface, err)
+	}
+	return set, nil
+}
+
+func (s *progSet) add(id ebpf.ProgramID, prefix string) error {
+	p, err := ebpf.NewProgramFromID(id)
+	if err != nil {
+		return fmt.Errorf("opening program %d: %w", id, err)
+	}
+	info, err := p.Info()
+	if err != nil || !strings.HasPrefix(info.Name, prefix) {
+		p.Close()
+		return err
+	}
+	*s = append(*s, p)
+	return nil
+}
+
+// runStats is a sum of kernel run-time statistics.
+type runStats struct {
+	runtime time.Duration
+	runs    uint64
+}
+
+func (r runStats) sub(o runStats) runStats {
+	return runStats{runtime: r.runtime - o.runtime, runs: r.runs - o.runs}
+}
+
+func (r runStats) add(o runStats) runStats {
+	return runStats{runtime: r.runtime + o.runtime, runs: r.runs + o.runs}
+}
+
+// nsPerRun is the mean run time; 0 when nothing ran.
+func (r runStats) nsPerRun() float64 {
+	if r.runs == 0 {
+		return 0
+	}
+	return float64(r.runtime.Nanoseconds()) / float64(r.runs)
+}
+
+func (s progSet) snapshot() (runStats, error) {
+	var sum runStats
+	for _, p := range s {
+		st, err := p.Stats()
+		if err != nil {
+			return sum, fmt.Errorf("reading program statistics: %w", err)
+		}
+		sum = sum.add(runStats{runtime: st.Runtime, runs: st.RunCount})
+	}
+	return sum, nil
+}
+
+func (s progSet) Close() {
+	for _, p := range s {
+		p.Close()
+	}
+}
+
+// profile runs fn with the kernel's BPF run-time statistics switched on
+// and returns what the programs in s spent meanwhile. Statistics are off
+// otherwise, because timing every run costs two clock reads per packet
+// that the agent does not pay in production.
+func profile(s progSet, fn func() error) (runStats, error) {
+	stats, err := ebpf.EnableStats(uint32(unix.BPF_STATS_RUN_TIME))
+	if err != nil {
+		return runStats{}, fmt.Errorf("enabling bpf run-time statistics: %w", err)
+	}
+	defer stats.Close()
+	before, err := s.snapshot()
+	if err != nil {
+		return runStats{}, err
+	}
+	if err := fn(); err != nil {
+		return runStats{}, err
+	}
+	after, err := s.snapshot()
+	return after.sub(before), err
+}
+
+// noopName is the no-op classifier's kernel name: not "tf_tc", so it is
+// never mistaken for the agent's.
+const noopName = "tfb_noop"
+
+// loadNoop loads a classifier that only returns TCX_NEXT. Its run time
+// is the floor that the hook, the dispatch and the statistics' own clock
+// reads add to any program, so what the agent's classifier spends above
+// it is its own work.
+func loadNoop() (*ebpf.Program, error) {
+	p, err := ebpf.NewProgram(&ebpf.ProgramSpec{
+		Name:         noopName,
+		Type:         ebpf.SchedCLS,
+		License:      "GPL",
+		Instructions: asm.Instructions{asm.Mov.Imm(asm.R0, -1), asm.Return()},
+	})
+	if err != nil {
+		return nil, fmt.Errorf("loading the no-op classifier: %w", err)
+	}
+	return p, nil
+}
+
+// attachNoop puts the no-op classifier on the egress of iface in ns, where
+// the agent's classifier sees the flood.
+func attachNoop(ns netns.Named, iface string, p *ebpf.Program) (io.Closer, error) {
+	var l link.Link
+	err := ns.Do(func() error {
+		ifi, err := net.InterfaceByName(iface)
+		if err != nil {
+			return err
+		}
+		l, err = link.AttachTCX(link.TCXOptions{Interface: ifi.Index, Program: p, Attach: ebpf.AttachTCXEgress})
+		return err
+	})
+	if err != nil {
+		return nil, fmt.Errorf("attaching the no-op classifier to %s: %w", iface, err)
+	}
+	return l, nil
+}

@@ -1,0 +1,101 @@
+package main
+
+import (
+	"errors"
+	"fmt"
+	"net/netip"
+	"os"
+	"strconv"
+
+	"golang.org/x/sys/unix"
+
+	"github.com/teamsflow/teamsflow/agent/netns"
+)
+
+// The bench's own addresses: they exist only inside its two namespaces.
+var (
+	clientAddr = netip.MustParsePrefix("10.250.0.1/30")
+	serverAddr = netip.MustParsePrefix("10.250.0.2/30")
+	sinkPort   = uint16(9)
+)
+
+// topology is two fresh namespaces joined by a veth pair, with a UDP sink
+// in the server namespace. The flood goes client -> server.
+type topology struct {
+	client   netns.Named
+	server   netns.Named
+	clientIf string
+	dst      netip.AddrPort
+	sink     int // the sink's socket, -1 when not open
+}
+
+// setupTopology builds the namespaces; names carry the pid so that two
+// runs never share them. On error nothing is left behind.
+func setupTopology() (_ *topology, err error) {
+	id := strconv.Itoa(os.Getpid())
+	t := &topology{clientIf: "tfb" + id + "c", sink: -1, dst: netip.AddrPortFrom(serverAddr.Addr(), sinkPort)}
+	defer func() {
+		if err != nil {
+			_ = t.Close() // the setup error is the one to report
+		}
+	}()
+	if t.client, err = netns.Create("tfb-client-" + id); err != nil {
+		return nil, fmt.Errorf("creating client namespace: %w", err)
+	}
+	if t.server, err = netns.Create("tfb-server-" + id); err != nil {
+		return nil, fmt.Errorf("creating server namespace: %w", err)
+	}
+	err = netns.Veth(
+		netns.End{NS: t.client, Iface: t.clientIf, Addrs: []string{clientAddr.String()}},
+		netns.End{NS: t.server, Iface: "tfb" + id + "s", Addrs: []string{serverAddr.String()}})
+	if err != nil {
+		return nil, fmt.Errorf("connecting the namespaces: %w", err)
+	}
+	if t.sink, err = openSink(t.server, t.dst); err != nil {
+		return nil, err
+	}
+	return t, nil
+}
+
+// openSink binds a UDP socket that is never read, with the smallest
+// receive buffer. Once full, every datagram is dropped at the socket
+// queue: the cheapest end of the path, with no receiver process competing
+// for the two cores and no ICMP port-unreachable that a closed port would
+// send back (which makes a connected sender's next send fail with
+// ECONNREFUSED and its rate jitter).
+func openSink(ns netns.Named, addr netip.AddrPort) (int, error) {
+	fd := -1
+	err := ns.Do(func() error {
+		var err error
+		if fd, err = unix.Socket(unix.AF_INET, unix.SOCK_DGRAM|unix.SOCK_CLOEXEC, 0); err != nil {
+			return err
+		}
+		if err := unix.SetsockoptInt(fd, unix.SOL_SOCKET, unix.SO_RCVBUF, 0); err != nil {
+			return err
+		}
+		return unix.Bind(fd, &unix.SockaddrInet4{Port: int(addr.Port()), Addr: addr.Addr().As4()})
+	})
+	if err != nil {
+		if fd >= 0 {
+			unix.Close(fd)
+		}
+		return -1, fmt.Errorf("opening the udp sink on %s: %w", addr, err)
+	}
+	return fd, nil
+}
+
+// Close removes the namespaces, and the veth pair with them.
+func (t *topology) Close() error {
+	var errs []error
+	if t.sink >= 0 {
+		errs = append(errs, unix.Close(t.sink))
+		t.sink = -1
+	}
+	for _, ns := range []netns.Named{t.client, t.server} {
+		if ns.Name != "" {
+			errs = append(errs, ns.Delete())
+		}
+	}
+	t.client, t.server = netns.Named{}, netns.Named{}
+	return errors.Join(errs...)
+}

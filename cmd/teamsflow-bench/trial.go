@@ -1,0 +1,72 @@
+package main
+
+import (
+	"bytes"
+	"context"
+	"fmt"
+	"os"
+	"os/exec"
+	"strings"
+	"time"
+)
+
+// trialResult is what one sender run measured.
+type trialResult struct {
+	packets uint64
+	errors  uint64
+	elapsed time.Duration
+	cpu     time.Duration // the sender thread's CPU time
+}
+
+func (r trialResult) pps() float64 {
+	if r.elapsed <= 0 {
+		return 0
+	}
+	return float64(r.packets) / r.elapsed.Seconds()
+}
+
+// cpuPPS is packets per CPU-second of the sender: unlike pps, it does not
+// drop when other processes take the sender's core.
+func (r trialResult) cpuPPS() float64 {
+	if r.cpu <= 0 {
+		return 0
+	}
+	return float64(r.packets) / r.cpu.Seconds()
+}
+
+// runSender starts the bench binary again inside the client namespace as
+// the sender, so the flood is a process of its own that competes with the
+// agent for CPU as an application would.
+func runSender(ctx context.Context, t *topology, a senderArgs) (trialResult, error) {
+	self, err := os.Executable()
+	if err != nil {
+		return trialResult{}, fmt.Errorf("finding the bench binary: %w", err)
+	}
+	args := append([]string{"netns", "exec", t.client.Name, self}, a.argv()...)
+	cmd := exec.CommandContext(ctx, "ip", args...)
+	cmd.Env = append(os.Environ(), senderEnv+"=1")
+	var stderr bytes.Buffer
+	cmd.Stderr = &stderr
+	out, err := cmd.Output()
+	if ctx.Err() != nil {
+		return trialResult{}, ctx.Err()
+	}
+	if err != nil {
+		return trialResult{}, fmt.Errorf("running the sender: %w: %s", err, strings.TrimSpace(stderr.String()))
+	}
+	return parseResult(string(out))
+}
+
+func parseResult(line string) (trialResult, error) {
+	var r trialResult
+	var ns, cpu int64
+	_, err := fmt.Sscanf(strings.TrimSpace(line), "packets=%d errors=%d elapsed_ns=%d cpu_ns=%d", &r.packets, &r.errors, &ns, &cpu)
+	if err != nil {
+		return r, fmt.Errorf("reading the sender's result %q: %w", line, err)
+	}
+	r.elapsed, r.cpu = time.Duration(ns), time.Duration(cpu)
+	if r.packets == 0 {
+		return r, fmt.Errorf("the sender sent nothing (%d send errors)", r.errors)
+	}
+	return r, nil
+}
