@@ -66,6 +66,7 @@ type Agent struct {
 	table   *flow.Table
 	procs   *proc.Cache
 	clock   Clock
+	ticks   ticks
 	badEvts atomic.Uint64
 	stop    chan struct{}
 	wg      sync.WaitGroup
@@ -87,6 +88,9 @@ func Start(cfg Config) (a *Agent, err error) {
 		}
 	}()
 	if a.objs, err = bpf.Load(cfg.Maps); err != nil {
+		return nil, err
+	}
+	if a.ticks, err = calibrateTicks(a.objs); err != nil {
 		return nil, err
 	}
 	if err = a.attachHooks(); err != nil {
@@ -160,12 +164,15 @@ func (a *Agent) pollLoop() {
 func (a *Agent) Poll() error {
 	a.pollMu.Lock()
 	defer a.pollMu.Unlock()
-	flows, err := kernel.ReadFlows(a.objs.Flows())
+	if err := a.ticks.resample(a.objs); err != nil {
+		return err
+	}
+	flows, err := kernel.ReadFlows(a.objs.Flows(), a.ticks.bootNs)
 	cutoff := a.clock.BootNs(time.Now().Add(-a.cfg.IdleTimeout))
 	var idle []bpf.FlowKey
 	for _, f := range flows {
 		a.table.Update(f.Key, f.Stats)
-		if max(f.Stats.Dir[0].LastNs, f.Stats.Dir[1].LastNs) < cutoff {
+		if max(f.Stats.Dir[0].Last, f.Stats.Dir[1].Last) < cutoff {
 			idle = append(idle, f.Key)
 		}
 	}

@@ -67,8 +67,8 @@ func TestAttachModesLeaveNothingBehind(t *testing.T) {
 				t.Errorf("packets %d/%d, want 20/20", r.PacketsSent, r.PacketsRecv)
 			}
 			ids := a.objs.ProgramIDs()
-			if len(ids) != 17 {
-				t.Fatalf("%d programs loaded, want 17", len(ids))
+			if len(ids) != 18 {
+				t.Fatalf("%d programs loaded, want 18", len(ids))
 			}
 			if err := a.Close(); err != nil {
 				t.Fatal(err)

@@ -37,7 +37,7 @@ func (a *Agent) record(f *flow.Flow) record.Record {
 		PacketsSent: s.Dir[0].Packets, PacketsRecv: s.Dir[1].Packets,
 		DSCPSent: s.Dir[0].Dscp, DSCPRecv: s.Dir[1].Dscp,
 		FirstSeen: a.clock.Wall(nonZeroMin(s.Dir[0].FirstNs, s.Dir[1].FirstNs)),
-		LastSeen:  a.clock.Wall(max(s.Dir[0].LastNs, s.Dir[1].LastNs)),
+		LastSeen:  a.clock.Wall(max(s.Dir[0].Last, s.Dir[1].Last)),
 		TCPFlags:  tcpFlags(s.Dir[0].TcpFlags | s.Dir[1].TcpFlags),
 		Netns:     f.Key.Netns, SocketCookie: f.Cookie, Closed: f.Closed,
 		Interface: a.tc.InterfaceName(f.Key.Netns, s.Ifindex),

@@ -33,8 +33,8 @@ func mergeDir(out, in *FlowDir) {
 	if out.FirstNs == 0 || in.FirstNs < out.FirstNs {
 		out.FirstNs = in.FirstNs
 	}
-	if in.LastNs >= out.LastNs {
-		out.LastNs = in.LastNs
+	if in.Last >= out.Last {
+		out.Last = in.Last
 		out.Dscp = in.Dscp
 	}
 	out.TcpFlags |= in.TcpFlags

@@ -15,6 +15,7 @@ type (
 	FlowKey    = sockTfFlowKey
 	FlowStats  = sockTfFlowStats
 	FlowDir    = sockTfFlowDir
+	ClockPair  = sockTfClock
 	EventType  uint32
 	CounterIdx uint32
 )
@@ -165,7 +166,7 @@ func (o *Objects) ProgramIDs() []ebpf.ProgramID {
 		o.sock.TfSockCreate, o.sock.TfSockRelease, o.sock.TfPostBind4, o.sock.TfPostBind6,
 		o.sock.TfConnect4, o.sock.TfConnect6, o.sock.TfSendmsg4, o.sock.TfSendmsg6,
 		o.sock.TfRecvmsg4, o.sock.TfRecvmsg6, o.sock.TfSockops, o.proc.TfExec, o.proc.TfExit,
-		o.tc.TfTcEgress, o.tc.TfTcIngress, o.tc.TfTcEgress3, o.tc.TfTcIngress3,
+		o.tc.TfTcEgress, o.tc.TfTcIngress, o.tc.TfTcEgress3, o.tc.TfTcIngress3, o.tc.TfClockSample,
 	} {
 		if info, err := p.Info(); err == nil {
 			if id, ok := info.ID(); ok {
@@ -174,4 +175,18 @@ func (o *Objects) ProgramIDs() []ebpf.ProgramID {
 		}
 	}
 	return ids
+}
+
+// SampleClock reads jiffies and the boot clock at the same moment (the
+// flow map's last-seen times are in jiffies).
+func (o *Objects) SampleClock() (ClockPair, error) {
+	var c ClockPair
+	// The test run needs a frame; the program does not look at it.
+	if _, err := o.tc.TfClockSample.Run(&ebpf.RunOptions{Data: make([]byte, 14)}); err != nil {
+		return c, fmt.Errorf("sampling kernel clocks: %w", err)
+	}
+	if err := o.tc.TfClock.Lookup(uint32(0), &c); err != nil {
+		return c, fmt.Errorf("sampling kernel clocks: %w", err)
+	}
+	return c, nil
 }

@@ -32,7 +32,7 @@ type procTfFlowStats struct {
 		Bytes    uint64
 		Packets  uint64
 		FirstNs  uint64
-		LastNs   uint64
+		Last     uint64
 		TcpFlags uint8
 		Dscp     uint8
 		Pad      [6]uint8
@@ -64,6 +64,7 @@ const (
 	procMapTfOwners          = "tf_owners"
 	procProgTfExec           = "tf_exec"
 	procProgTfExit           = "tf_exit"
+	procVarUnusedTfClock     = "unused_tf_clock"
 	procVarUnusedTfFlowKey   = "unused_tf_flow_key"
 	procVarUnusedTfFlowStats = "unused_tf_flow_stats"
 	procVarUnusedTfProcEvent = "unused_tf_proc_event"
@@ -130,6 +131,7 @@ type procMapSpecs struct {
 //
 // It can be passed ebpf.CollectionSpec.Assign.
 type procVariableSpecs struct {
+	UnusedTfClock     *ebpf.VariableSpec `ebpf:"unused_tf_clock"`
 	UnusedTfFlowKey   *ebpf.VariableSpec `ebpf:"unused_tf_flow_key"`
 	UnusedTfFlowStats *ebpf.VariableSpec `ebpf:"unused_tf_flow_stats"`
 	UnusedTfProcEvent *ebpf.VariableSpec `ebpf:"unused_tf_proc_event"`
@@ -175,6 +177,7 @@ func (m *procMaps) Close() error {
 //
 // It can be passed to loadProcObjects or ebpf.CollectionSpec.LoadAndAssign.
 type procVariables struct {
+	UnusedTfClock     *ebpf.Variable `ebpf:"unused_tf_clock"`
 	UnusedTfFlowKey   *ebpf.Variable `ebpf:"unused_tf_flow_key"`
 	UnusedTfFlowStats *ebpf.Variable `ebpf:"unused_tf_flow_stats"`
 	UnusedTfProcEvent *ebpf.Variable `ebpf:"unused_tf_proc_event"`

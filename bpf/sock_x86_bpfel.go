@@ -13,12 +13,18 @@ import (
 	"github.com/cilium/ebpf"
 )
 
+type sockTfClock struct {
+	_       structs.HostLayout
+	Jiffies uint64
+	BootNs  uint64
+}
+
 type sockTfFlowDir struct {
 	_        structs.HostLayout
 	Bytes    uint64
 	Packets  uint64
 	FirstNs  uint64
-	LastNs   uint64
+	Last     uint64
 	TcpFlags uint8
 	Dscp     uint8
 	Pad      [6]uint8
@@ -107,6 +113,7 @@ const (
 	sockProgTfSockCreate     = "tf_sock_create"
 	sockProgTfSockRelease    = "tf_sock_release"
 	sockProgTfSockops        = "tf_sockops"
+	sockVarUnusedTfClock     = "unused_tf_clock"
 	sockVarUnusedTfFlowKey   = "unused_tf_flow_key"
 	sockVarUnusedTfFlowStats = "unused_tf_flow_stats"
 	sockVarUnusedTfProcEvent = "unused_tf_proc_event"
@@ -182,6 +189,7 @@ type sockMapSpecs struct {
 //
 // It can be passed ebpf.CollectionSpec.Assign.
 type sockVariableSpecs struct {
+	UnusedTfClock     *ebpf.VariableSpec `ebpf:"unused_tf_clock"`
 	UnusedTfFlowKey   *ebpf.VariableSpec `ebpf:"unused_tf_flow_key"`
 	UnusedTfFlowStats *ebpf.VariableSpec `ebpf:"unused_tf_flow_stats"`
 	UnusedTfProcEvent *ebpf.VariableSpec `ebpf:"unused_tf_proc_event"`
@@ -227,6 +235,7 @@ func (m *sockMaps) Close() error {
 //
 // It can be passed to loadSockObjects or ebpf.CollectionSpec.LoadAndAssign.
 type sockVariables struct {
+	UnusedTfClock     *ebpf.Variable `ebpf:"unused_tf_clock"`
 	UnusedTfFlowKey   *ebpf.Variable `ebpf:"unused_tf_flow_key"`
 	UnusedTfFlowStats *ebpf.Variable `ebpf:"unused_tf_flow_stats"`
 	UnusedTfProcEvent *ebpf.Variable `ebpf:"unused_tf_proc_event"`

@@ -136,29 +136,29 @@ static __always_inline void tf_key(struct tf_flow_key *k, const struct tf_pkt *p
 }
 
 static __always_inline void tf_add(struct tf_flow_dir *d, const struct tf_pkt *p, __u32 segs,
-				   __u32 bytes, __u64 now)
+				   __u32 bytes, __u64 tick)
 {
 	if (d->packets == 0)
-		d->first_ns = now;
+		d->first_ns = bpf_ktime_get_boot_ns();
 	d->packets += segs;
 	d->bytes += bytes;
-	d->last_ns = now;
+	d->last = tick;
 	d->tcp_flags |= p->tcp_flags;
 	d->dscp = p->dscp;
 }
 
 static __always_inline void tf_new_flow(struct __sk_buff *skb, struct tf_flow_key *k, const struct tf_pkt *p,
-					int egress, __u32 segs, __u32 bytes, __u64 now)
+					int egress, __u32 segs, __u32 bytes, __u64 tick)
 {
 	struct tf_flow_stats v = {};
-	tf_add(&v.dir[egress ? 0 : 1], p, segs, bytes, now);
+	tf_add(&v.dir[egress ? 0 : 1], p, segs, bytes, tick);
 	v.ifindex = skb->ifindex;
 	tf_find_owner(skb, &v, p, egress);
 	long err = bpf_map_update_elem(&tf_flows, k, &v, BPF_NOEXIST);
 	if (err == -17 /* EEXIST: another CPU inserted it first */) {
 		struct tf_flow_stats *cur = bpf_map_lookup_elem(&tf_flows, k);
 		if (cur)
-			tf_add(&cur->dir[egress ? 0 : 1], p, segs, bytes, now);
+			tf_add(&cur->dir[egress ? 0 : 1], p, segs, bytes, tick);
 	} else if (err) {
 		tf_count(TF_CNT_FLOW_MAP_FULL);
 	}
@@ -186,19 +186,37 @@ static __always_inline int tf_handle(struct __sk_buff *skb, int l2, int egress)
 	__u32 segs = skb->gso_segs > 1 ? skb->gso_segs : 1;
 	/* A GSO/GRO aggregate's IP header describes one segment only. */
 	__u32 bytes = segs > 1 ? skb->len - (l2 ? sizeof(struct ethhdr) : 0) : p.ip_len;
-	__u64 now = bpf_ktime_get_boot_ns();
+	__u64 tick = bpf_jiffies64();
 
 	struct tf_flow_key k;
 	tf_key(&k, &p, egress, tf_dev_netns(skb));
 	struct tf_flow_stats *v = bpf_map_lookup_elem(&tf_flows, &k);
 	if (!v) {
-		tf_new_flow(skb, &k, &p, egress, segs, bytes, now);
+		tf_new_flow(skb, &k, &p, egress, segs, bytes, tick);
 		return TF_TC_NEXT;
 	}
 	struct tf_flow_dir *d = &v->dir[egress ? 0 : 1];
 	if (v->owner.tgid == 0 && d->packets < TF_OWNER_TRIES)
 		tf_find_owner(skb, v, &p, egress);
-	tf_add(d, &p, segs, bytes, now);
+	tf_add(d, &p, segs, bytes, tick);
+	return TF_TC_NEXT;
+}
+
+/* Samples jiffies and the boot clock together; run by the agent with
+ * BPF_PROG_TEST_RUN, never attached. */
+struct {
+	__uint(type, BPF_MAP_TYPE_ARRAY);
+	__uint(max_entries, 1);
+	__type(key, __u32);
+	__type(value, struct tf_clock);
+} tf_clock SEC(".maps");
+
+SEC("tc")
+int tf_clock_sample(struct __sk_buff *skb)
+{
+	__u32 zero = 0;
+	struct tf_clock c = {.jiffies = bpf_jiffies64(), .boot_ns = bpf_ktime_get_boot_ns()};
+	bpf_map_update_elem(&tf_clock, &zero, &c, BPF_ANY);
 	return TF_TC_NEXT;
 }
 

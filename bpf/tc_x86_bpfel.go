@@ -13,6 +13,12 @@ import (
 	"github.com/cilium/ebpf"
 )
 
+type tcTfClock struct {
+	_       structs.HostLayout
+	Jiffies uint64
+	BootNs  uint64
+}
+
 type tcTfFlowKey struct {
 	_         structs.HostLayout
 	LocalAddr [16]uint8
@@ -32,7 +38,7 @@ type tcTfFlowStats struct {
 		Bytes    uint64
 		Packets  uint64
 		FirstNs  uint64
-		LastNs   uint64
+		Last     uint64
 		TcpFlags uint8
 		Dscp     uint8
 		Pad      [6]uint8
@@ -58,14 +64,17 @@ type tcTfOwner struct {
 //
 // Used for safe lookups in a Collection or CollectionSpec.
 const (
+	tcMapTfClock           = "tf_clock"
 	tcMapTfCounters        = "tf_counters"
 	tcMapTfEvents          = "tf_events"
 	tcMapTfFlows           = "tf_flows"
 	tcMapTfOwners          = "tf_owners"
+	tcProgTfClockSample    = "tf_clock_sample"
 	tcProgTfTcEgress       = "tf_tc_egress"
 	tcProgTfTcEgress3      = "tf_tc_egress3"
 	tcProgTfTcIngress      = "tf_tc_ingress"
 	tcProgTfTcIngress3     = "tf_tc_ingress3"
+	tcVarUnusedTfClock     = "unused_tf_clock"
 	tcVarUnusedTfFlowKey   = "unused_tf_flow_key"
 	tcVarUnusedTfFlowStats = "unused_tf_flow_stats"
 	tcVarUnusedTfProcEvent = "unused_tf_proc_event"
@@ -114,16 +123,18 @@ type tcSpecs struct {
 //
 // It can be passed ebpf.CollectionSpec.Assign.
 type tcProgramSpecs struct {
-	TfTcEgress   *ebpf.ProgramSpec `ebpf:"tf_tc_egress"`
-	TfTcEgress3  *ebpf.ProgramSpec `ebpf:"tf_tc_egress3"`
-	TfTcIngress  *ebpf.ProgramSpec `ebpf:"tf_tc_ingress"`
-	TfTcIngress3 *ebpf.ProgramSpec `ebpf:"tf_tc_ingress3"`
+	TfClockSample *ebpf.ProgramSpec `ebpf:"tf_clock_sample"`
+	TfTcEgress    *ebpf.ProgramSpec `ebpf:"tf_tc_egress"`
+	TfTcEgress3   *ebpf.ProgramSpec `ebpf:"tf_tc_egress3"`
+	TfTcIngress   *ebpf.ProgramSpec `ebpf:"tf_tc_ingress"`
+	TfTcIngress3  *ebpf.ProgramSpec `ebpf:"tf_tc_ingress3"`
 }
 
 // tcMapSpecs contains maps before they are loaded into the kernel.
 //
 // It can be passed ebpf.CollectionSpec.Assign.
 type tcMapSpecs struct {
+	TfClock    *ebpf.MapSpec `ebpf:"tf_clock"`
 	TfCounters *ebpf.MapSpec `ebpf:"tf_counters"`
 	TfEvents   *ebpf.MapSpec `ebpf:"tf_events"`
 	TfFlows    *ebpf.MapSpec `ebpf:"tf_flows"`
@@ -134,6 +145,7 @@ type tcMapSpecs struct {
 //
 // It can be passed ebpf.CollectionSpec.Assign.
 type tcVariableSpecs struct {
+	UnusedTfClock     *ebpf.VariableSpec `ebpf:"unused_tf_clock"`
 	UnusedTfFlowKey   *ebpf.VariableSpec `ebpf:"unused_tf_flow_key"`
 	UnusedTfFlowStats *ebpf.VariableSpec `ebpf:"unused_tf_flow_stats"`
 	UnusedTfProcEvent *ebpf.VariableSpec `ebpf:"unused_tf_proc_event"`
@@ -160,6 +172,7 @@ func (o *tcObjects) Close() error {
 //
 // It can be passed to loadTcObjects or ebpf.CollectionSpec.LoadAndAssign.
 type tcMaps struct {
+	TfClock    *ebpf.Map `ebpf:"tf_clock"`
 	TfCounters *ebpf.Map `ebpf:"tf_counters"`
 	TfEvents   *ebpf.Map `ebpf:"tf_events"`
 	TfFlows    *ebpf.Map `ebpf:"tf_flows"`
@@ -168,6 +181,7 @@ type tcMaps struct {
 
 func (m *tcMaps) Close() error {
 	return _TcClose(
+		m.TfClock,
 		m.TfCounters,
 		m.TfEvents,
 		m.TfFlows,
@@ -179,6 +193,7 @@ func (m *tcMaps) Close() error {
 //
 // It can be passed to loadTcObjects or ebpf.CollectionSpec.LoadAndAssign.
 type tcVariables struct {
+	UnusedTfClock     *ebpf.Variable `ebpf:"unused_tf_clock"`
 	UnusedTfFlowKey   *ebpf.Variable `ebpf:"unused_tf_flow_key"`
 	UnusedTfFlowStats *ebpf.Variable `ebpf:"unused_tf_flow_stats"`
 	UnusedTfProcEvent *ebpf.Variable `ebpf:"unused_tf_proc_event"`
@@ -189,14 +204,16 @@ type tcVariables struct {
 //
 // It can be passed to loadTcObjects or ebpf.CollectionSpec.LoadAndAssign.
 type tcPrograms struct {
-	TfTcEgress   *ebpf.Program `ebpf:"tf_tc_egress"`
-	TfTcEgress3  *ebpf.Program `ebpf:"tf_tc_egress3"`
-	TfTcIngress  *ebpf.Program `ebpf:"tf_tc_ingress"`
-	TfTcIngress3 *ebpf.Program `ebpf:"tf_tc_ingress3"`
+	TfClockSample *ebpf.Program `ebpf:"tf_clock_sample"`
+	TfTcEgress    *ebpf.Program `ebpf:"tf_tc_egress"`
+	TfTcEgress3   *ebpf.Program `ebpf:"tf_tc_egress3"`
+	TfTcIngress   *ebpf.Program `ebpf:"tf_tc_ingress"`
+	TfTcIngress3  *ebpf.Program `ebpf:"tf_tc_ingress3"`
 }
 
 func (p *tcPrograms) Close() error {
 	return _TcClose(
+		p.TfClockSample,
 		p.TfTcEgress,
 		p.TfTcEgress3,
 		p.TfTcIngress,

@@ -91,12 +91,21 @@ struct tf_flow_key {
 	__u64 netns;
 };
 
+/* The jiffies clock next to the boot clock, sampled together by
+ * tf_clock_sample so that user space can convert jiffies. */
+struct tf_clock {
+	__u64 jiffies;
+	__u64 boot_ns;
+};
+
 /* One direction of a flow. */
 struct tf_flow_dir {
 	__u64 bytes;     /* IP bytes (header included) */
 	__u64 packets;   /* GSO/GRO aggregates counted as their segments */
-	__u64 first_ns;  /* CLOCK_BOOTTIME */
-	__u64 last_ns;
+	__u64 first_ns;  /* CLOCK_BOOTTIME, precise: read once per direction */
+	__u64 last;      /* jiffies (4 ms or finer): a precise clock read costs
+			  * more than the rest of the per-packet work together.
+			  * The agent converts it to boot-clock ns when it reads. */
 	__u8 tcp_flags;  /* OR of all flags seen */
 	__u8 dscp;       /* last seen */
 	__u8 pad[6];

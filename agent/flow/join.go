@@ -88,7 +88,7 @@ func (t *Table) Expire(cutoffNs uint64, closedCutoff time.Time) []Flow {
 	var out []Flow
 	for k, f := range t.flows {
 		s := f.Stats()
-		last := max(s.Dir[0].LastNs, s.Dir[1].LastNs)
+		last := max(s.Dir[0].Last, s.Dir[1].Last)
 		if !f.inKernel && last < cutoffNs {
 			t.resolve(f)
 			out = append(out, *f)

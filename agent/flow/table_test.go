@@ -27,8 +27,8 @@ func owner(tgid uint32, comm string) bpf.Owner {
 
 func stats(sent, recv uint64, cookie uint64, o bpf.Owner) bpf.FlowStats {
 	s := bpf.FlowStats{Cookie: cookie, Owner: o}
-	s.Dir[0] = bpf.FlowDir{Bytes: sent, Packets: 1, FirstNs: 10, LastNs: 20}
-	s.Dir[1] = bpf.FlowDir{Bytes: recv, Packets: 1, FirstNs: 11, LastNs: 21}
+	s.Dir[0] = bpf.FlowDir{Bytes: sent, Packets: 1, FirstNs: 10, Last: 20}
+	s.Dir[1] = bpf.FlowDir{Bytes: recv, Packets: 1, FirstNs: 11, Last: 21}
 	return s
 }
 

@@ -83,13 +83,20 @@ type Flow struct {
 	Stats bpf.FlowStats
 }
 
-// ReadFlows reads the whole flow map.
-func ReadFlows(m *ebpf.Map) ([]Flow, error) {
+// ReadFlows reads the whole flow map. lastToNs converts the map's coarse
+// last-seen ticks to boot-clock ns; the result never precedes first seen.
+func ReadFlows(m *ebpf.Map, lastToNs func(uint64) uint64) ([]Flow, error) {
 	var out []Flow
 	var k bpf.FlowKey
 	var perCPU []bpf.FlowStats
 	it := m.Iterate()
 	for it.Next(&k, &perCPU) {
+		for i := range perCPU {
+			for d := range perCPU[i].Dir {
+				dir := &perCPU[i].Dir[d]
+				dir.Last = max(lastToNs(dir.Last), dir.FirstNs)
+			}
+		}
 		out = append(out, Flow{Key: k, Stats: bpf.MergeCPUs(perCPU)})
 	}
 	if err := it.Err(); err != nil {

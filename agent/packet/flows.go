@@ -41,7 +41,7 @@ func (f *Flows) Add(data []byte, l2 bool, proto uint16, egress bool, netns, tsNs
 	}
 	d.Packets++
 	d.Bytes += uint64(p.IPLen)
-	d.LastNs = tsNs
+	d.Last = tsNs
 	d.TcpFlags |= p.TCPFlags
 	d.Dscp = p.DSCP
 	return p, res

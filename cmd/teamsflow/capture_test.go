@@ -88,7 +88,8 @@ func TestCaptureJSONAndInterrupt(t *testing.T) {
 		if r.Transport == "udp" && r.PeerPort == 7020 {
 			found = true
 			if r.PID != cli.PID() || r.Comm != cli.Name || r.PacketsSent != 30 || r.PacketsRecv != 30 ||
-				r.BytesSent != 30*228 || r.Kind != "stream" || r.Family != "ipv4" || r.FirstSeen.IsZero() {
+				r.BytesSent != 30*228 || r.Kind != "stream" || r.Family != "ipv4" || r.FirstSeen.IsZero() ||
+				r.LastSeen.Before(r.FirstSeen) || time.Since(r.LastSeen) > 10*time.Second || time.Until(r.FirstSeen) > 0 {
 				t.Errorf("record %+v; want pid %d comm %s 30/30 packets 6840 bytes sent", r, cli.PID(), cli.Name)
 			}
 		}
