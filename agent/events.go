@@ -64,12 +64,8 @@ func (a *Agent) badEvent(err error) {
 }
 
 func eventAddrs(e *bpf.SockEvent) (local, peer netip.AddrPort) {
-	if e.Family == 2 { // AF_INET
-		return netip.AddrPortFrom(netip.AddrFrom4([4]byte(e.LocalAddr[:4])), e.LocalPort),
-			netip.AddrPortFrom(netip.AddrFrom4([4]byte(e.PeerAddr[:4])), e.PeerPort)
-	}
-	return netip.AddrPortFrom(netip.AddrFrom16(e.LocalAddr).Unmap(), e.LocalPort),
-		netip.AddrPortFrom(netip.AddrFrom16(e.PeerAddr).Unmap(), e.PeerPort)
+	ipv4 := e.Family == 2 // AF_INET
+	return bpf.AddrPort(ipv4, e.LocalAddr, e.LocalPort), bpf.AddrPort(ipv4, e.PeerAddr, e.PeerPort)
 }
 
 // backfill gives owners to the sockets that existed before the agent.

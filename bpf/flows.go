@@ -1,5 +1,7 @@
 package bpf
 
+import "net/netip"
+
 // MergeCPUs folds the per-CPU slots of one flow into one value: counters
 // add up, first/last seen take the earliest/latest, the DSCP is the one of
 // the most recent packet, and the owner and cookie come from whichever CPU
@@ -50,4 +52,13 @@ func CString(b []int8) string {
 		out = append(out, byte(c))
 	}
 	return string(out)
+}
+
+// AddrPort reads an address as the kernel structs store it (network order,
+// IPv4 in the first 4 bytes) with a port in host order.
+func AddrPort(ipv4 bool, addr [16]uint8, port uint16) netip.AddrPort {
+	if ipv4 {
+		return netip.AddrPortFrom(netip.AddrFrom4([4]byte(addr[:4])), port)
+	}
+	return netip.AddrPortFrom(netip.AddrFrom16(addr).Unmap(), port)
 }

@@ -71,12 +71,7 @@ func (t *Table) cookieByTuple(k bpf.FlowKey, withOwner bool) uint64 {
 
 // Addrs returns a flow key's local and peer address and port.
 func Addrs(k bpf.FlowKey) (local, peer netip.AddrPort) {
-	if k.Family == 4 {
-		return netip.AddrPortFrom(netip.AddrFrom4([4]byte(k.LocalAddr[:4])), k.LocalPort),
-			netip.AddrPortFrom(netip.AddrFrom4([4]byte(k.PeerAddr[:4])), k.PeerPort)
-	}
-	return netip.AddrPortFrom(netip.AddrFrom16(k.LocalAddr), k.LocalPort),
-		netip.AddrPortFrom(netip.AddrFrom16(k.PeerAddr), k.PeerPort)
+	return bpf.AddrPort(k.Family == 4, k.LocalAddr, k.LocalPort), bpf.AddrPort(k.Family == 4, k.PeerAddr, k.PeerPort)
 }
 
 // Expire removes flows that are out of the kernel map and were last seen
