@@ -35,6 +35,30 @@ type Record struct {
 	FirstSeen   time.Time `json:"first_seen"`
 	LastSeen    time.Time `json:"last_seen"`
 
+	// Analysis: which app, what the stream is, and why (agent/classify).
+	App         string   `json:"app"`                    // "teams" | ""
+	AppEvidence []string `json:"app_evidence,omitempty"` // "process", "dest_range", "dns", "sni", "relay_port", "call"
+	ServerName  string   `json:"server_name,omitempty"`  // peer name from DNS or TLS SNI
+	Label       string   `json:"label"`                  // signalling, stun, turn, dtls, audio, video, screenshare, rtcp, dns, other
+	LabelReason string   `json:"label_reason"`           // qos_port, rtp_pt, relay_port, rate, protocol, none
+	Confidence  float64  `json:"confidence"`             // 0..1
+
+	// RTP sub-stream (a BUNDLEd flow yields one record per SSRC).
+	SSRC           *uint32  `json:"ssrc,omitempty"`
+	RTPPayloadType *uint8   `json:"rtp_payload_type,omitempty"`
+	RTPLost        *int64   `json:"rtp_lost,omitempty"`      // receive side, RFC 3550 cumulative
+	RTPLossPct     *float64 `json:"rtp_loss_pct,omitempty"`  // lost / expected, percent
+	RTPJitterMs    *float64 `json:"rtp_jitter_ms,omitempty"` // receive side, RFC 3550
+	Relayed        bool     `json:"relayed,omitempty"`       // media inside TURN ChannelData
+
+	// Current rates over the last interval, bits per second.
+	RateSentBps float64 `json:"rate_sent_bps"`
+	RateRecvBps float64 `json:"rate_recv_bps"`
+
+	CallID    string `json:"call_id,omitempty"`    // shared by the streams of one call
+	StreamID  string `json:"stream_id,omitempty"`  // stable for the stream's life
+	EndReason string `json:"end_reason,omitempty"` // closed, idle, agent_stop; "" while running
+
 	Interface    string `json:"interface,omitempty"`
 	Netns        uint64 `json:"netns,omitempty"` // network namespace cookie
 	SocketCookie uint64 `json:"socket_cookie,omitempty"`

@@ -1,0 +1,136 @@
+// Package observe holds what the two sources of packets hand to the
+// analysis pipeline: the kernel (live, `teamsflow run` and `capture`) and a
+// capture file (`analyze`). Both produce the same observations, so the
+// labels, names and calls derived from them are the same live and offline.
+//
+// Counters are cumulative: each Observe call carries a flow's totals so far,
+// and the pipeline takes the differences between calls for rates.
+package observe
+
+import (
+	"net/netip"
+	"time"
+)
+
+// Transport numbers, as in the IP header.
+const (
+	TCP uint8 = 6
+	UDP uint8 = 17
+)
+
+// FlowID names a flow from its local end. Netns keeps equal tuples in
+// different network namespaces apart (0 in capture files).
+type FlowID struct {
+	Netns     uint64
+	Transport uint8 // TCP or UDP
+	Local     netip.AddrPort
+	Peer      netip.AddrPort
+}
+
+// Process is one process of an owner's ancestry.
+type Process struct {
+	PID     uint32
+	Comm    string
+	Exe     string
+	Cmdline []string // argv; may hold secrets: never exported unless enabled
+}
+
+// Owner is the process that owns a flow's socket, with its ancestors
+// (parent first) so that a browser's network-service child or an Electron
+// helper can be tied to the app that started it.
+type Owner struct {
+	Process
+	UID       uint32
+	PPID      uint32
+	Ancestors []Process // parent, grandparent, ... (bounded)
+}
+
+// Counters are one direction of a flow.
+type Counters struct {
+	Packets uint64
+	Bytes   uint64 // IP bytes, headers included
+	DSCP    uint8  // last seen
+	First   time.Time
+	Last    time.Time
+}
+
+// Protocols is a set of protocols seen in a flow's payloads (RFC 7983
+// first-byte demultiplexing for UDP).
+type Protocols uint16
+
+const (
+	ProtoSTUN        Protocols = 1 << iota // STUN with the RFC 5389 magic cookie
+	ProtoMSTURN                            // Microsoft's TURN variant (RFC 3489 framing, no cookie)
+	ProtoChannelData                       // TURN ChannelData (first two bits 01)
+	ProtoDTLS                              // DTLS record (content type 20-63)
+	ProtoRTP                               // RTP version 2
+	ProtoRTCP                              // RTCP (payload type 192-223)
+	ProtoTLS                               // TLS handshake record from the local end
+	ProtoDNS                               // DNS response to the local end (UDP source port 53)
+)
+
+// Flow is one TCP or UDP flow with its totals so far.
+type Flow struct {
+	ID     FlowID
+	Owner  *Owner // nil when unknown (always in capture files)
+	Sent   Counters
+	Recv   Counters
+	Protos Protocols
+	// STUNTypes lists the STUN/TURN message types seen (bounded, first seen
+	// first), e.g. 0x0001 binding request, 0x0003 allocate, 0x0115 MS data
+	// indication.
+	STUNTypes []uint16
+	Closed    bool // its socket was closed (live only)
+}
+
+// RTPStream is one RTP source (SSRC) in one direction of a flow: a browser
+// BUNDLEs audio, video and screen share into one flow, so a media stream is
+// (flow, direction, SSRC), not the flow.
+type RTPStream struct {
+	Flow        FlowID
+	Sent        bool  // true: sent by the local end; false: received
+	SSRC        uint32
+	PayloadType uint8 // last seen
+	Relayed     bool  // carried in TURN ChannelData
+	Packets     uint64
+	// PayloadBytes and PayloadSquares are the sum of the RTP payload sizes
+	// (after the 12-byte header, CSRCs and extension) and of their squares,
+	// for the size mean and spread.
+	PayloadBytes   uint64
+	PayloadSquares uint64
+	Markers        uint64 // packets with the marker bit: frames, for video
+	First, Last    time.Time
+	// Receive-side quality per RFC 3550 (also kept for sent streams, where
+	// it describes what left the host).
+	Expected uint64        // extended highest sequence - first sequence + 1
+	Lost     int64         // Expected - Packets (negative with duplicates)
+	Jitter   time.Duration // interarrival jitter, RFC 3550 A.8
+}
+
+// PayloadKind says what a payload sample holds.
+type PayloadKind uint8
+
+const (
+	PayloadDNS         PayloadKind = 1 // a DNS response (UDP payload)
+	PayloadClientHello PayloadKind = 2 // the start of a TLS ClientHello (TCP payload)
+)
+
+// Payload is a bounded sample of a packet's payload that names a peer: a
+// DNS answer or a TLS ClientHello prefix. Kernel samples are at most a few
+// hundred bytes and rate limited; drops are counted, not silent.
+type Payload struct {
+	Time   time.Time
+	Flow   FlowID
+	Kind   PayloadKind
+	TCPSeq uint32 // sequence number of the first byte (TCP), to join segments
+	Data   []byte
+}
+
+// Snapshot is everything one poll (or one second of a capture file) saw.
+type Snapshot struct {
+	Time     time.Time
+	Flows    []Flow
+	RTP      []RTPStream
+	Payloads []Payload // new since the previous snapshot
+	Gone     []FlowID  // flows whose state was dropped (idle, closed)
+}
