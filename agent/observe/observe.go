@@ -88,7 +88,7 @@ type Flow struct {
 // (flow, direction, SSRC), not the flow.
 type RTPStream struct {
 	Flow        FlowID
-	Sent        bool  // true: sent by the local end; false: received
+	Sent        bool // true: sent by the local end; false: received
 	SSRC        uint32
 	PayloadType uint8 // last seen
 	Relayed     bool  // carried in TURN ChannelData
