@@ -22,6 +22,10 @@ func MergeCPUs(perCPU []FlowStats) FlowStats {
 		if out.Ifindex == 0 {
 			out.Ifindex = s.Ifindex
 		}
+		out.Protos |= s.Protos
+		if s.StunType != 0 {
+			out.StunType = s.StunType
+		}
 	}
 	return out
 }
@@ -40,6 +44,17 @@ func mergeDir(out, in *FlowDir) {
 		out.Dscp = in.Dscp
 	}
 	out.TcpFlags |= in.TcpFlags
+}
+
+// Sample is a payload event in Go form: a DNS answer received or a TLS
+// ClientHello segment sent (struct tf_payload_event).
+type Sample struct {
+	Kind   uint8 // SampleDNS or SampleClientHello
+	Egress bool
+	Flow   FlowKey
+	TCPSeq uint32
+	TsNs   uint64 // CLOCK_BOOTTIME (capture time in capture files)
+	Data   []byte
 }
 
 // CString reads a NUL-terminated kernel char array (comm, filename).

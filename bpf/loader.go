@@ -9,15 +9,23 @@ import (
 
 // Types shared with the kernel programs, generated from tf_types.h.
 type (
-	Owner      = sockTfOwner
-	SockEvent  = sockTfSockEvent
-	ProcEvent  = sockTfProcEvent
-	FlowKey    = sockTfFlowKey
-	FlowStats  = sockTfFlowStats
-	FlowDir    = sockTfFlowDir
-	ClockPair  = sockTfClock
-	EventType  uint32
-	CounterIdx uint32
+	Owner     = sockTfOwner
+	SockEvent = sockTfSockEvent
+	ProcEvent = sockTfProcEvent
+	FlowKey   = sockTfFlowKey
+	FlowStats = sockTfFlowStats
+	FlowDir   = sockTfFlowDir
+	ClockPair = sockTfClock
+	RTPKey    = tcTfRtpKey
+	// RTPFlowKey is FlowKey as the traffic object's bindings spell it;
+	// convert with RTPFlowKey(k) and FlowKey(rk.Flow).
+	RTPFlowKey = tcTfFlowKey
+	RTPStats   = tcTfRtpStats
+	// PayloadEvent is a DNS answer or TLS ClientHello sample; only its
+	// first Len bytes of Data arrive.
+	PayloadEvent = tcTfPayloadEvent
+	EventType    uint32
+	CounterIdx   uint32
 )
 
 // Ring-buffer event types (enum tf_event_type).
@@ -28,6 +36,25 @@ const (
 	EvTCPEstab  EventType = 4
 	EvProcExec  EventType = 5
 	EvProcExit  EventType = 6
+	EvPayload   EventType = 7
+)
+
+// Sample kinds of a PayloadEvent (enum tf_sample_kind).
+const (
+	SampleDNS         = 1
+	SampleClientHello = 2
+)
+
+// Protocol bits of FlowStats.Protos (enum tf_proto_bits).
+const (
+	ProtoSTUN uint16 = 1 << iota
+	ProtoMSTURN
+	ProtoChannelData
+	ProtoDTLS
+	ProtoRTP
+	ProtoRTCP
+	ProtoTLS
+	ProtoDNS
 )
 
 // Counter indexes (enum tf_counter).
@@ -37,12 +64,16 @@ const (
 	CntOwnerStoreFail
 	CntParseShort
 	CntIPFragment
+	CntRTPMapFull
+	CntSampleLimited
+	CntSampleLost
 	NumCounters
 )
 
 // CounterNames names the counters for reports, by index.
 var CounterNames = [NumCounters]string{
 	"flow_map_full", "events_lost", "owner_store_fail", "parse_short", "ip_fragment",
+	"rtp_map_full", "samples_rate_limited", "samples_lost",
 }
 
 // Config sizes the kernel maps. Zero values keep the compiled-in defaults.
@@ -51,6 +82,8 @@ type Config struct {
 	FlowMapEntries uint32
 	// EventBufferBytes is the ring buffer size: a power of two, at least a page.
 	EventBufferBytes uint32
+	// RTPMapEntries is the number of RTP sources tracked at once.
+	RTPMapEntries uint32
 }
 
 // Objects are the loaded programs and maps. The maps are created once and
@@ -91,6 +124,10 @@ func Load(cfg Config) (*Objects, error) {
 		o.Close()
 		return nil, fmt.Errorf("loading traffic programs: %w", verifierDetail(err))
 	}
+	if err := o.setRTPClocks(); err != nil {
+		o.Close()
+		return nil, err
+	}
 	return o, nil
 }
 
@@ -102,6 +139,9 @@ func (cfg Config) size(spec *ebpf.CollectionSpec) {
 	}
 	if m := spec.Maps["tf_events"]; m != nil && cfg.EventBufferBytes > 0 {
 		m.MaxEntries = cfg.EventBufferBytes
+	}
+	if m := spec.Maps["tf_rtp"]; m != nil && cfg.RTPMapEntries > 0 {
+		m.MaxEntries = cfg.RTPMapEntries
 	}
 }
 
@@ -124,6 +164,9 @@ func (o *Objects) Flows() *ebpf.Map { return o.sock.TfFlows }
 
 // Events is the ring buffer of SockEvent and ProcEvent records.
 func (o *Objects) Events() *ebpf.Map { return o.sock.TfEvents }
+
+// RTP is the RTP source map: RTPKey -> RTPStats (shared by all CPUs).
+func (o *Objects) RTP() *ebpf.Map { return o.tc.TfRtp }
 
 // Counters is the per-CPU array of loss and anomaly counters.
 func (o *Objects) Counters() *ebpf.Map { return o.sock.TfCounters }

@@ -37,10 +37,13 @@ type procTfFlowStats struct {
 		Dscp     uint8
 		Pad      [6]uint8
 	}
-	Cookie  uint64
-	Owner   procTfOwner
-	Ifindex uint32
-	Pad     uint32
+	Cookie    uint64
+	Owner     procTfOwner
+	Ifindex   uint32
+	Protos    uint16
+	StunType  uint16
+	HelloLeft uint16
+	Pad       [6]uint8
 }
 
 type procTfOwner struct {

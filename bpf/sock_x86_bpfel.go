@@ -43,12 +43,15 @@ type sockTfFlowKey struct {
 }
 
 type sockTfFlowStats struct {
-	_       structs.HostLayout
-	Dir     [2]sockTfFlowDir
-	Cookie  uint64
-	Owner   sockTfOwner
-	Ifindex uint32
-	Pad     uint32
+	_         structs.HostLayout
+	Dir       [2]sockTfFlowDir
+	Cookie    uint64
+	Owner     sockTfOwner
+	Ifindex   uint32
+	Protos    uint16
+	StunType  uint16
+	HelloLeft uint16
+	Pad       [6]uint8
 }
 
 type sockTfOwner struct {

@@ -13,10 +13,13 @@
  *    and owner from tf_owners into the flow.
  * 4. A new flow is inserted; when the map is full the packet is counted in
  *    tf_counters instead. The agent reads flows and deletes idle ones.
+ * 5. Payload hints (tf_hints.h): protocols seen, RTP sources, and samples
+ *    of DNS answers and TLS ClientHellos for naming peers.
  * Programs return TC_NEXT so that other TC programs still run.
  */
 
 #include "tf_parse.h"
+#include "tf_hints.h"
 #include "headers/bpf_core_read.h"
 
 char __license[] SEC("license") = "Dual BSD/GPL";
@@ -154,11 +157,14 @@ static __always_inline void tf_new_flow(struct __sk_buff *skb, struct tf_flow_ke
 	tf_add(&v.dir[egress ? 0 : 1], p, segs, bytes, tick);
 	v.ifindex = skb->ifindex;
 	tf_find_owner(skb, &v, p, egress);
+	tf_hints(skb, &v, k, p, egress);
 	long err = bpf_map_update_elem(&tf_flows, k, &v, BPF_NOEXIST);
 	if (err == -17 /* EEXIST: another CPU inserted it first */) {
 		struct tf_flow_stats *cur = bpf_map_lookup_elem(&tf_flows, k);
-		if (cur)
+		if (cur) {
 			tf_add(&cur->dir[egress ? 0 : 1], p, segs, bytes, tick);
+			cur->protos |= v.protos;
+		}
 	} else if (err) {
 		tf_count(TF_CNT_FLOW_MAP_FULL);
 	}
@@ -199,6 +205,7 @@ static __always_inline int tf_handle(struct __sk_buff *skb, int l2, int egress)
 	if (v->owner.tgid == 0 && d->packets < TF_OWNER_TRIES)
 		tf_find_owner(skb, v, &p, egress);
 	tf_add(d, &p, segs, bytes, tick);
+	tf_hints(skb, v, &k, &p, egress);
 	return TF_TC_NEXT;
 }
 

@@ -13,6 +13,12 @@ import (
 	"github.com/cilium/ebpf"
 )
 
+type tcTfBudget struct {
+	_        structs.HostLayout
+	WindowNs uint64
+	Sent     uint64
+}
+
 type tcTfClock struct {
 	_       structs.HostLayout
 	Jiffies uint64
@@ -43,10 +49,13 @@ type tcTfFlowStats struct {
 		Dscp     uint8
 		Pad      [6]uint8
 	}
-	Cookie  uint64
-	Owner   tcTfOwner
-	Ifindex uint32
-	Pad     uint32
+	Cookie    uint64
+	Owner     tcTfOwner
+	Ifindex   uint32
+	Protos    uint16
+	StunType  uint16
+	HelloLeft uint16
+	Pad       [6]uint8
 }
 
 type tcTfOwner struct {
@@ -60,25 +69,70 @@ type tcTfOwner struct {
 	Comm     [16]int8
 }
 
+type tcTfPayloadEvent struct {
+	_      structs.HostLayout
+	Type   uint32
+	Kind   uint8
+	Egress uint8
+	Len    uint16
+	TsNs   uint64
+	Flow   tcTfFlowKey
+	TcpSeq uint32
+	Pad    uint32
+	Data   [2048]uint8
+}
+
+type tcTfRtpKey struct {
+	_      structs.HostLayout
+	Flow   tcTfFlowKey
+	Ssrc   uint32
+	Egress uint8
+	Pad    [3]uint8
+}
+
+type tcTfRtpStats struct {
+	_              structs.HostLayout
+	Packets        uint64
+	PayloadBytes   uint64
+	PayloadSquares uint64
+	Markers        uint64
+	FirstNs        uint64
+	LastNs         uint64
+	Jitter16       uint64
+	BaseSeq        uint32
+	MaxSeq         uint32
+	LastTs         uint32
+	PayloadType    uint8
+	Relayed        uint8
+	Pad            [2]uint8
+}
+
 // Names of all BPF objects in the ELF.
 //
 // Used for safe lookups in a Collection or CollectionSpec.
 const (
-	tcMapTfClock           = "tf_clock"
-	tcMapTfCounters        = "tf_counters"
-	tcMapTfEvents          = "tf_events"
-	tcMapTfFlows           = "tf_flows"
-	tcMapTfOwners          = "tf_owners"
-	tcProgTfClockSample    = "tf_clock_sample"
-	tcProgTfTcEgress       = "tf_tc_egress"
-	tcProgTfTcEgress3      = "tf_tc_egress3"
-	tcProgTfTcIngress      = "tf_tc_ingress"
-	tcProgTfTcIngress3     = "tf_tc_ingress3"
-	tcVarUnusedTfClock     = "unused_tf_clock"
-	tcVarUnusedTfFlowKey   = "unused_tf_flow_key"
-	tcVarUnusedTfFlowStats = "unused_tf_flow_stats"
-	tcVarUnusedTfProcEvent = "unused_tf_proc_event"
-	tcVarUnusedTfSockEvent = "unused_tf_sock_event"
+	tcMapTfBudget             = "tf_budget"
+	tcMapTfClock              = "tf_clock"
+	tcMapTfCounters           = "tf_counters"
+	tcMapTfEvents             = "tf_events"
+	tcMapTfFlows              = "tf_flows"
+	tcMapTfOwners             = "tf_owners"
+	tcMapTfRtp                = "tf_rtp"
+	tcMapTfRtpClock           = "tf_rtp_clock"
+	tcMapTfScratch            = "tf_scratch"
+	tcProgTfClockSample       = "tf_clock_sample"
+	tcProgTfTcEgress          = "tf_tc_egress"
+	tcProgTfTcEgress3         = "tf_tc_egress3"
+	tcProgTfTcIngress         = "tf_tc_ingress"
+	tcProgTfTcIngress3        = "tf_tc_ingress3"
+	tcVarUnusedTfClock        = "unused_tf_clock"
+	tcVarUnusedTfFlowKey      = "unused_tf_flow_key"
+	tcVarUnusedTfFlowStats    = "unused_tf_flow_stats"
+	tcVarUnusedTfPayloadEvent = "unused_tf_payload_event"
+	tcVarUnusedTfProcEvent    = "unused_tf_proc_event"
+	tcVarUnusedTfRtpKey       = "unused_tf_rtp_key"
+	tcVarUnusedTfRtpStats     = "unused_tf_rtp_stats"
+	tcVarUnusedTfSockEvent    = "unused_tf_sock_event"
 )
 
 // loadTc returns the embedded CollectionSpec for tc.
@@ -134,22 +188,29 @@ type tcProgramSpecs struct {
 //
 // It can be passed ebpf.CollectionSpec.Assign.
 type tcMapSpecs struct {
+	TfBudget   *ebpf.MapSpec `ebpf:"tf_budget"`
 	TfClock    *ebpf.MapSpec `ebpf:"tf_clock"`
 	TfCounters *ebpf.MapSpec `ebpf:"tf_counters"`
 	TfEvents   *ebpf.MapSpec `ebpf:"tf_events"`
 	TfFlows    *ebpf.MapSpec `ebpf:"tf_flows"`
 	TfOwners   *ebpf.MapSpec `ebpf:"tf_owners"`
+	TfRtp      *ebpf.MapSpec `ebpf:"tf_rtp"`
+	TfRtpClock *ebpf.MapSpec `ebpf:"tf_rtp_clock"`
+	TfScratch  *ebpf.MapSpec `ebpf:"tf_scratch"`
 }
 
 // tcVariableSpecs contains global variables before they are loaded into the kernel.
 //
 // It can be passed ebpf.CollectionSpec.Assign.
 type tcVariableSpecs struct {
-	UnusedTfClock     *ebpf.VariableSpec `ebpf:"unused_tf_clock"`
-	UnusedTfFlowKey   *ebpf.VariableSpec `ebpf:"unused_tf_flow_key"`
-	UnusedTfFlowStats *ebpf.VariableSpec `ebpf:"unused_tf_flow_stats"`
-	UnusedTfProcEvent *ebpf.VariableSpec `ebpf:"unused_tf_proc_event"`
-	UnusedTfSockEvent *ebpf.VariableSpec `ebpf:"unused_tf_sock_event"`
+	UnusedTfClock        *ebpf.VariableSpec `ebpf:"unused_tf_clock"`
+	UnusedTfFlowKey      *ebpf.VariableSpec `ebpf:"unused_tf_flow_key"`
+	UnusedTfFlowStats    *ebpf.VariableSpec `ebpf:"unused_tf_flow_stats"`
+	UnusedTfPayloadEvent *ebpf.VariableSpec `ebpf:"unused_tf_payload_event"`
+	UnusedTfProcEvent    *ebpf.VariableSpec `ebpf:"unused_tf_proc_event"`
+	UnusedTfRtpKey       *ebpf.VariableSpec `ebpf:"unused_tf_rtp_key"`
+	UnusedTfRtpStats     *ebpf.VariableSpec `ebpf:"unused_tf_rtp_stats"`
+	UnusedTfSockEvent    *ebpf.VariableSpec `ebpf:"unused_tf_sock_event"`
 }
 
 // tcObjects contains all objects after they have been loaded into the kernel.
@@ -172,20 +233,28 @@ func (o *tcObjects) Close() error {
 //
 // It can be passed to loadTcObjects or ebpf.CollectionSpec.LoadAndAssign.
 type tcMaps struct {
+	TfBudget   *ebpf.Map `ebpf:"tf_budget"`
 	TfClock    *ebpf.Map `ebpf:"tf_clock"`
 	TfCounters *ebpf.Map `ebpf:"tf_counters"`
 	TfEvents   *ebpf.Map `ebpf:"tf_events"`
 	TfFlows    *ebpf.Map `ebpf:"tf_flows"`
 	TfOwners   *ebpf.Map `ebpf:"tf_owners"`
+	TfRtp      *ebpf.Map `ebpf:"tf_rtp"`
+	TfRtpClock *ebpf.Map `ebpf:"tf_rtp_clock"`
+	TfScratch  *ebpf.Map `ebpf:"tf_scratch"`
 }
 
 func (m *tcMaps) Close() error {
 	return _TcClose(
+		m.TfBudget,
 		m.TfClock,
 		m.TfCounters,
 		m.TfEvents,
 		m.TfFlows,
 		m.TfOwners,
+		m.TfRtp,
+		m.TfRtpClock,
+		m.TfScratch,
 	)
 }
 
@@ -193,11 +262,14 @@ func (m *tcMaps) Close() error {
 //
 // It can be passed to loadTcObjects or ebpf.CollectionSpec.LoadAndAssign.
 type tcVariables struct {
-	UnusedTfClock     *ebpf.Variable `ebpf:"unused_tf_clock"`
-	UnusedTfFlowKey   *ebpf.Variable `ebpf:"unused_tf_flow_key"`
-	UnusedTfFlowStats *ebpf.Variable `ebpf:"unused_tf_flow_stats"`
-	UnusedTfProcEvent *ebpf.Variable `ebpf:"unused_tf_proc_event"`
-	UnusedTfSockEvent *ebpf.Variable `ebpf:"unused_tf_sock_event"`
+	UnusedTfClock        *ebpf.Variable `ebpf:"unused_tf_clock"`
+	UnusedTfFlowKey      *ebpf.Variable `ebpf:"unused_tf_flow_key"`
+	UnusedTfFlowStats    *ebpf.Variable `ebpf:"unused_tf_flow_stats"`
+	UnusedTfPayloadEvent *ebpf.Variable `ebpf:"unused_tf_payload_event"`
+	UnusedTfProcEvent    *ebpf.Variable `ebpf:"unused_tf_proc_event"`
+	UnusedTfRtpKey       *ebpf.Variable `ebpf:"unused_tf_rtp_key"`
+	UnusedTfRtpStats     *ebpf.Variable `ebpf:"unused_tf_rtp_stats"`
+	UnusedTfSockEvent    *ebpf.Variable `ebpf:"unused_tf_sock_event"`
 }
 
 // tcPrograms contains all programs after they have been loaded into the kernel.

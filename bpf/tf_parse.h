@@ -39,10 +39,23 @@ struct tf_pkt {
 	__u8 dscp;
 	__u32 ip_len;   /* IP header + payload, as the IP header says */
 	__u8 fragment;  /* non-first fragment: no ports */
-	__u8 pad[3];
+	__u8 pad;
+	__u16 payload_off; /* L4 payload: offset from the first byte of data */
+	__u16 payload_len; /* L4 payload bytes, as the headers say */
+	__u16 pad2;
+	__u32 tcp_seq;
 };
 
-static __always_inline int tf_parse_l4(void *l4, void *end, struct tf_pkt *p)
+/* The payload's place, from the header lengths; 0 bytes when the headers
+ * claim less than they hold. */
+static __always_inline void tf_payload(void *data, void *l3, void *l4, __u32 hdr, struct tf_pkt *p)
+{
+	__u32 used = (__u32)(l4 - l3) + hdr;
+	p->payload_off = (__u16)(l4 - data) + hdr;
+	p->payload_len = p->ip_len > used ? (__u16)(p->ip_len - used) : 0;
+}
+
+static __always_inline int tf_parse_l4(void *data, void *l3, void *l4, void *end, struct tf_pkt *p)
 {
 	if (p->protocol != IPPROTO_TCP && p->protocol != IPPROTO_UDP)
 		return TF_PARSE_SKIP;
@@ -54,6 +67,7 @@ static __always_inline int tf_parse_l4(void *l4, void *end, struct tf_pkt *p)
 			return TF_PARSE_SHORT;
 		p->sport = bpf_ntohs(udp->source);
 		p->dport = bpf_ntohs(udp->dest);
+		tf_payload(data, l3, l4, sizeof(*udp), p);
 		return TF_PARSE_OK;
 	}
 	struct tcphdr *tcp = l4;
@@ -62,10 +76,12 @@ static __always_inline int tf_parse_l4(void *l4, void *end, struct tf_pkt *p)
 	p->sport = bpf_ntohs(tcp->source);
 	p->dport = bpf_ntohs(tcp->dest);
 	p->tcp_flags = ((__u8 *)tcp)[13];
+	p->tcp_seq = bpf_ntohl(tcp->seq);
+	tf_payload(data, l3, l4, tcp->doff * 4, p);
 	return TF_PARSE_OK;
 }
 
-static __always_inline int tf_parse_ipv4(void *l3, void *end, struct tf_pkt *p)
+static __always_inline int tf_parse_ipv4(void *data, void *l3, void *end, struct tf_pkt *p)
 {
 	struct iphdr *ip = l3;
 	if ((void *)(ip + 1) > end)
@@ -80,10 +96,10 @@ static __always_inline int tf_parse_ipv4(void *l3, void *end, struct tf_pkt *p)
 	__builtin_memcpy(p->src, &ip->saddr, 4);
 	__builtin_memcpy(p->dst, &ip->daddr, 4);
 	p->fragment = (ip->frag_off & bpf_htons(0x1FFF)) != 0;
-	return tf_parse_l4(l3 + ihl, end, p);
+	return tf_parse_l4(data, l3, l3 + ihl, end, p);
 }
 
-static __always_inline int tf_parse_ipv6(void *l3, void *end, struct tf_pkt *p)
+static __always_inline int tf_parse_ipv6(void *data, void *l3, void *end, struct tf_pkt *p)
 {
 	struct ipv6hdr *ip6 = l3;
 	if ((void *)(ip6 + 1) > end)
@@ -116,7 +132,7 @@ static __always_inline int tf_parse_ipv6(void *l3, void *end, struct tf_pkt *p)
 		next = h[0];
 	}
 	p->protocol = next;
-	return tf_parse_l4(cur, end, p);
+	return tf_parse_l4(data, l3, cur, end, p);
 }
 
 /* tf_parse reads the packet from its first byte; l2 says whether that is
@@ -146,8 +162,8 @@ static __always_inline int tf_parse(struct __sk_buff *skb, int l2, struct tf_pkt
 		}
 	}
 	if (proto == ETH_P_IP)
-		return tf_parse_ipv4(cur, end, p);
+		return tf_parse_ipv4(data, cur, end, p);
 	if (proto == ETH_P_IPV6)
-		return tf_parse_ipv6(cur, end, p);
+		return tf_parse_ipv6(data, cur, end, p);
 	return TF_PARSE_SKIP;
 }

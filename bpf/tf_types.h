@@ -18,7 +18,10 @@ enum tf_counter {
 	TF_CNT_OWNER_STORE_FAIL = 2,/* socket owner storage could not be created */
 	TF_CNT_PARSE_SHORT = 3,     /* packet too short for its headers: counted as such */
 	TF_CNT_IP_FRAGMENT = 4,     /* non-first IP fragment: no ports, counted with ports 0 */
-	TF_CNT_MAX = 5,
+	TF_CNT_RTP_MAP_FULL = 5,    /* RTP packet not counted: RTP stream map full */
+	TF_CNT_SAMPLE_LIMITED = 6,  /* DNS/TLS payload sample dropped by the rate limit */
+	TF_CNT_SAMPLE_LOST = 7,     /* ring buffer full: payload sample lost */
+	TF_CNT_MAX = 8,
 };
 
 /* Which kind of record a ring-buffer event is. */
@@ -29,6 +32,26 @@ enum tf_event_type {
 	TF_EV_TCP_ESTAB = 4,    /* sock_ops: TCP established, both ends known */
 	TF_EV_PROC_EXEC = 5,
 	TF_EV_PROC_EXIT = 6,
+	TF_EV_PAYLOAD = 7,      /* TC: a DNS answer or TLS ClientHello sample */
+};
+
+/* Protocols seen in a flow's payloads (struct tf_flow_stats.protos). UDP
+ * payloads are told apart by their first byte (RFC 7983). */
+enum tf_proto_bits {
+	TF_P_STUN = 1 << 0,        /* STUN with the RFC 5389 magic cookie */
+	TF_P_MSTURN = 1 << 1,      /* Microsoft TURN: RFC 3489 framing, no cookie */
+	TF_P_CHANNELDATA = 1 << 2, /* TURN ChannelData */
+	TF_P_DTLS = 1 << 3,
+	TF_P_RTP = 1 << 4,
+	TF_P_RTCP = 1 << 5,
+	TF_P_TLS = 1 << 6,         /* a TLS ClientHello sent */
+	TF_P_DNS = 1 << 7,         /* a DNS response received */
+};
+
+/* What a payload sample holds (struct tf_payload_event.kind). */
+enum tf_sample_kind {
+	TF_SAMPLE_DNS = 1,
+	TF_SAMPLE_CLIENT_HELLO = 2,
 };
 
 /* The process that owns a socket, kept in socket-local storage. start_ns is
@@ -119,5 +142,53 @@ struct tf_flow_stats {
 	__u64 cookie;
 	struct tf_owner owner;
 	__u32 ifindex;
+	__u16 protos;      /* enum tf_proto_bits seen on this CPU */
+	__u16 stun_type;   /* last STUN/TURN message type */
+	__u16 hello_left;  /* bytes of a ClientHello still to sample */
+	__u8 pad[6];
+};
+
+/* One RTP source in one direction of a flow: browsers BUNDLE audio, video
+ * and screen share into one 5-tuple, so a media stream is (flow, SSRC). */
+struct tf_rtp_key {
+	struct tf_flow_key flow;
+	__u32 ssrc;
+	__u8 egress;
+	__u8 pad[3];
+};
+
+/* Counters of one RTP source. Shared by all CPUs (not per-CPU): sequence
+ * and jitter tracking needs one ordered view. Updates are not locked; two
+ * CPUs updating the same source at the same instant is rare and at worst
+ * skews one jitter sample. */
+struct tf_rtp_stats {
+	__u64 packets;
+	__u64 payload_bytes;   /* RTP payload: after header, CSRCs, extension */
+	__u64 payload_squares; /* sum of squared payload sizes, for the spread */
+	__u64 markers;         /* packets with the marker bit (video frames) */
+	__u64 first_ns;        /* CLOCK_BOOTTIME */
+	__u64 last_ns;
+	__u64 jitter16;        /* RFC 3550 A.8 interarrival jitter in ns, times 16 */
+	__u32 base_seq;        /* first sequence number */
+	__u32 max_seq;         /* highest sequence number, extended by wraps */
+	__u32 last_ts;         /* RTP timestamp of the previous packet */
+	__u8 payload_type;     /* last seen */
+	__u8 relayed;          /* inside TURN ChannelData */
+	__u8 pad[2];
+};
+
+#define TF_SAMPLE_MAX 2048
+
+/* A bounded payload sample for naming peers: a DNS answer received or the
+ * start of a TLS ClientHello sent. Only len bytes of data are sent. */
+struct tf_payload_event {
+	__u32 type;           /* TF_EV_PAYLOAD */
+	__u8 kind;            /* enum tf_sample_kind */
+	__u8 egress;
+	__u16 len;            /* bytes of data that follow */
+	__u64 ts_ns;          /* CLOCK_BOOTTIME */
+	struct tf_flow_key flow;
+	__u32 tcp_seq;        /* sequence number of data[0] (TCP) */
 	__u32 pad;
+	__u8 data[TF_SAMPLE_MAX];
 };

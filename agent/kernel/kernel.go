@@ -63,6 +63,8 @@ func Decode(raw []byte) (any, error) {
 		return decodeAs[bpf.SockEvent](raw, typ)
 	case bpf.EvProcExec, bpf.EvProcExit:
 		return decodeAs[bpf.ProcEvent](raw, typ)
+	case bpf.EvPayload:
+		return decodeSample(raw)
 	}
 	return nil, fmt.Errorf("unknown event type %d", typ)
 }
@@ -75,6 +77,58 @@ func decodeAs[T any](raw []byte, typ bpf.EventType) (*T, error) {
 	// The kernel wrote the struct with the layout bpf2go mirrored.
 	v = *(*T)(unsafe.Pointer(&raw[0]))
 	return &v, nil
+}
+
+// decodeSample reads a payload event: a fixed header, then Len bytes.
+func decodeSample(raw []byte) (*bpf.Sample, error) {
+	var ev bpf.PayloadEvent
+	head := int(unsafe.Offsetof(ev.Data))
+	if len(raw) < head {
+		return nil, fmt.Errorf("payload event: %d bytes, want at least %d", len(raw), head)
+	}
+	copy(unsafe.Slice((*byte)(unsafe.Pointer(&ev)), head), raw[:head])
+	n := int(ev.Len)
+	if n > len(ev.Data) || head+n > len(raw) {
+		return nil, fmt.Errorf("payload event: %d data bytes claimed, %d present", n, len(raw)-head)
+	}
+	return &bpf.Sample{
+		Kind: ev.Kind, Egress: ev.Egress != 0, Flow: bpf.FlowKey(ev.Flow), TCPSeq: ev.TcpSeq, TsNs: ev.TsNs,
+		Data: append([]byte(nil), raw[head:head+n]...),
+	}, nil
+}
+
+// RTP is one entry of the RTP source map.
+type RTP struct {
+	Key   bpf.RTPKey
+	Stats bpf.RTPStats
+}
+
+// ReadRTP reads the whole RTP source map.
+func ReadRTP(m *ebpf.Map) ([]RTP, error) {
+	var out []RTP
+	var e RTP
+	it := m.Iterate()
+	for it.Next(&e.Key, &e.Stats) {
+		out = append(out, e)
+	}
+	if err := it.Err(); err != nil {
+		return out, fmt.Errorf("reading RTP map: %w", err)
+	}
+	return out, nil
+}
+
+// DeleteRTP removes RTP sources; entries already gone are not an error.
+func DeleteRTP(m *ebpf.Map, keys []bpf.RTPKey) error {
+	var errs []error
+	for i := range keys {
+		if err := m.Delete(&keys[i]); err != nil && !errors.Is(err, ebpf.ErrKeyNotExist) {
+			errs = append(errs, err)
+		}
+	}
+	if err := errors.Join(errs...); err != nil {
+		return fmt.Errorf("deleting RTP sources: %w", err)
+	}
+	return nil
 }
 
 // Flow is one entry of the flow map, its CPUs merged.

@@ -6,11 +6,17 @@ import "github.com/teamsflow/teamsflow/bpf"
 // classifier does (bpf/tc.c), with the kernel's own types.
 type Flows struct {
 	Stats    map[bpf.FlowKey]*bpf.FlowStats
+	RTP      map[bpf.RTPKey]*bpf.RTPStats
+	Samples  []bpf.Sample // DNS answers and ClientHellos, oldest first
 	Counters [bpf.NumCounters]uint64
+
+	budgetWindow, budgetSent uint64 // sample rate limit (tf_budget)
 }
 
 // NewFlows makes an empty accumulator.
-func NewFlows() *Flows { return &Flows{Stats: map[bpf.FlowKey]*bpf.FlowStats{}} }
+func NewFlows() *Flows {
+	return &Flows{Stats: map[bpf.FlowKey]*bpf.FlowStats{}, RTP: map[bpf.RTPKey]*bpf.RTPStats{}}
+}
 
 // Add counts one frame seen at tsNs in the given direction and namespace,
 // and returns the parsed packet and the parse result.
@@ -44,6 +50,7 @@ func (f *Flows) Add(data []byte, l2 bool, proto uint16, egress bool, netns, tsNs
 	d.Last = tsNs
 	d.TcpFlags |= p.TCPFlags
 	d.Dscp = p.DSCP
+	f.hints(data, s, k, p, egress, tsNs)
 	return p, res
 }
 

@@ -39,6 +39,8 @@ type Packet struct {
 	IPLen        uint32 // IP header + payload, as the IP header says
 	Fragment     bool   // non-first fragment: no ports
 	PayloadStart int    // offset of the L4 payload in the data (0 if none)
+	PayloadLen   int    // L4 payload bytes, as the headers say
+	TCPSeq       uint32
 }
 
 // Parse reads a frame from its first byte; l2 says whether that is an
@@ -86,7 +88,7 @@ func parseIPv4(data []byte, off int, p *Packet) Result {
 	copy(p.Src[:4], ip[12:16])
 	copy(p.Dst[:4], ip[16:20])
 	p.Fragment = binary.BigEndian.Uint16(ip[6:])&0x1FFF != 0
-	return parseL4(data, off+ihl, p)
+	return parseL4(data, off, off+ihl, p)
 }
 
 func parseIPv6(data []byte, off int, p *Packet) Result {
@@ -118,14 +120,25 @@ func parseIPv6(data []byte, off int, p *Packet) Result {
 		next = h[0]
 	}
 	p.Protocol = next
-	return parseL4(data, cur, p)
+	return parseL4(data, off, cur, p)
 }
 
 func isExtHdr(n uint8) bool {
 	return n == 0 || n == 43 || n == 60 || n == 44 || n == 51
 }
 
-func parseL4(data []byte, off int, p *Packet) Result {
+// payload places the L4 payload from the header lengths, with the
+// kernel's 16-bit arithmetic (tf_payload).
+func payload(l3, l4, hdr int, p *Packet) {
+	used := uint32(l4-l3) + uint32(hdr)
+	p.PayloadStart = int(uint16(l4) + uint16(hdr))
+	p.PayloadLen = 0
+	if p.IPLen > used {
+		p.PayloadLen = int(uint16(p.IPLen - used))
+	}
+}
+
+func parseL4(data []byte, l3, off int, p *Packet) Result {
 	if p.Protocol != protoTCP && p.Protocol != protoUDP {
 		return Skip
 	}
@@ -138,7 +151,7 @@ func parseL4(data []byte, off int, p *Packet) Result {
 		}
 		p.SrcPort = binary.BigEndian.Uint16(data[off:])
 		p.DstPort = binary.BigEndian.Uint16(data[off+2:])
-		p.PayloadStart = off + 8
+		payload(l3, off, 8, p)
 		return OK
 	}
 	if len(data) < off+20 {
@@ -147,6 +160,7 @@ func parseL4(data []byte, off int, p *Packet) Result {
 	p.SrcPort = binary.BigEndian.Uint16(data[off:])
 	p.DstPort = binary.BigEndian.Uint16(data[off+2:])
 	p.TCPFlags = data[off+13]
-	p.PayloadStart = off + int(data[off+12]>>4)*4
+	p.TCPSeq = binary.BigEndian.Uint32(data[off+4:])
+	payload(l3, off, int(data[off+12]>>4)*4, p)
 	return OK
 }

@@ -1,0 +1,144 @@
+package packet
+
+import (
+	"encoding/binary"
+
+	"github.com/teamsflow/teamsflow/bpf"
+)
+
+// The Go twin of bpf/tf_hints.h: what a flow carries, read from the first
+// bytes of its payloads. Any change here must be made there too.
+
+const (
+	samplesPerSec = 256 // TF_SAMPLES_PER_SEC
+	helloTries    = 8   // TF_HELLO_TRIES
+	sampleMax     = 2048
+	stunMagic     = 0x2112A442
+)
+
+// load12 is tf_load12: 12 payload bytes at off, if the packet has them.
+func load12(data []byte, off int) ([]byte, bool) {
+	if off < 0 || off+12 > len(data) {
+		return nil, false
+	}
+	return data[off : off+12], true
+}
+
+// takeSampleBudget is tf_take_sample_budget, for one CPU.
+func (f *Flows) takeSampleBudget(tsNs uint64) bool {
+	if tsNs-f.budgetWindow >= 1_000_000_000 {
+		f.budgetWindow, f.budgetSent = tsNs, 0
+	}
+	if f.budgetSent >= samplesPerSec {
+		f.Counters[bpf.CntSampleLimited]++
+		return false
+	}
+	f.budgetSent++
+	return true
+}
+
+func (f *Flows) sample(data []byte, k bpf.FlowKey, p Packet, kind uint8, tsNs uint64) {
+	if !f.takeSampleBudget(tsNs) {
+		return
+	}
+	n := min(p.PayloadLen, sampleMax)
+	off := int(uint16(p.PayloadStart))
+	if n == 0 || off+n > len(data) {
+		return
+	}
+	f.Samples = append(f.Samples, bpf.Sample{
+		Kind: kind, Egress: kind == bpf.SampleClientHello, Flow: k, TCPSeq: p.TCPSeq, TsNs: tsNs,
+		Data: append([]byte(nil), data[off:off+n]...),
+	})
+}
+
+// hints is tf_hints for one packet of flow k whose counters are s.
+func (f *Flows) hints(data []byte, s *bpf.FlowStats, k bpf.FlowKey, p Packet, egress bool, tsNs uint64) {
+	if p.Fragment {
+		return
+	}
+	if p.Protocol == protoUDP {
+		f.hintsUDP(data, s, k, p, egress, tsNs)
+	} else if egress {
+		f.hintsTCP(data, s, k, p, tsNs)
+	}
+}
+
+func (f *Flows) hintsUDP(data []byte, s *bpf.FlowStats, k bpf.FlowKey, p Packet, egress bool, tsNs uint64) {
+	off, n := int(uint16(p.PayloadStart)), p.PayloadLen
+	if !egress && p.SrcPort == 53 {
+		s.Protos |= bpf.ProtoDNS
+		f.sample(data, k, p, bpf.SampleDNS, tsNs)
+		return
+	}
+	if n < 12 {
+		return
+	}
+	b, ok := load12(data, off)
+	if !ok {
+		return
+	}
+	switch c := b[0]; {
+	case c < 4:
+		magic := binary.BigEndian.Uint32(b[4:])
+		mlen := int(binary.BigEndian.Uint16(b[2:]))
+		switch {
+		case magic == stunMagic:
+			s.Protos |= bpf.ProtoSTUN
+		case mlen+20 == n:
+			s.Protos |= bpf.ProtoMSTURN
+		default:
+			return
+		}
+		s.StunType = binary.BigEndian.Uint16(b)
+	case c >= 20 && c < 64:
+		if b[1] == 0xFE {
+			s.Protos |= bpf.ProtoDTLS
+		}
+	case c >= 64 && c < 80:
+		clen := int(binary.BigEndian.Uint16(b[2:]))
+		if clen+4 > n {
+			return
+		}
+		s.Protos |= bpf.ProtoChannelData
+		inner, ok := load12(data, off+4)
+		if clen < 12 || !ok {
+			return
+		}
+		f.rtpOrRTCP(data, s, k, rtpIn{b: inner, off: off + 4, len: clen, egress: egress, relayed: true}, tsNs)
+	case c >= 128 && c < 192:
+		f.rtpOrRTCP(data, s, k, rtpIn{b: b, off: off, len: n, egress: egress}, tsNs)
+	}
+}
+
+// hintsTCP is tf_hints_tcp: a ClientHello sent, followed into the segments
+// after its first until the record is complete.
+func (f *Flows) hintsTCP(data []byte, s *bpf.FlowStats, k bpf.FlowKey, p Packet, tsNs uint64) {
+	n := p.PayloadLen
+	if n == 0 {
+		return
+	}
+	if s.HelloLeft != 0 {
+		f.sample(data, k, p, bpf.SampleClientHello, tsNs)
+		if n >= int(s.HelloLeft) {
+			s.HelloLeft = 0
+		} else {
+			s.HelloLeft -= uint16(n)
+		}
+		return
+	}
+	if s.Dir[0].Packets > helloTries || n < 12 {
+		return
+	}
+	b, ok := load12(data, int(uint16(p.PayloadStart)))
+	if !ok || b[0] != 0x16 || b[1] != 0x03 || b[5] != 0x01 {
+		return
+	}
+	s.Protos |= bpf.ProtoTLS
+	record := int(binary.BigEndian.Uint16(b[3:])) + 5
+	s.HelloLeft = 0
+	if record > n {
+		s.HelloLeft = uint16(record - n)
+	}
+	f.sample(data, k, p, bpf.SampleClientHello, tsNs)
+}

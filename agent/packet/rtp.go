@@ -1,0 +1,99 @@
+package packet
+
+import (
+	"encoding/binary"
+
+	"github.com/teamsflow/teamsflow/bpf"
+)
+
+// rtpIn is struct tf_rtp_in: an RTP packet's first 12 bytes, where it
+// starts and how long it is.
+type rtpIn struct {
+	b       []byte
+	off     int
+	len     int
+	egress  bool
+	relayed bool
+}
+
+// rtpOrRTCP is tf_rtp_or_rtcp (RFC 5761: RTCP types 192-223).
+func (f *Flows) rtpOrRTCP(data []byte, s *bpf.FlowStats, k bpf.FlowKey, in rtpIn, tsNs uint64) {
+	if in.b[0]>>6 != 2 {
+		return
+	}
+	if in.b[1] >= 192 && in.b[1] <= 223 {
+		s.Protos |= bpf.ProtoRTCP
+		return
+	}
+	s.Protos |= bpf.ProtoRTP
+	f.rtpPacket(data, k, in, tsNs)
+}
+
+// rtpPacket is tf_rtp_packet: per (flow, SSRC, direction) counters with
+// RFC 3550 sequence and jitter state.
+func (f *Flows) rtpPacket(data []byte, k bpf.FlowKey, in rtpIn, tsNs uint64) {
+	b := in.b
+	cc := int(b[0] & 0x0F)
+	payload := int64(in.len) - 12 - 4*int64(cc)
+	if b[0]&0x10 != 0 {
+		// The kernel reads the extension header at a 16-bit offset.
+		if at := int(uint16(in.off + 12 + 4*cc)); at+4 <= len(data) {
+			payload -= 4 + 4*int64(binary.BigEndian.Uint16(data[at+2:]))
+		}
+	}
+	payload = max(payload, 0)
+	rk := bpf.RTPKey{Flow: rtpFlowKey(k), Ssrc: binary.BigEndian.Uint32(b[8:])}
+	if in.egress {
+		rk.Egress = 1
+	}
+	seq := binary.BigEndian.Uint16(b[2:])
+	ts := binary.BigEndian.Uint32(b[4:])
+	pt := b[1] & 0x7F
+	marker := uint64(b[1] >> 7)
+	relayed := uint8(0)
+	if in.relayed {
+		relayed = 1
+	}
+	st := f.RTP[rk]
+	if st == nil {
+		f.RTP[rk] = &bpf.RTPStats{
+			Packets: 1, PayloadBytes: uint64(payload), PayloadSquares: uint64(payload * payload),
+			Markers: marker, FirstNs: tsNs, LastNs: tsNs, BaseSeq: uint32(seq), MaxSeq: uint32(seq),
+			LastTs: ts, PayloadType: pt, Relayed: relayed,
+		}
+		return
+	}
+	st.Packets++
+	st.PayloadBytes += uint64(payload)
+	st.PayloadSquares += uint64(payload * payload)
+	st.Markers += marker
+	if delta := seq - uint16(st.MaxSeq); delta < 0x8000 {
+		st.MaxSeq += uint32(delta)
+	}
+	st.Jitter16 = Jitter16(st.Jitter16, tsNs-st.LastNs, ts-st.LastTs, bpf.RTPClock(pt))
+	st.LastNs, st.LastTs, st.PayloadType, st.Relayed = tsNs, ts, pt, relayed
+}
+
+// Jitter16 is one step of RFC 3550 A.8's interarrival jitter, in ns
+// scaled by 16, as tf_rtp_jitter computes it: arrival is the spacing of two
+// packets' arrivals in ns, tsDelta of their RTP timestamps.
+func Jitter16(j uint64, arrival uint64, tsDelta uint32, clock uint32) uint64 {
+	tsd := int32(tsDelta)
+	mag := uint64(tsd)
+	if tsd < 0 {
+		mag = uint64(-int64(tsd))
+	}
+	tsns := int64(mag * 1_000_000_000 / uint64(clock))
+	if tsd < 0 {
+		tsns = -tsns
+	}
+	d := int64(arrival) - tsns
+	if d < 0 {
+		d = -d
+	}
+	return j + uint64(d) - (j+8)>>4
+}
+
+// rtpFlowKey converts between the two generated copies of struct
+// tf_flow_key (one per kernel object); they are the same type.
+func rtpFlowKey(k bpf.FlowKey) (out bpf.RTPFlowKey) { return bpf.RTPFlowKey(k) }

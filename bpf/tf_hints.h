@@ -1,0 +1,320 @@
+/* Payload hints for the TC classifier: what a flow carries, read from the
+ * first bytes of its payloads, with bounded work per packet.
+ *
+ * Logic:
+ * 1. UDP: the first byte tells STUN (0-3), DTLS (20-63), TURN ChannelData
+ *    (64-79) and RTP/RTCP (128-191) apart (RFC 7983). STUN needs the magic
+ *    cookie; Microsoft's TURN variant has none but a length that matches.
+ * 2. RTP, also inside ChannelData: per (flow, SSRC, direction) counters in
+ *    tf_rtp, with the RFC 3550 sequence and jitter state. Only packets that
+ *    look like RTP pay for this; other traffic costs one 12-byte read.
+ * 3. DNS answers received and TLS ClientHellos sent go to user space as
+ *    bounded samples (at most TF_SAMPLE_MAX bytes, TF_SAMPLES_PER_SEC per
+ *    CPU) to learn server names. A ClientHello longer than its first
+ *    segment is followed into the next segments of the flow.
+ * Any change here must be made to the Go twin (agent/packet/hints.go).
+ */
+#pragma once
+
+#include "tf_parse.h"
+
+#define TF_SAMPLES_PER_SEC 256
+#define TF_HELLO_TRIES 8        /* packets per direction and CPU that may start a ClientHello */
+#define TF_RTP_DEFAULT_CLOCK 90000
+#define TF_STUN_MAGIC 0x2112A442
+#define EEXIST_ 17
+
+/* RTP sources. Inserted by TC on a source's first packet, updated on each
+ * of its packets; read and deleted (with their flow) by the agent. Not LRU:
+ * a full map is counted (TF_CNT_RTP_MAP_FULL). */
+struct {
+	__uint(type, BPF_MAP_TYPE_HASH);
+	__uint(max_entries, 16384);
+	__type(key, struct tf_rtp_key);
+	__type(value, struct tf_rtp_stats);
+} tf_rtp SEC(".maps");
+
+/* RTP clock rate in Hz by payload type, for jitter. Written by the agent at
+ * start; 0 means the video clock, 90 kHz. */
+struct {
+	__uint(type, BPF_MAP_TYPE_ARRAY);
+	__uint(max_entries, 128);
+	__type(key, __u32);
+	__type(value, __u32);
+} tf_rtp_clock SEC(".maps");
+
+/* Payload sample rate limit: samples sent in the current second, per CPU. */
+struct tf_budget {
+	__u64 window_ns;
+	__u64 sent;
+};
+
+struct {
+	__uint(type, BPF_MAP_TYPE_PERCPU_ARRAY);
+	__uint(max_entries, 1);
+	__type(key, __u32);
+	__type(value, struct tf_budget);
+} tf_budget SEC(".maps");
+
+/* Room to build a sample: too large for the BPF stack. */
+struct {
+	__uint(type, BPF_MAP_TYPE_PERCPU_ARRAY);
+	__uint(max_entries, 1);
+	__type(key, __u32);
+	__type(value, struct tf_payload_event);
+} tf_scratch SEC(".maps");
+
+const struct tf_rtp_key *unused_tf_rtp_key __attribute__((unused));
+const struct tf_rtp_stats *unused_tf_rtp_stats __attribute__((unused));
+const struct tf_payload_event *unused_tf_payload_event __attribute__((unused));
+
+/* Reads 12 payload bytes at off: directly when they are in the linear
+ * part, else through the helper. */
+static __always_inline int tf_load12(struct __sk_buff *skb, __u32 off, __u8 *buf)
+{
+	void *data = (void *)(long)skb->data;
+	void *end = (void *)(long)skb->data_end;
+	if (off < 0x1000) {
+		/* The verifier needs a small bound on a variable packet offset. */
+		__u32 o = off & 0xFFF;
+		if (data + o + 12 <= end) {
+			__builtin_memcpy(buf, data + o, 12);
+			return 0;
+		}
+	}
+	return bpf_skb_load_bytes(skb, off & 0xFFFF, buf, 12);
+}
+
+static __always_inline int tf_take_sample_budget(void)
+{
+	__u32 zero = 0;
+	struct tf_budget *b = bpf_map_lookup_elem(&tf_budget, &zero);
+	if (!b)
+		return 0;
+	__u64 now = bpf_ktime_get_boot_ns();
+	if (now - b->window_ns >= 1000000000ULL) {
+		b->window_ns = now;
+		b->sent = 0;
+	}
+	if (b->sent >= TF_SAMPLES_PER_SEC) {
+		tf_count(TF_CNT_SAMPLE_LIMITED);
+		return 0;
+	}
+	b->sent++;
+	return 1;
+}
+
+/* Hands the packet's payload to user space: DNS answers are received,
+ * ClientHellos sent. */
+static __noinline void tf_sample(struct __sk_buff *skb, const struct tf_flow_key *k, const struct tf_pkt *p,
+				 __u32 kind)
+{
+	if (!tf_take_sample_budget())
+		return;
+	__u32 off = p->payload_off, len = p->payload_len;
+	__u32 zero = 0;
+	struct tf_payload_event *ev = bpf_map_lookup_elem(&tf_scratch, &zero);
+	if (!ev)
+		return;
+	if (len > TF_SAMPLE_MAX)
+		len = TF_SAMPLE_MAX;
+	if (len == 0)
+		return;
+	ev->type = TF_EV_PAYLOAD;
+	ev->kind = kind;
+	ev->egress = kind == TF_SAMPLE_CLIENT_HELLO;
+	ev->len = len;
+	ev->ts_ns = bpf_ktime_get_boot_ns();
+	__builtin_memcpy(&ev->flow, k, sizeof(*k));
+	ev->tcp_seq = p->tcp_seq;
+	ev->pad = 0;
+	if (bpf_skb_load_bytes(skb, off & 0xFFFF, ev->data, len))
+		return;
+	if (bpf_ringbuf_output(&tf_events, ev, sizeof(*ev) - TF_SAMPLE_MAX + len, 0))
+		tf_count(TF_CNT_SAMPLE_LOST);
+}
+
+static __always_inline __u64 tf_rtp_clock_rate(__u32 pt)
+{
+	__u32 *rate = bpf_map_lookup_elem(&tf_rtp_clock, &pt);
+	if (rate && *rate)
+		return *rate;
+	return TF_RTP_DEFAULT_CLOCK;
+}
+
+/* RFC 3550 A.8: J += (|D| - J) / 16, in ns scaled by 16. D compares the
+ * arrival spacing with the RTP timestamp spacing. */
+static __always_inline void tf_rtp_jitter(struct tf_rtp_stats *st, __u64 now, __u32 ts, __u32 pt)
+{
+	__s64 arrival = (__s64)(now - st->last_ns);
+	__s32 tsd = (__s32)(ts - st->last_ts);
+	__u64 mag = tsd < 0 ? (__u64)(-(__s64)tsd) : (__u64)tsd;
+	__s64 tsns = (__s64)(mag * 1000000000ULL / tf_rtp_clock_rate(pt));
+	if (tsd < 0)
+		tsns = -tsns;
+	__s64 d = arrival - tsns;
+	if (d < 0)
+		d = -d;
+	st->jitter16 += (__u64)d - ((st->jitter16 + 8) >> 4);
+}
+
+/* RFC 3550 A.1, simplified: the highest sequence number, extended by wraps. */
+static __always_inline void tf_rtp_seq(struct tf_rtp_stats *st, __u16 seq)
+{
+	__u16 delta = seq - (__u16)st->max_seq;
+	if (delta < 0x8000)
+		st->max_seq += delta;
+}
+
+/* An RTP packet: its first 12 bytes, where it starts and how long it is. */
+struct tf_rtp_in {
+	__u8 b[12];
+	__u32 off;
+	__u32 len;
+	__u32 egress;
+	__u32 relayed;
+};
+
+/* Counts one RTP packet. */
+static __noinline void tf_rtp_packet(struct __sk_buff *skb, const struct tf_flow_key *k,
+				     const struct tf_rtp_in *in)
+{
+	const __u8 *b = in->b;
+	__u32 off = in->off, len = in->len, egress = in->egress, relayed = in->relayed;
+	__u32 cc = b[0] & 0x0F;
+	__s64 payload = (__s64)len - 12 - 4 * cc;
+	if (b[0] & 0x10) {
+		/* Header extension: 4 bytes, then its length in 32-bit words. */
+		__u8 ext[4];
+		if (bpf_skb_load_bytes(skb, (off + 12 + 4 * cc) & 0xFFFF, ext, 4) == 0)
+			payload -= 4 + 4 * (__s64)((ext[2] << 8) | ext[3]);
+	}
+	if (payload < 0)
+		payload = 0;
+
+	struct tf_rtp_key rk = {};
+	__builtin_memcpy(&rk.flow, k, sizeof(*k));
+	rk.ssrc = ((__u32)b[8] << 24) | ((__u32)b[9] << 16) | ((__u32)b[10] << 8) | b[11];
+	rk.egress = egress;
+	__u16 seq = (b[2] << 8) | b[3];
+	__u32 ts = ((__u32)b[4] << 24) | ((__u32)b[5] << 16) | ((__u32)b[6] << 8) | b[7];
+	__u32 pt = b[1] & 0x7F;
+	__u64 now = bpf_ktime_get_boot_ns();
+
+	struct tf_rtp_stats *st = bpf_map_lookup_elem(&tf_rtp, &rk);
+	if (!st) {
+		struct tf_rtp_stats n = {
+			.packets = 1, .payload_bytes = payload, .payload_squares = payload * payload,
+			.markers = b[1] >> 7, .first_ns = now, .last_ns = now,
+			.base_seq = seq, .max_seq = seq, .last_ts = ts, .payload_type = pt, .relayed = relayed,
+		};
+		long err = bpf_map_update_elem(&tf_rtp, &rk, &n, BPF_NOEXIST);
+		if (err && err != -EEXIST_)
+			tf_count(TF_CNT_RTP_MAP_FULL);
+		return;
+	}
+	st->packets++;
+	st->payload_bytes += payload;
+	st->payload_squares += payload * payload;
+	st->markers += b[1] >> 7;
+	tf_rtp_seq(st, seq);
+	tf_rtp_jitter(st, now, ts, pt);
+	st->last_ns = now;
+	st->last_ts = ts;
+	st->payload_type = pt;
+	st->relayed = relayed;
+}
+
+/* RTP or RTCP (RFC 5761: RTCP packet types 192-223 in the second byte). */
+static __always_inline void tf_rtp_or_rtcp(struct __sk_buff *skb, struct tf_flow_stats *v,
+					   const struct tf_flow_key *k, const struct tf_rtp_in *in)
+{
+	if ((in->b[0] >> 6) != 2)
+		return;
+	if (in->b[1] >= 192 && in->b[1] <= 223) {
+		v->protos |= TF_P_RTCP;
+		return;
+	}
+	v->protos |= TF_P_RTP;
+	tf_rtp_packet(skb, k, in);
+}
+
+static __always_inline void tf_hints_udp(struct __sk_buff *skb, struct tf_flow_stats *v,
+					 const struct tf_flow_key *k, const struct tf_pkt *p, __u32 egress)
+{
+	__u32 off = p->payload_off, len = p->payload_len;
+	if (!egress && p->sport == 53) {
+		v->protos |= TF_P_DNS;
+		tf_sample(skb, k, p, TF_SAMPLE_DNS);
+		return;
+	}
+	struct tf_rtp_in in = {.off = off, .len = len, .egress = egress};
+	__u8 *b = in.b;
+	if (len < 12 || tf_load12(skb, off, b))
+		return;
+	__u8 c = b[0];
+	if (c < 4) {
+		__u32 magic = ((__u32)b[4] << 24) | ((__u32)b[5] << 16) | ((__u32)b[6] << 8) | b[7];
+		__u32 mlen = (b[2] << 8) | b[3];
+		if (magic == TF_STUN_MAGIC)
+			v->protos |= TF_P_STUN;
+		else if (mlen + 20 == len)
+			v->protos |= TF_P_MSTURN;
+		else
+			return;
+		v->stun_type = (b[0] << 8) | b[1];
+	} else if (c >= 20 && c < 64) {
+		if (b[1] == 0xFE)
+			v->protos |= TF_P_DTLS;
+	} else if (c >= 64 && c < 80) {
+		__u32 clen = (b[2] << 8) | b[3];
+		if (clen + 4 > len)
+			return;
+		v->protos |= TF_P_CHANNELDATA;
+		if (clen < 12 || tf_load12(skb, off + 4, b))
+			return;
+		in.off = off + 4;
+		in.len = clen;
+		in.relayed = 1;
+		tf_rtp_or_rtcp(skb, v, k, &in);
+	} else if (c >= 128 && c < 192) {
+		tf_rtp_or_rtcp(skb, v, k, &in);
+	}
+}
+
+/* A ClientHello sent: its first segment (handshake record 0x16 0x03, type
+ * 1) and the segments after it until the record is complete. */
+static __always_inline void tf_hints_tcp(struct __sk_buff *skb, struct tf_flow_stats *v,
+					 const struct tf_flow_key *k, const struct tf_pkt *p,
+					 const struct tf_flow_dir *d)
+{
+	__u32 off = p->payload_off, len = p->payload_len;
+	if (len == 0)
+		return;
+	if (v->hello_left) {
+		tf_sample(skb, k, p, TF_SAMPLE_CLIENT_HELLO);
+		v->hello_left = len >= v->hello_left ? 0 : v->hello_left - len;
+		return;
+	}
+	__u8 b[12];
+	if (d->packets > TF_HELLO_TRIES || len < 12 || tf_load12(skb, off, b))
+		return;
+	if (b[0] != 0x16 || b[1] != 0x03 || b[5] != 0x01)
+		return;
+	v->protos |= TF_P_TLS;
+	__u32 record = ((b[3] << 8) | b[4]) + 5;
+	v->hello_left = record > len ? record - len : 0;
+	tf_sample(skb, k, p, TF_SAMPLE_CLIENT_HELLO);
+}
+
+/* Payload hints for one packet of flow k, whose counters (this CPU's) are v. */
+static __always_inline void tf_hints(struct __sk_buff *skb, struct tf_flow_stats *v, const struct tf_flow_key *k,
+				     const struct tf_pkt *p, __u32 egress)
+{
+	if (p->fragment)
+		return;
+	if (p->protocol == IPPROTO_UDP)
+		tf_hints_udp(skb, v, k, p, egress);
+	else if (egress)
+		tf_hints_tcp(skb, v, k, p, &v->dir[0]);
+}
