@@ -68,6 +68,7 @@ type Agent struct {
 	clock   Clock
 	ticks   ticks
 	badEvts atomic.Uint64
+	media   media
 	stop    chan struct{}
 	wg      sync.WaitGroup
 	pollMu  sync.Mutex
@@ -182,7 +183,7 @@ func (a *Agent) Poll() error {
 			a.table.Removed(k)
 		}
 	}
-	return err
+	return errors.Join(err, a.pollRTP(cutoff))
 }
 
 // Close reads the flows one last time and detaches everything.

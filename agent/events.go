@@ -16,6 +16,8 @@ func (a *Agent) handleEvent(ev any) {
 		a.handleSock(e)
 	case *bpf.ProcEvent:
 		a.handleProc(e)
+	case *bpf.Sample:
+		a.media.addSample(e)
 	}
 }
 

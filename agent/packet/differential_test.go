@@ -62,12 +62,15 @@ func compare(t *testing.T, objs *bpf.Objects, want *Flows) {
 				t.Errorf("flow %+v dir %d: kernel %+v, Go %+v", k, d, gd, wd)
 			}
 		}
+		if g.Protos != w.Protos || g.StunType != w.StunType {
+			t.Errorf("flow %+v: kernel protocols %#x type %#x, Go %#x type %#x", k, g.Protos, g.StunType, w.Protos, w.StunType)
+		}
 	}
 	c, err := objs.ReadCounters()
 	if err != nil {
 		t.Fatal(err)
 	}
-	for _, i := range []bpf.CounterIdx{bpf.CntParseShort, bpf.CntIPFragment} {
+	for _, i := range []bpf.CounterIdx{bpf.CntParseShort, bpf.CntIPFragment, bpf.CntRTPMapFull, bpf.CntSampleLimited} {
 		if c[i] != want.Counters[i] {
 			t.Errorf("counter %s: kernel %d, Go %d", bpf.CounterNames[i], c[i], want.Counters[i])
 		}

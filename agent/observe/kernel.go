@@ -1,0 +1,53 @@
+package observe
+
+import (
+	"time"
+
+	"github.com/teamsflow/teamsflow/bpf"
+)
+
+// The kernel's structs (and the Go twin's, which uses the same types) in
+// observation form. wall turns a boot-clock (or capture) timestamp in ns
+// into wall time.
+
+// FlowIDOf names the flow of a kernel flow key.
+func FlowIDOf(k bpf.FlowKey) FlowID {
+	v4 := k.Family == 4
+	return FlowID{Netns: k.Netns, Transport: k.Protocol,
+		Local: bpf.AddrPort(v4, k.LocalAddr, k.LocalPort), Peer: bpf.AddrPort(v4, k.PeerAddr, k.PeerPort)}
+}
+
+// FlowOf converts a flow's merged counters; Last must already be in ns.
+func FlowOf(k bpf.FlowKey, s bpf.FlowStats, wall func(uint64) time.Time) Flow {
+	f := Flow{ID: FlowIDOf(k), Sent: counters(s.Dir[0], wall), Recv: counters(s.Dir[1], wall), Protos: Protocols(s.Protos)}
+	if s.StunType != 0 {
+		f.STUNTypes = []uint16{s.StunType}
+	}
+	return f
+}
+
+func counters(d bpf.FlowDir, wall func(uint64) time.Time) Counters {
+	c := Counters{Packets: d.Packets, Bytes: d.Bytes, DSCP: d.Dscp}
+	if d.Packets > 0 {
+		c.First, c.Last = wall(d.FirstNs), wall(d.Last)
+	}
+	return c
+}
+
+// RTPOf converts one RTP source's counters.
+func RTPOf(k bpf.RTPKey, s bpf.RTPStats, wall func(uint64) time.Time) RTPStream {
+	expected := uint64(s.MaxSeq-s.BaseSeq) + 1
+	return RTPStream{
+		Flow: FlowIDOf(bpf.FlowKey(k.Flow)), Sent: k.Egress != 0, SSRC: k.Ssrc,
+		PayloadType: s.PayloadType, Relayed: s.Relayed != 0,
+		Packets: s.Packets, PayloadBytes: s.PayloadBytes, PayloadSquares: s.PayloadSquares, Markers: s.Markers,
+		First: wall(s.FirstNs), Last: wall(s.LastNs),
+		Expected: expected, Lost: int64(expected) - int64(s.Packets),
+		Jitter: time.Duration(s.Jitter16 >> 4),
+	}
+}
+
+// PayloadOf converts a DNS or ClientHello sample.
+func PayloadOf(s bpf.Sample, wall func(uint64) time.Time) Payload {
+	return Payload{Time: wall(s.TsNs), Flow: FlowIDOf(s.Flow), Kind: PayloadKind(s.Kind), TCPSeq: s.TCPSeq, Data: s.Data}
+}

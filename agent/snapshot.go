@@ -1,0 +1,138 @@
+package agent
+
+import (
+	"sync"
+	"time"
+
+	"github.com/teamsflow/teamsflow/agent/flow"
+	"github.com/teamsflow/teamsflow/agent/kernel"
+	"github.com/teamsflow/teamsflow/agent/observe"
+	"github.com/teamsflow/teamsflow/agent/proc"
+	"github.com/teamsflow/teamsflow/bpf"
+)
+
+// maxPendingSamples bounds the DNS/ClientHello samples waiting for the next
+// snapshot; more are dropped and counted.
+const maxPendingSamples = 4096
+
+// maxAncestors bounds the process ancestry attached to an owner.
+const maxAncestors = 4
+
+// media keeps what the kernel told about RTP sources and payload samples
+// between snapshots.
+type media struct {
+	mu      sync.Mutex
+	rtp     map[bpf.RTPKey]bpf.RTPStats
+	samples []bpf.Sample
+	dropped uint64 // samples dropped because too many were pending
+}
+
+func (m *media) addSample(s *bpf.Sample) {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	if len(m.samples) >= maxPendingSamples {
+		m.dropped++
+		return
+	}
+	m.samples = append(m.samples, *s)
+}
+
+// pollRTP reads the RTP map and deletes sources idle since before cutoff.
+func (a *Agent) pollRTP(cutoffNs uint64) error {
+	entries, err := kernel.ReadRTP(a.objs.RTP())
+	a.media.mu.Lock()
+	if a.media.rtp == nil {
+		a.media.rtp = map[bpf.RTPKey]bpf.RTPStats{}
+	}
+	var idle []bpf.RTPKey
+	for _, e := range entries {
+		a.media.rtp[e.Key] = e.Stats
+		if e.Stats.LastNs < cutoffNs {
+			idle = append(idle, e.Key)
+		}
+	}
+	a.media.mu.Unlock()
+	if len(idle) > 0 && err == nil {
+		err = kernel.DeleteRTP(a.objs.RTP(), idle)
+	}
+	return err
+}
+
+// Snapshot reads the kernel afresh and returns everything seen so far as
+// observations for the analysis pipeline: flows with their owners, RTP
+// sources, the payload samples since the last snapshot, and the flows
+// forgotten since then (idle past the idle timeout, or closed).
+func (a *Agent) Snapshot() observe.Snapshot {
+	if err := a.Poll(); err != nil {
+		a.log.Warn().Err(err).Msg("reading flows")
+	}
+	now := time.Now()
+	snap := observe.Snapshot{Time: now}
+	cutoff := a.clock.BootNs(now.Add(-a.cfg.IdleTimeout))
+	for _, f := range a.table.Expire(cutoff, now.Add(-a.cfg.IdleTimeout)) {
+		snap.Gone = append(snap.Gone, observe.FlowIDOf(f.Key))
+		a.media.forgetFlow(f.Key)
+	}
+	for _, f := range a.table.Snapshot() {
+		o := observe.FlowOf(f.Key, f.Stats(), a.clock.Wall)
+		o.Closed = f.Closed
+		if f.Owner.Known() {
+			o.Owner = a.owner(f.Owner)
+		}
+		snap.Flows = append(snap.Flows, o)
+	}
+	a.media.mu.Lock()
+	defer a.media.mu.Unlock()
+	for k, s := range a.media.rtp {
+		snap.RTP = append(snap.RTP, observe.RTPOf(k, s, a.clock.Wall))
+	}
+	for _, s := range a.media.samples {
+		snap.Payloads = append(snap.Payloads, observe.PayloadOf(s, a.clock.Wall))
+	}
+	a.media.samples = nil
+	return snap
+}
+
+func (m *media) forgetFlow(k bpf.FlowKey) {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	for rk := range m.rtp {
+		if bpf.FlowKey(rk.Flow) == k {
+			delete(m.rtp, rk)
+		}
+	}
+}
+
+// owner describes a flow's owner with its ancestry from the process cache.
+func (a *Agent) owner(o flow.Owner) *observe.Owner {
+	out := &observe.Owner{Process: observe.Process{PID: o.TGID, Comm: o.Comm}, UID: o.UID}
+	key := proc.Key{PID: o.TGID, StartTicks: proc.TicksFromBootNs(o.StartNs)}
+	if o.StartNs == 0 {
+		key.StartTicks = 0
+	}
+	info, ok := a.procs.Lookup(key)
+	if !ok {
+		return out
+	}
+	out.Exe, out.Cmdline, out.PPID = info.Exe, info.Cmdline, info.PPID
+	if out.Comm == "" {
+		out.Comm = info.Comm
+	}
+	for pid, n := info.PPID, 0; pid > 1 && n < maxAncestors; n++ {
+		parent, ok := a.procs.LookupPID(pid)
+		if !ok {
+			break
+		}
+		out.Ancestors = append(out.Ancestors, observe.Process{PID: parent.PID, Comm: parent.Comm, Exe: parent.Exe, Cmdline: parent.Cmdline})
+		pid = parent.PPID
+	}
+	return out
+}
+
+// SamplesDropped counts payload samples dropped in user space because too
+// many were waiting.
+func (a *Agent) SamplesDropped() uint64 {
+	a.media.mu.Lock()
+	defer a.media.mu.Unlock()
+	return a.media.dropped
+}
