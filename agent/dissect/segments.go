@@ -1,0 +1,56 @@
+package dissect
+
+// Prefix joins the first bytes of a TCP stream from segments that may
+// arrive out of order or repeat, using their sequence numbers. It keeps at
+// most Max bytes: enough for a ClientHello with post-quantum key shares.
+type Prefix struct {
+	max   int
+	isn   uint32 // sequence number of the first byte
+	data  []byte
+	valid []bool // which bytes of data were filled
+	set   bool
+}
+
+// NewPrefix makes a joiner that keeps at most max bytes.
+func NewPrefix(max int) *Prefix { return &Prefix{max: max} }
+
+// Add places one segment. The first segment added is taken as the start of
+// the stream (samples are taken from the connection's first payload).
+// Segments before the start or beyond max are cut to fit.
+func (p *Prefix) Add(seq uint32, b []byte) {
+	if !p.set {
+		p.isn, p.set = seq, true
+	}
+	off := int64(int32(seq - p.isn)) // wraps correctly across 2^32
+	if off < 0 {
+		if -off >= int64(len(b)) {
+			return
+		}
+		b, off = b[-off:], 0
+	}
+	if off >= int64(p.max) {
+		return
+	}
+	end := min(off+int64(len(b)), int64(p.max))
+	for int64(len(p.data)) < end {
+		p.data = append(p.data, 0)
+		p.valid = append(p.valid, false)
+	}
+	copy(p.data[off:end], b)
+	for i := off; i < end; i++ {
+		p.valid[i] = true
+	}
+}
+
+// Bytes returns the contiguous bytes from the start of the stream.
+func (p *Prefix) Bytes() []byte {
+	for i, ok := range p.valid {
+		if !ok {
+			return p.data[:i]
+		}
+	}
+	return p.data
+}
+
+// Full says that no more bytes can be kept.
+func (p *Prefix) Full() bool { return len(p.Bytes()) >= p.max }
