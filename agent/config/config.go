@@ -131,7 +131,7 @@ var keys = []Key{
 	{"export.ca_file", "export-ca-file", "CA certificate that signed the endpoint's certificate", func(c *Config) any { return &c.Export.CAFile }},
 	{"export.cert_file", "export-cert-file", "client certificate for mutual TLS", func(c *Config) any { return &c.Export.CertFile }},
 	{"export.key_file", "export-key-file", "client key for mutual TLS", func(c *Config) any { return &c.Export.KeyFile }},
-	{"export.headers", "export-headers", "headers sent with every export (key=value,...)", func(c *Config) any { return &c.Export.Headers }},
+	{"export.headers", "export-headers", "headers sent with every export", func(c *Config) any { return &c.Export.Headers }},
 	{"export.active_timeout", "export-active-timeout", "how often a running stream is reported", func(c *Config) any { return &c.Export.ActiveTimeout }},
 	{"export.queue_size", "export-queue-size", "spans kept while the collector is away (then dropped and counted)", func(c *Config) any { return &c.Export.QueueSize }},
 }

@@ -1,0 +1,284 @@
+package main
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"sync"
+	"sync/atomic"
+	"time"
+
+	"github.com/rs/zerolog"
+	"github.com/spf13/cobra"
+
+	"github.com/teamsflow/teamsflow/agent"
+	"github.com/teamsflow/teamsflow/agent/api"
+	"github.com/teamsflow/teamsflow/agent/config"
+	"github.com/teamsflow/teamsflow/agent/record"
+	"github.com/teamsflow/teamsflow/bpf"
+)
+
+// Exporter ships stream records as spans. Observe gets every record once
+// per poll interval, plus the final records of streams that ended.
+type Exporter interface {
+	Observe(now time.Time, recs []record.Record)
+	Stats() map[string]uint64 // e.g. spans_exported, spans_dropped
+	Shutdown(ctx context.Context) error
+}
+
+// newExporter builds the OTLP exporter when an endpoint is configured;
+// nil means no export.
+func newExporter(cfg config.Config, log zerolog.Logger) (Exporter, error) {
+	if cfg.Export.Enabled() {
+		log.Warn().Str("endpoint", cfg.Export.Endpoint).Msg("this build has no OTLP exporter: spans are not exported")
+	}
+	return nil, nil
+}
+
+func newRunCmd() *cobra.Command {
+	var file string
+	var printConfig bool
+	cmd := &cobra.Command{
+		Use:   "run",
+		Short: "Run the agent: watch every flow, serve the local API, export spans",
+		Long: `run is the long-running agent (usually started by systemd). It attaches the
+kernel programs, keeps the flow and stream tables, answers 'teamsflow streams'
+over a unix socket, and ships spans when an OTLP endpoint is configured.
+SIGINT or SIGTERM stop it: it stops serving, exports what it has, detaches.
+
+` + configHelp(),
+		Example: `  sudo teamsflow run
+  sudo teamsflow run --config ./teamsflow.yaml --print-config
+  sudo teamsflow run --netns /run/netns/vdi1 --export-endpoint collector:4317`,
+		Args: cobra.NoArgs,
+		RunE: func(cmd *cobra.Command, _ []string) error { return runAgent(cmd, file, printConfig) },
+	}
+	cmd.Flags().StringVar(&file, "config", "", "YAML configuration file (default "+config.DefaultFile+", which may be missing)")
+	cmd.Flags().BoolVar(&printConfig, "print-config", false, "print the effective configuration as YAML and exit")
+	bindConfigFlags(cmd.Flags())
+	return cmd
+}
+
+func runAgent(cmd *cobra.Command, file string, printConfig bool) error {
+	cfg, err := loadConfig(cmd, file)
+	if err != nil {
+		return err
+	}
+	if printConfig {
+		out, err := cfg.YAML()
+		if err == nil {
+			_, err = cmd.OutOrStdout().Write(out)
+		}
+		return err
+	}
+	_ = cmd.Flags().Set("log-level", cfg.LogLevel)
+	log, err := newLogger(cmd)
+	if err != nil {
+		return err
+	}
+	warnings, err := cfg.CheckSystem()
+	if err != nil {
+		return err
+	}
+	for _, w := range append(cfg.Warnings, warnings...) {
+		log.Warn().Msg(w)
+	}
+	acfg := agent.Config{Interfaces: cfg.Interfaces, Netns: append([]string{""}, cfg.Netns...),
+		TCMode: bpf.TCMode(cfg.TCMode), Maps: bpf.Config{FlowMapEntries: cfg.FlowMapSize},
+		PollInterval: cfg.PollInterval, IdleTimeout: cfg.IdleTimeout, Log: log}
+	if err := agent.CheckPrivileges(acfg); err != nil {
+		return err
+	}
+	d := &daemon{cfg: cfg, log: log.With().Str("component", "run").Logger(), started: time.Now()}
+	return d.run(cmd.Context(), acfg)
+}
+
+// daemon is a running `teamsflow run`.
+type daemon struct {
+	cfg      config.Config
+	log      zerolog.Logger
+	agent    *agent.Agent
+	streams  api.StreamSource
+	exporter Exporter
+	started  time.Time
+	lastTick atomic.Int64 // unix ns of the last completed tick
+}
+
+func (d *daemon) run(ctx context.Context, acfg agent.Config) error {
+	// The socket comes first: a second agent must stop before attaching.
+	srv, err := api.Listen(api.Options{Socket: d.cfg.API.Socket, Group: d.cfg.API.Group, Streams: d,
+		Metrics: d.metrics, Health: d.health, Log: d.log.With().Str("component", "api").Logger()})
+	if err != nil {
+		return err
+	}
+	if d.agent, err = agent.Start(acfg); err != nil {
+		return errors.Join(err, srv.Close())
+	}
+	d.streams = newFlowSource(d.agent)
+	if d.exporter, err = newExporter(d.cfg, d.log); err != nil {
+		return errors.Join(err, srv.Close(), d.agent.Close())
+	}
+	d.lastTick.Store(time.Now().UnixNano())
+	srv.Serve()
+	d.log.Info().Str("socket", d.cfg.API.Socket).Strs("interfaces", d.agent.Attached()).
+		Bool("export", d.exporter != nil).Msg("agent running")
+	t := time.NewTicker(d.cfg.PollInterval)
+	defer t.Stop()
+	for {
+		select {
+		case now := <-t.C:
+			d.tick(now)
+		case <-ctx.Done():
+			return d.stop(srv)
+		}
+	}
+}
+
+// tick forgets ended flows and hands the current records to the exporter.
+func (d *daemon) tick(now time.Time) {
+	ended := d.agent.Expire(now)
+	if d.exporter != nil {
+		d.exporter.Observe(now, append(d.streams.Records(d.cfg.AllApps), ended...))
+	}
+	d.lastTick.Store(now.UnixNano())
+}
+
+// stop ends serving first (no answers from a half-closed agent), then
+// exports the last figures, then detaches.
+func (d *daemon) stop(srv *api.Server) error {
+	d.log.Info().Msg("stopping")
+	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+	defer cancel()
+	errs := []error{srv.Shutdown(ctx)}
+	if d.exporter != nil {
+		recs := d.streams.Records(d.cfg.AllApps)
+		for i := range recs {
+			recs[i].EndReason = "agent_stop"
+		}
+		d.exporter.Observe(time.Now(), recs)
+		ectx, ecancel := context.WithTimeout(context.Background(), 10*time.Second)
+		errs = append(errs, d.exporter.Shutdown(ectx))
+		ecancel()
+	}
+	errs = append(errs, d.agent.Close())
+	err := errors.Join(errs...)
+	if err == nil {
+		d.log.Info().Msg("stopped")
+	}
+	return err
+}
+
+// Records serves the API; it exists before the agent so the socket can
+// be claimed first.
+func (d *daemon) Records(allApps bool) []record.Record {
+	if d.streams == nil {
+		return []record.Record{}
+	}
+	return d.streams.Records(allApps)
+}
+
+func (d *daemon) health() api.Health {
+	h := api.Health{OK: true, Version: version, Started: d.started, Export: d.exporter != nil,
+		LastPoll: time.Unix(0, d.lastTick.Load())}
+	if d.agent != nil {
+		h.Attached = d.agent.Attached()
+	}
+	if age := time.Since(h.LastPoll); age > 3*d.cfg.PollInterval+time.Second {
+		h.OK = false
+		h.Problems = append(h.Problems, fmt.Sprintf("no poll for %s", age.Round(time.Second)))
+	}
+	if d.agent == nil {
+		return h
+	}
+	c, err := d.agent.Counters()
+	if err != nil {
+		h.OK = false
+		h.Problems = append(h.Problems, "reading kernel counters: "+err.Error())
+	}
+	for name, n := range c.Losses() {
+		h.Problems = append(h.Problems, fmt.Sprintf("%s: %d", name, n))
+	}
+	return h
+}
+
+func (d *daemon) metrics() []api.Metric {
+	ms := []api.Metric{{Name: "start_time_seconds", Help: "When the agent started, Unix seconds.",
+		Value: float64(d.started.Unix())}}
+	if d.agent == nil {
+		return ms
+	}
+	c, _ := d.agent.Counters()
+	ms = append(ms,
+		api.Metric{Name: "flows_tracked", Help: "Flows in the agent's table.", Value: float64(c.FlowsTracked)},
+		api.Metric{Name: "processes_known", Help: "Processes in the agent's cache.", Value: float64(c.Processes)},
+		api.Metric{Name: "events_malformed_total", Help: "Kernel events that did not decode.", Counter: true, Value: float64(c.BadEvents)})
+	for name, v := range c.Kernel {
+		ms = append(ms, api.Metric{Name: "kernel_" + name + "_total", Help: "Kernel counter " + name + ".", Counter: true, Value: float64(v)})
+	}
+	if d.exporter != nil {
+		for name, v := range d.exporter.Stats() {
+			ms = append(ms, api.Metric{Name: "export_" + name + "_total", Help: "Exporter counter " + name + ".", Counter: true, Value: float64(v)})
+		}
+	}
+	return ms
+}
+
+// flowSource serves the agent's flow records, with rates, until the
+// analysis pipeline provides labelled streams.
+type flowSource struct {
+	agent *agent.Agent
+	mu    sync.Mutex
+	prev  map[string]rateSample
+}
+
+type rateSample struct {
+	at         time.Time
+	sent, recv uint64
+	sentBps    float64
+	recvBps    float64
+}
+
+func newFlowSource(a *agent.Agent) *flowSource {
+	return &flowSource{agent: a, prev: map[string]rateSample{}}
+}
+
+// Records returns the flows; only those of Teams unless allApps.
+func (s *flowSource) Records(allApps bool) []record.Record {
+	recs := s.agent.Records()
+	s.fillRates(time.Now(), recs)
+	out := recs[:0]
+	for _, r := range recs {
+		if allApps || r.App == "teams" {
+			out = append(out, r)
+		}
+	}
+	return out
+}
+
+// fillRates sets the current rates: over at least the last second, so
+// callers asking often do not see noise from tiny intervals.
+func (s *flowSource) fillRates(now time.Time, recs []record.Record) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	next := make(map[string]rateSample, len(recs))
+	for i := range recs {
+		r := &recs[i]
+		id := fmt.Sprintf("%d/%s/%s:%d/%s:%d", r.Netns, r.Transport, r.LocalAddr, r.LocalPort, r.PeerAddr, r.PeerPort)
+		p, ok := s.prev[id]
+		switch {
+		case !ok:
+			p = rateSample{at: now, sent: r.BytesSent, recv: r.BytesRecv}
+			if life := r.LastSeen.Sub(r.FirstSeen).Seconds(); life > 0 {
+				p.sentBps, p.recvBps = float64(r.BytesSent)*8/life, float64(r.BytesRecv)*8/life
+			}
+		case now.Sub(p.at) >= time.Second:
+			dt := now.Sub(p.at).Seconds()
+			p = rateSample{at: now, sent: r.BytesSent, recv: r.BytesRecv,
+				sentBps: float64(r.BytesSent-min(p.sent, r.BytesSent)) * 8 / dt,
+				recvBps: float64(r.BytesRecv-min(p.recv, r.BytesRecv)) * 8 / dt}
+		}
+		next[id] = p
+		r.RateSentBps, r.RateRecvBps = p.sentBps, p.recvBps
+	}
+	s.prev = next
+}
