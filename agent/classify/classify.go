@@ -1,0 +1,139 @@
+// Package classify gives each stream one label (signalling, stun, turn,
+// dtls, audio, video, screenshare, rtcp, dns, other) with the reason that
+// decided it and a confidence. Reasons, strongest first: qos_port (client
+// source port in an admin QoS range), rtp_pt (a codec's payload type),
+// relay_port (3479/3480/3481 of a Teams relay), rate (packet rate, sizes,
+// frames, idle gaps), protocol (STUN, TURN, DTLS, DNS, TLS).
+package classify
+
+import (
+	"github.com/teamsflow/teamsflow/agent/names"
+	"github.com/teamsflow/teamsflow/agent/observe"
+)
+
+// Labels.
+const (
+	LabelSignalling  = "signalling"
+	LabelSTUN        = "stun"
+	LabelTURN        = "turn"
+	LabelDTLS        = "dtls"
+	LabelAudio       = "audio"
+	LabelVideo       = "video"
+	LabelScreenshare = "screenshare"
+	LabelRTCP        = "rtcp"
+	LabelDNS         = "dns"
+	LabelOther       = "other"
+)
+
+// Reasons, strongest first.
+const (
+	ReasonQoSPort   = "qos_port"
+	ReasonRTPPT     = "rtp_pt"
+	ReasonRelayPort = "relay_port"
+	ReasonRate      = "rate"
+	ReasonProtocol  = "protocol"
+	ReasonNone      = "none"
+)
+
+// Result is a label with its reason and confidence (0..1).
+type Result struct {
+	Label      string
+	Reason     string
+	Confidence float64
+}
+
+// IsMedia says whether a label is audio, video or screen share.
+func IsMedia(label string) bool {
+	return label == LabelAudio || label == LabelVideo || label == LabelScreenshare
+}
+
+// QoSPorts are the client source port ranges an admin's Teams QoS policy
+// assigns.
+type QoSPorts struct {
+	Audio, Video, Screenshare names.PortRange
+}
+
+// DefaultQoSPorts are Microsoft's recommended ranges.
+func DefaultQoSPorts() QoSPorts {
+	return QoSPorts{Audio: names.PortRange{First: 50000, Last: 50019},
+		Video: names.PortRange{First: 50020, Last: 50039}, Screenshare: names.PortRange{First: 50040, Last: 50059}}
+}
+
+// Label returns the media label of a source port, or "".
+func (q QoSPorts) Label(port uint16) string {
+	switch {
+	case q.Audio.Contains(port):
+		return LabelAudio
+	case q.Video.Contains(port):
+		return LabelVideo
+	case q.Screenshare.Contains(port):
+		return LabelScreenshare
+	}
+	return ""
+}
+
+// relayPortLabels are the Teams relay ports meant per media kind. Microsoft
+// documents exceptions, so they rank below the QoS port and the codec.
+var relayPortLabels = map[uint16]string{3479: LabelAudio, 3480: LabelVideo, 3481: LabelScreenshare}
+
+// audioPayloadTypes are payload types that name an audio codec: the static
+// RFC 3551 audio types, Teams' SILK (103 narrow-band, 104 wide-band) and
+// 111, which every WebRTC stack (Chrome, Edge, Firefox, Electron) assigns
+// to Opus. Dynamic video types are left out on purpose: the same codec
+// carries camera video and screen share.
+var audioPayloadTypes = map[uint8]string{
+	0: "PCMU", 3: "GSM", 4: "G723", 8: "PCMA", 9: "G722", 18: "G729",
+	103: "SILK/8000", 104: "SILK/16000", 111: "opus",
+}
+
+// Media is what is known about one RTP stream (one SSRC in one direction).
+type Media struct {
+	Teams       bool // the stream's app is Teams: QoS ports only apply to it
+	LocalPort   uint16
+	PeerPort    uint16
+	TeamsRelay  bool // the peer is a Teams relay
+	PayloadType uint8
+	Features    Features
+}
+
+// Classifier labels streams with a QoS port configuration.
+type Classifier struct{ QoS QoSPorts }
+
+// New makes a classifier.
+func New(qos QoSPorts) *Classifier { return &Classifier{QoS: qos} }
+
+// Media labels an RTP stream.
+func (c *Classifier) Media(m Media) Result {
+	if l := c.QoS.Label(m.LocalPort); m.Teams && l != "" {
+		return Result{l, ReasonQoSPort, 0.95}
+	}
+	if _, ok := audioPayloadTypes[m.PayloadType]; ok && plausibleAudio(m.Features) {
+		return Result{LabelAudio, ReasonRTPPT, 0.9}
+	}
+	if l := relayPortLabels[m.PeerPort]; m.TeamsRelay && l != "" {
+		return Result{l, ReasonRelayPort, 0.8}
+	}
+	if r, ok := Rate(m.Features); ok {
+		return r
+	}
+	return Result{LabelOther, ReasonNone, 0.1}
+}
+
+// plausibleAudio keeps a payload type from overruling packets that are
+// plainly not audio (another app reusing the number for video).
+func plausibleAudio(f Features) bool {
+	return f.Packets < minPacketsToGuess*10 || (f.MeanPayload <= 2*audioMaxPayload && f.FramesPerSec < 8)
+}
+
+// Flow is what is known about a flow as a whole.
+type Flow struct {
+	Transport uint8
+	LocalPort uint16
+	PeerPort  uint16
+	Protos    observe.Protocols
+	STUNTypes []uint16
+	HasRTP    bool // RTP streams ride on it (they are labelled on their own)
+	Teams     bool // the flow's app is Teams
+	TeamsPeer bool // the peer is a Teams name or range
+	Features  Features
+}

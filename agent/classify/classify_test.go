@@ -1,0 +1,166 @@
+package classify_test
+
+import (
+	"fmt"
+	"testing"
+	"time"
+
+	"github.com/teamsflow/teamsflow/agent/classify"
+	ct "github.com/teamsflow/teamsflow/agent/classify/classifytest"
+	"github.com/teamsflow/teamsflow/agent/observe"
+)
+
+const sec = time.Second
+
+// settleMedia runs a schedule through Window, Media and Settler at 1 s
+// snapshots and returns the label shown after each snapshot.
+func settleMedia(m classify.Media, pkts []ct.Packet, offset time.Duration, n int) []classify.Result {
+	c := classify.New(classify.DefaultQoSPorts())
+	var w classify.Window
+	var s classify.Settler
+	var out []classify.Result
+	for _, smp := range ct.Samples(pkts, offset, sec, n) {
+		w.Add(smp)
+		m.Features = w.Features()
+		out = append(out, s.Update(c.Media(m)))
+	}
+	return out
+}
+
+// requireSettled checks that the label is want from snapshot `by` on.
+func requireSettled(t *testing.T, name string, got []classify.Result, want, reason string, by int) {
+	t.Helper()
+	if len(got) <= by {
+		t.Fatalf("%s: only %d snapshots", name, len(got))
+	}
+	for i := by; i < len(got); i++ {
+		if got[i].Label != want || (reason != "" && got[i].Reason != reason) {
+			t.Fatalf("%s: snapshot %d: %+v, want %s/%s; all: %v", name, i+1, got[i], want, reason, got)
+		}
+	}
+}
+
+// Rate alone (unknown PTs, no QoS ports, no relay ports: the zoom-negative
+// and teams-for-linux cases), at several snapshot phases. Audio must
+// settle within 2 s, video and screen share within 4 s.
+func TestRateSettles(t *testing.T) {
+	cases := []struct {
+		name  string
+		pkts  []ct.Packet
+		want  string
+		byIdx int // last allowed unsettled snapshot index
+	}{
+		{"audio opus 20ms", ct.Audio(50, 90, 160, 20*sec, 1), classify.LabelAudio, 1},
+		{"audio 60ms", ct.Audio(16.7, 90, 220, 20*sec, 2), classify.LabelAudio, 1},
+		{"audio whatsapp", ct.Audio(6.5, 147, 209, 20*sec, 3), classify.LabelAudio, 1},
+		{"audio skype 52pps", ct.Audio(52, 95, 105, 20*sec, 4), classify.LabelAudio, 1},
+		{"video 30fps 1200k", ct.Video(30, 1200, 1200, 3*sec, 20*sec, 5), classify.LabelVideo, 3},
+		{"video 24fps 600k", ct.Video(24, 600, 1200, 3*sec, 20*sec, 6), classify.LabelVideo, 3},
+		{"video 15fps 300k", ct.Video(15, 300, 1200, 3*sec, 20*sec, 7), classify.LabelVideo, 3},
+		{"video zoom 25fps 800k", ct.Video(25, 800, 1200, 3*sec, 20*sec, 8), classify.LabelVideo, 3},
+		{"share 5fps", ct.Share(5, 250, 1200, 2*sec, 800*time.Millisecond, 20*sec), classify.LabelScreenshare, 3},
+		{"share 10fps", ct.Share(10, 400, 1200, 2*sec, 800*time.Millisecond, 20*sec), classify.LabelScreenshare, 3},
+		{"share 15fps slow changes", ct.Share(15, 300, 1200, 3*sec, sec, 20*sec), classify.LabelScreenshare, 3},
+	}
+	for _, c := range cases {
+		for _, off := range []time.Duration{100 * time.Millisecond, 400 * time.Millisecond, 750 * time.Millisecond, 990 * time.Millisecond} {
+			name := fmt.Sprintf("%s/offset %v", c.name, off)
+			got := settleMedia(classify.Media{PayloadType: 98}, c.pkts, off, 15)
+			requireSettled(t, name, got, c.want, classify.ReasonRate, c.byIdx)
+		}
+	}
+}
+
+func TestMediaReasonsInOrder(t *testing.T) {
+	audio := ct.Audio(50, 90, 160, 10*sec, 1)
+	video := ct.Video(30, 1000, 1200, 3*sec, 10*sec, 1)
+	cases := []struct {
+		name   string
+		m      classify.Media
+		pkts   []ct.Packet
+		label  string
+		reason string
+	}{
+		// 50036 -> relay :3478 carrying audio-looking packets is still video.
+		{"qos wins", classify.Media{Teams: true, LocalPort: 50036, PeerPort: 3479, TeamsRelay: true, PayloadType: 104}, audio, classify.LabelVideo, classify.ReasonQoSPort},
+		{"qos needs teams", classify.Media{LocalPort: 50036, PayloadType: 104}, audio, classify.LabelAudio, classify.ReasonRTPPT},
+		{"silk", classify.Media{PayloadType: 104}, audio, classify.LabelAudio, classify.ReasonRTPPT},
+		{"opus", classify.Media{PayloadType: 111, PeerPort: 3480, TeamsRelay: true}, audio, classify.LabelAudio, classify.ReasonRTPPT},
+		{"relay port", classify.Media{PayloadType: 122, PeerPort: 3481, TeamsRelay: true}, video, classify.LabelScreenshare, classify.ReasonRelayPort},
+		{"relay port needs teams relay", classify.Media{PayloadType: 122, PeerPort: 3481}, video, classify.LabelVideo, classify.ReasonRate},
+		// A payload type that names audio does not overrule plain video.
+		{"pt 111 on video", classify.Media{PayloadType: 111}, video, classify.LabelVideo, classify.ReasonRate},
+	}
+	for _, c := range cases {
+		got := settleMedia(c.m, c.pkts, 300*time.Millisecond, 6)
+		requireSettled(t, c.name, got, c.label, c.reason, 5)
+	}
+}
+
+func TestFlowLabels(t *testing.T) {
+	c := classify.New(classify.DefaultQoSPorts())
+	cases := []struct {
+		name  string
+		f     classify.Flow
+		label string
+	}{
+		{"dns", classify.Flow{Transport: observe.UDP, PeerPort: 53}, classify.LabelDNS},
+		{"signalling", classify.Flow{Transport: observe.TCP, PeerPort: 443, TeamsPeer: true, Protos: observe.ProtoTLS}, classify.LabelSignalling},
+		{"github from teams", classify.Flow{Transport: observe.TCP, PeerPort: 443, Teams: true, Protos: observe.ProtoTLS}, classify.LabelOther},
+		{"binding only", classify.Flow{Transport: observe.UDP, PeerPort: 3478, Protos: observe.ProtoSTUN, STUNTypes: []uint16{0x0001, 0x0101}}, classify.LabelSTUN},
+		{"allocate", classify.Flow{Transport: observe.UDP, PeerPort: 3478, Protos: observe.ProtoSTUN, STUNTypes: []uint16{0x0001, 0x0003}}, classify.LabelTURN},
+		{"ms turn", classify.Flow{Transport: observe.UDP, PeerPort: 3478, Protos: observe.ProtoMSTURN}, classify.LabelTURN},
+		{"dtls", classify.Flow{Transport: observe.UDP, Protos: observe.ProtoDTLS}, classify.LabelDTLS},
+		{"webrtc media flow", classify.Flow{Transport: observe.UDP, Protos: observe.ProtoSTUN | observe.ProtoDTLS | observe.ProtoRTP, HasRTP: true}, classify.LabelSTUN},
+		{"media only", classify.Flow{Transport: observe.UDP, Protos: observe.ProtoRTP | observe.ProtoRTCP, HasRTP: true}, ""},
+		{"rtcp only", classify.Flow{Transport: observe.UDP, Protos: observe.ProtoRTCP}, classify.LabelRTCP},
+		{"qos video socket, stun+rtcp", classify.Flow{Transport: observe.UDP, LocalPort: 50036, PeerPort: 3478, Teams: true, Protos: observe.ProtoSTUN | observe.ProtoRTCP}, classify.LabelVideo},
+		{"qos socket ice check", classify.Flow{Transport: observe.UDP, LocalPort: 50016, PeerPort: 3478, Teams: true, Protos: observe.ProtoSTUN}, classify.LabelSTUN},
+		{"relay, unknown framing", classify.Flow{Transport: observe.UDP, PeerPort: 3478, TeamsPeer: true}, classify.LabelTURN},
+		{"quiet udp", classify.Flow{Transport: observe.UDP, PeerPort: 9999}, classify.LabelOther},
+	}
+	for _, tc := range cases {
+		if got := c.Flow(tc.f); got.Label != tc.label {
+			t.Errorf("%s: %+v, want %s", tc.name, got, tc.label)
+		}
+	}
+}
+
+func TestSettlerHoldsAgainstOneOddInterval(t *testing.T) {
+	var s classify.Settler
+	audio := classify.Result{Label: classify.LabelAudio, Reason: classify.ReasonRate, Confidence: 0.85}
+	video := classify.Result{Label: classify.LabelVideo, Reason: classify.ReasonRate, Confidence: 0.85}
+	s.Update(audio)
+	if s.Update(video).Label != classify.LabelAudio || s.Update(audio).Label != classify.LabelAudio {
+		t.Fatal("one odd interval flipped the label")
+	}
+	s.Update(video)
+	if s.Update(video).Label != classify.LabelVideo {
+		t.Fatal("two intervals in a row did not change the label")
+	}
+	guess := classify.Result{Label: classify.LabelScreenshare, Reason: classify.ReasonRate, Confidence: 0.55}
+	var fresh classify.Settler
+	fresh.Update(guess)
+	if fresh.Update(audio).Label != classify.LabelAudio {
+		t.Fatal("a provisional label must give way at once")
+	}
+	pt := classify.Result{Label: classify.LabelAudio, Reason: classify.ReasonRTPPT, Confidence: 0.9}
+	if s.Update(pt) != pt {
+		t.Fatal("a stronger reason must win at once")
+	}
+}
+
+func BenchmarkClassifyMedia(b *testing.B) {
+	c := classify.New(classify.DefaultQoSPorts())
+	samples := ct.Samples(ct.Video(30, 1200, 1200, 3*sec, 10*sec, 1), 300*time.Millisecond, sec, 10)
+	var w classify.Window
+	for _, s := range samples {
+		w.Add(s)
+	}
+	m := classify.Media{PayloadType: 107, PeerPort: 3478}
+	b.ReportAllocs()
+	for b.Loop() {
+		m.Features = w.Features()
+		_ = c.Media(m)
+	}
+}

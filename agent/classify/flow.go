@@ -1,0 +1,78 @@
+package classify
+
+import "github.com/teamsflow/teamsflow/agent/observe"
+
+// Flow labels a flow. A flow that carries RTP streams is labelled by what
+// else it carries (ICE, TURN, DTLS): its media has records of its own.
+func (c *Classifier) Flow(f Flow) Result {
+	if f.PeerPort == 53 || f.LocalPort == 53 || f.Protos&observe.ProtoDNS != 0 {
+		return Result{LabelDNS, ReasonProtocol, 0.95}
+	}
+	if f.Transport == observe.TCP {
+		return tcpFlow(f)
+	}
+	if l := c.QoS.Label(f.LocalPort); l != "" && f.Teams && !f.HasRTP && carriesMedia(f.Protos) {
+		// e.g. a video socket whose SRTP is not visible yet but whose RTCP is.
+		return Result{l, ReasonQoSPort, 0.9}
+	}
+	if r, ok := handshake(f); ok {
+		return r
+	}
+	if f.HasRTP {
+		return Result{} // nothing but media: no flow record of its own
+	}
+	if f.Protos&observe.ProtoRTCP != 0 {
+		return Result{LabelRTCP, ReasonProtocol, 0.9}
+	}
+	if f.TeamsPeer && f.PeerPort >= 3478 && f.PeerPort <= 3481 {
+		// The relay speaks framings the parser may not know; the port says relay.
+		return Result{LabelTURN, ReasonRelayPort, 0.5}
+	}
+	if r, ok := Rate(f.Features); ok {
+		r.Confidence -= 0.15 // flow counters mix everything the flow carries
+		return r
+	}
+	return Result{LabelOther, ReasonNone, 0.2}
+}
+
+func carriesMedia(p observe.Protocols) bool {
+	return p&(observe.ProtoRTCP|observe.ProtoRTP|observe.ProtoChannelData) != 0
+}
+
+// handshake labels the ICE/TURN/DTLS part of a UDP flow.
+func handshake(f Flow) (Result, bool) {
+	switch {
+	case f.Protos&(observe.ProtoMSTURN|observe.ProtoChannelData) != 0 || hasTURNMethod(f.STUNTypes):
+		return Result{LabelTURN, ReasonProtocol, 0.95}, true
+	case f.Protos&observe.ProtoSTUN != 0:
+		return Result{LabelSTUN, ReasonProtocol, 0.95}, true
+	case f.Protos&observe.ProtoDTLS != 0:
+		return Result{LabelDTLS, ReasonProtocol, 0.9}, true
+	}
+	return Result{}, false
+}
+
+// hasTURNMethod says whether a STUN message type other than Binding was
+// seen (Allocate, Refresh, Send, Data, CreatePermission, ChannelBind and
+// Microsoft's variants). The method is the type without its class bits.
+func hasTURNMethod(types []uint16) bool {
+	for _, t := range types {
+		method := t&0x000f | (t&0x00e0)>>1 | (t&0x3e00)>>2
+		if method != 0x001 {
+			return true
+		}
+	}
+	return false
+}
+
+func tcpFlow(f Flow) Result {
+	switch {
+	case f.TeamsPeer && f.Protos&observe.ProtoTLS != 0:
+		return Result{LabelSignalling, ReasonProtocol, 0.9}
+	case f.TeamsPeer && (f.PeerPort == 443 || f.PeerPort == 80):
+		return Result{LabelSignalling, ReasonProtocol, 0.7}
+	case f.Protos&(observe.ProtoSTUN|observe.ProtoMSTURN) != 0:
+		return Result{LabelTURN, ReasonProtocol, 0.8} // TURN over TCP when UDP is blocked
+	}
+	return Result{LabelOther, ReasonProtocol, 0.5}
+}

@@ -1,0 +1,86 @@
+package classify
+
+import (
+	"math"
+	"time"
+)
+
+// windowLen is how many intervals the rate features look back: 5 s at
+// 1 s snapshots, long enough to see a screen share's idle gap between two
+// changes (every ~2 s) and short enough to follow a change of kind.
+const windowLen = 5
+
+// Sample is one interval of one stream: counter differences between two
+// snapshots.
+type Sample struct {
+	Span     time.Duration // time the interval covers (from the stream's start for the first)
+	Packets  uint64
+	Payload  uint64 // payload bytes
+	Squares  uint64 // sum of squared payload sizes; 0 when unknown
+	Markers  uint64 // RTP marker bits; 0 when unknown
+	Silence  time.Duration
+	HasShape bool // Squares and Markers are known (RTP streams)
+}
+
+// Window keeps the last few samples of a stream.
+type Window struct {
+	samples [windowLen]Sample
+	n, next int
+}
+
+// Add appends one interval, forgetting the oldest when full.
+func (w *Window) Add(s Sample) {
+	w.samples[w.next] = s
+	w.next = (w.next + 1) % windowLen
+	w.n = min(w.n+1, windowLen)
+}
+
+// Features are the rate facts the label rules read.
+type Features struct {
+	Intervals     int
+	Seconds       float64
+	Packets       uint64
+	PacketsPerSec float64
+	FramesPerSec  float64 // RTP marker bits per second
+	MarkerRatio   float64 // marker bits per packet
+	MeanPayload   float64 // bytes
+	StdPayload    float64 // bytes; 0 when unknown
+	MaxSilence    float64 // seconds without packets between two busy intervals
+	HasShape      bool
+}
+
+// Features sums the window. A silence counts only when packets followed
+// it: a stream that just stopped is ending, not idling between changes.
+func (w *Window) Features() Features {
+	var f Features
+	var payload, squares, markers float64
+	busyAfter := false
+	for k := 0; k < w.n; k++ {
+		s := w.samples[(w.next-1-k+windowLen)%windowLen] // k = 0 is the newest
+		if busyAfter {
+			f.MaxSilence = math.Max(f.MaxSilence, s.Silence.Seconds())
+		}
+		if s.Packets > 0 {
+			busyAfter = true
+		}
+		f.Intervals++
+		f.Seconds += s.Span.Seconds()
+		f.Packets += s.Packets
+		payload += float64(s.Payload)
+		squares += float64(s.Squares)
+		markers += float64(s.Markers)
+		f.HasShape = s.HasShape
+	}
+	if f.Seconds <= 0 || f.Packets == 0 {
+		return f
+	}
+	n := float64(f.Packets)
+	f.PacketsPerSec = n / f.Seconds
+	f.FramesPerSec = markers / f.Seconds
+	f.MarkerRatio = markers / n
+	f.MeanPayload = payload / n
+	if f.HasShape {
+		f.StdPayload = math.Sqrt(math.Max(0, squares/n-f.MeanPayload*f.MeanPayload))
+	}
+	return f
+}
