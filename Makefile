@@ -9,6 +9,9 @@ VERSION  ?= $(shell git describe --tags --always --dirty 2>/dev/null || echo dev
 LDFLAGS  := -X main.version=$(VERSION)
 APT_PKGS := clang llvm libbpf-dev iproute2
 DURATION ?= 24h
+# Packages: deb and rpm versions must start with a digit and hold no '-'.
+PKG_DIR     ?= $(BIN)/package
+PKG_VERSION ?= $(shell echo $(VERSION) | sed -E 's/^v//; s/-/./g; /^[0-9]/!s/^/0.0.0+git./')
 
 .DEFAULT_GOAL := help
 
@@ -72,6 +75,15 @@ demo: build ## A 20-second simulated Teams call watched by teamsflow; prints the
 	grep -E '^PROCESS|ms-teams' $(BIN)/demo-table.txt | head -40; \
 	echo "(full table: $(BIN)/demo-table.txt, simulator ground truth: $(BIN)/demo-truth.json)"; \
 	test $$play -eq 0 && test $$cap -eq 0
+
+.PHONY: package
+package: ## Build the .deb and .rpm (static binary, systemd unit, config) into $(PKG_DIR)
+	@mkdir -p $(PKG_DIR)
+	CGO_ENABLED=0 $(GO) build -trimpath -ldflags "$(LDFLAGS)" -o $(PKG_DIR)/teamsflow ./cmd/teamsflow
+	@for fmt in deb rpm; do \
+		TEAMSFLOW_BINARY=$(PKG_DIR)/teamsflow PKG_VERSION=$(PKG_VERSION) GOARCH=$$($(GO) env GOARCH) \
+		$(GO) tool nfpm package --config deploy/packaging/nfpm.yaml --packager $$fmt --target $(PKG_DIR)/ || exit 1; \
+	done
 
 .PHONY: clean
 clean: ## Remove build output
