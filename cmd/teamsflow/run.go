@@ -95,13 +95,14 @@ func runAgent(cmd *cobra.Command, file string, printConfig bool) error {
 
 // daemon is a running `teamsflow run`.
 type daemon struct {
-	cfg      config.Config
-	log      zerolog.Logger
-	agent    *agent.Agent
-	streams  api.StreamSource
-	exporter Exporter
-	started  time.Time
-	lastTick atomic.Int64 // unix ns of the last completed tick
+	cfg       config.Config
+	log       zerolog.Logger
+	agent     *agent.Agent
+	streams   api.StreamSource
+	exporter  Exporter
+	started   time.Time
+	lastTick  atomic.Int64 // unix ns of the last completed tick
+	lastAsked atomic.Int64 // unix ns of the last API request for streams
 }
 
 func (d *daemon) run(ctx context.Context, acfg agent.Config) error {
@@ -135,10 +136,15 @@ func (d *daemon) run(ctx context.Context, acfg agent.Config) error {
 }
 
 // tick forgets ended flows and hands the current records to the exporter.
+// While someone uses the API it also samples the records, so that rates
+// cover the last poll interval rather than the flow's whole life.
 func (d *daemon) tick(now time.Time) {
 	ended := d.agent.Expire(now)
-	if d.exporter != nil {
+	switch {
+	case d.exporter != nil:
 		d.exporter.Observe(now, append(d.streams.Records(d.cfg.AllApps), ended...))
+	case now.Sub(time.Unix(0, d.lastAsked.Load())) < time.Minute:
+		d.streams.Records(true)
 	}
 	d.lastTick.Store(now.UnixNano())
 }
@@ -171,6 +177,7 @@ func (d *daemon) stop(srv *api.Server) error {
 // Records serves the API; it exists before the agent so the socket can
 // be claimed first.
 func (d *daemon) Records(allApps bool) []record.Record {
+	d.lastAsked.Store(time.Now().UnixNano())
 	if d.streams == nil {
 		return []record.Record{}
 	}
@@ -267,8 +274,10 @@ func (s *flowSource) fillRates(now time.Time, recs []record.Record) {
 		p, ok := s.prev[id]
 		switch {
 		case !ok:
+			// First sight: the average since the flow began (up to now, not
+			// its last packet, so a burst long ago is not a high rate).
 			p = rateSample{at: now, sent: r.BytesSent, recv: r.BytesRecv}
-			if life := r.LastSeen.Sub(r.FirstSeen).Seconds(); life > 0 {
+			if life := now.Sub(r.FirstSeen).Seconds(); life >= 1 {
 				p.sentBps, p.recvBps = float64(r.BytesSent)*8/life, float64(r.BytesRecv)*8/life
 			}
 		case now.Sub(p.at) >= time.Second:
