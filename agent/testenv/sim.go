@@ -1,0 +1,107 @@
+package testenv
+
+import (
+	"fmt"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"runtime"
+	"strings"
+	"sync"
+	"testing"
+
+	"github.com/teamsflow/teamsflow/cmd/teamsflow-sim/truth"
+)
+
+// Sim is the Teams call simulator with its own pair of namespaces, for
+// tests that watch real simulated calls.
+type Sim struct {
+	bin             string
+	Client, Cloud   string // namespace names
+	ClientNetnsPath string // /run/netns/<Client>, for the agent
+}
+
+var (
+	buildOnce sync.Once
+	simBin    string
+	buildErr  error
+)
+
+// ModuleRoot is the repository's top folder (where go.mod is).
+func ModuleRoot() string {
+	_, file, _, _ := runtime.Caller(0)
+	return filepath.Join(filepath.Dir(file), "..", "..")
+}
+
+// Build compiles a command of this module (e.g. "./cmd/teamsflow") into
+// dir and returns the binary's path.
+func Build(t testing.TB, pkg, dir string) string {
+	t.Helper()
+	out := filepath.Join(dir, filepath.Base(pkg))
+	cmd := exec.Command("go", "build", "-o", out, pkg)
+	cmd.Dir = ModuleRoot()
+	if b, err := cmd.CombinedOutput(); err != nil {
+		t.Fatalf("building %s: %v\n%s", pkg, err, b)
+	}
+	return out
+}
+
+// NewSim builds the simulator (once per test binary) and brings up its
+// namespaces named <prefix>-client and <prefix>-cloud; they go when the
+// test ends. prefix keeps parallel test packages apart.
+func NewSim(t testing.TB, prefix string) *Sim {
+	t.Helper()
+	RequirePrivileged(t)
+	buildOnce.Do(func() {
+		dir, err := os.MkdirTemp("", "tfsim-bin-")
+		if err != nil {
+			buildErr = err
+			return
+		}
+		simBin = filepath.Join(dir, "teamsflow-sim")
+		cmd := exec.Command("go", "build", "-o", simBin, "./cmd/teamsflow-sim")
+		cmd.Dir = ModuleRoot()
+		if b, err := cmd.CombinedOutput(); err != nil {
+			buildErr = fmt.Errorf("building the simulator: %v\n%s", err, b)
+		}
+	})
+	if buildErr != nil {
+		t.Fatal(buildErr)
+	}
+	s := &Sim{bin: simBin, Client: prefix + "-client", Cloud: prefix + "-cloud"}
+	s.ClientNetnsPath = "/run/netns/" + s.Client
+	s.run(t, "netns", "down") // leftovers of an interrupted run
+	if out, err := s.cmd("netns", "up").CombinedOutput(); err != nil {
+		t.Fatalf("simulator netns up: %v\n%s", err, out)
+	}
+	t.Cleanup(func() { s.run(t, "netns", "down") })
+	return s
+}
+
+func (s *Sim) cmd(args ...string) *exec.Cmd {
+	all := append([]string{"--client-netns", s.Client, "--cloud-netns", s.Cloud, "--log-level", "warn"}, args...)
+	return exec.Command(s.bin, all...)
+}
+
+func (s *Sim) run(t testing.TB, args ...string) {
+	_ = s.cmd(args...).Run()
+}
+
+// Play plays a scenario (a built-in name or a file) for duration ("" for
+// the scenario's own) and returns its ground truth.
+func (s *Sim) Play(t testing.TB, scenario, duration string) *truth.File {
+	t.Helper()
+	path := filepath.Join(t.TempDir(), "truth.json")
+	args := []string{"play", "--scenario", scenario, "--truth", path}
+	if duration != "" {
+		args = append(args, "--duration", duration)
+	}
+	if out, err := s.cmd(args...).CombinedOutput(); err != nil {
+		t.Fatalf("simulator play %s: %v\n%s", scenario, err, strings.TrimSpace(string(out)))
+	}
+	tr, err := truth.Read(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return tr
+}
