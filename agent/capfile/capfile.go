@@ -122,11 +122,11 @@ func (c *countingReader) Read(p []byte) (int, error) {
 
 // feeder accumulates frames and emits an observation per interval.
 type feeder struct {
-	flows   *packet.Flows
-	dirs    directions
-	emit    func(observe.Snapshot)
-	next    time.Time // end of the current interval
-	last    time.Time
+	flows *packet.Flows
+	dirs  directions
+	emit  func(observe.Snapshot)
+	next  time.Time // end of the current interval
+	last  time.Time
 }
 
 func newFeeder(fn func(observe.Snapshot)) *feeder {
