@@ -47,7 +47,7 @@ owns its socket, using eBPF programs in the kernel.`,
 		SilenceErrors: true,
 	}
 	root.PersistentFlags().String("log-level", "info", "log level: debug, info, warn, error")
-	root.AddCommand(newRunCmd(), newStreamsCmd(), newCaptureCmd(), newVersionCmd())
+	root.AddCommand(newRunCmd(), newStreamsCmd(), newCaptureCmd(), newAnalyzeCmd(), newVersionCmd())
 	return root
 }
 
