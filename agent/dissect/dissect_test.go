@@ -118,9 +118,20 @@ func TestPrefixJoinsSegments(t *testing.T) {
 	}
 	small := NewPrefix(10)
 	small.Add(7, hello)
-	small.Add(5, []byte{1, 2, 3}) // before the start: cut
 	if len(small.Bytes()) != 10 || !small.Full() {
 		t.Fatalf("cap: %d bytes", len(small.Bytes()))
+	}
+	small.Add(5, []byte{1, 2}) // the true start arrives late
+	if b := small.Bytes(); len(b) != 10 || b[0] != 1 || b[2] != hello[0] {
+		t.Fatalf("rebase: % x", b)
+	}
+	// Segments of one hello in reverse order.
+	rev := NewPrefix(4096)
+	for off := len(hello) / 300 * 300; off >= 0; off -= 300 {
+		rev.Add(isn+uint32(off), hello[off:min(off+300, len(hello))])
+	}
+	if name, err := ClientHelloSNI(rev.Bytes()); err != nil || name != "teams.microsoft.com" {
+		t.Fatalf("reversed: %q, %v", name, err)
 	}
 }
 

@@ -1,0 +1,160 @@
+package analysis
+
+import (
+	"sort"
+
+	"github.com/teamsflow/teamsflow/agent/calls"
+	"github.com/teamsflow/teamsflow/agent/classify"
+	"github.com/teamsflow/teamsflow/agent/observe"
+	"github.com/teamsflow/teamsflow/agent/teams"
+)
+
+// analyse names, attributes, labels and groups the running streams.
+func (p *Pipeline) analyse() {
+	media := map[string][]*flowState{} // socket key -> Teams media-carrying flows
+	for _, st := range p.flows {
+		if st.ended() {
+			continue
+		}
+		p.name(st)
+		p.attribute(st, false)
+		if st.app == teams.App && carriesRealtime(st.f) {
+			media[st.socketKey] = append(media[st.socketKey], st)
+		}
+	}
+	// Call evidence: a real-time UDP flow of the same socket (or process)
+	// as a Teams media flow at the same time, e.g. media to a peer-to-peer
+	// participant after ICE through a Teams relay.
+	for _, st := range p.flows {
+		if !st.ended() && st.app == "" && carriesRealtime(st.f) && overlapsAny(st, media[st.socketKey]) {
+			p.attribute(st, true)
+		}
+	}
+	for _, st := range p.flows {
+		if !st.ended() {
+			p.labelFlow(st)
+		}
+	}
+	for k, st := range p.rtp {
+		if !st.ended() {
+			p.labelRTP(k, st)
+		}
+	}
+	p.group()
+}
+
+// name sets the server name: the flow's own SNI wins, then DNS.
+func (p *Pipeline) name(st *flowState) {
+	if st.sni {
+		return
+	}
+	if sni, ok := p.snis[st.f.ID]; ok {
+		st.serverName, st.nameIsTeams, st.sni = sni, p.cfg.Names.IsTeamsName(sni), true
+		return
+	}
+	if st.serverName != "" {
+		return // keep the name the flow started with after its TTL passes
+	}
+	if e, ok := p.names.Lookup(p.now, st.f.ID.Netns, st.f.ID.Peer.Addr()); ok {
+		st.serverName, st.nameIsTeams = e.Name, e.Teams
+	}
+}
+
+func (p *Pipeline) attribute(st *flowState, call bool) {
+	peer := st.f.ID.Peer
+	e := teams.Evidence{
+		Process:   st.process,
+		DestRange: p.cfg.Names.InTeamsRange(peer.Addr()),
+		DNS:       st.nameIsTeams && !st.sni,
+		SNI:       st.nameIsTeams && st.sni,
+		Call:      call,
+	}
+	e.RelayPort = st.f.ID.Transport == observe.UDP && p.cfg.Names.IsRelayPort(peer.Port()) && e.Destination()
+	st.destination = e.Destination()
+	st.app, st.evidence = e.Verdict()
+}
+
+// carriesRealtime says whether a UDP flow carries ICE, TURN, DTLS or media.
+func carriesRealtime(f observe.Flow) bool {
+	const rt = observe.ProtoSTUN | observe.ProtoMSTURN | observe.ProtoChannelData | observe.ProtoDTLS | observe.ProtoRTP | observe.ProtoRTCP
+	return f.ID.Transport == observe.UDP && f.Protos&rt != 0
+}
+
+func overlapsAny(st *flowState, others []*flowState) bool {
+	for _, o := range others {
+		if !st.last.Before(o.first.Add(-calls.Lead)) && !st.first.After(o.last.Add(calls.Lead)) {
+			return true
+		}
+	}
+	return false
+}
+
+func (p *Pipeline) labelFlow(st *flowState) {
+	id := st.f.ID
+	r := p.classify.Flow(classify.Flow{
+		Transport: id.Transport, LocalPort: id.Local.Port(), PeerPort: id.Peer.Port(),
+		Protos: st.f.Protos, STUNTypes: st.f.STUNTypes, HasRTP: st.hasRTP,
+		Teams: st.app == teams.App, TeamsPeer: st.destination, Features: st.window.Features(),
+	})
+	st.settler.Update(r)
+}
+
+func (p *Pipeline) labelRTP(k rtpKey, st *rtpState) {
+	fl := p.flows[k.flow]
+	m := classify.Media{
+		LocalPort: k.flow.Local.Port(), PeerPort: k.flow.Peer.Port(),
+		PayloadType: st.r.PayloadType, Features: st.window.Features(),
+	}
+	if fl != nil {
+		m.Teams = fl.app == teams.App
+		m.TeamsRelay = fl.destination && p.cfg.Names.IsRelayPort(m.PeerPort)
+	}
+	st.settler.Update(p.classify.Media(m))
+}
+
+// group assigns call ids: Teams media first (oldest first, so that the
+// call id comes from the first media stream), then the owner's other
+// Teams streams.
+func (p *Pipeline) group() {
+	type member struct {
+		s     *stream
+		owner string
+	}
+	var mediaStreams, others []member
+	for k, st := range p.rtp {
+		if fl := p.flows[k.flow]; fl != nil && fl.app == teams.App && classify.IsMedia(st.settler.Current().Label) {
+			mediaStreams = append(mediaStreams, member{&st.stream, fl.callKey})
+		}
+	}
+	for _, st := range p.flows {
+		switch {
+		case st.app != teams.App:
+		case classify.IsMedia(st.settler.Current().Label):
+			mediaStreams = append(mediaStreams, member{&st.stream, st.callKey})
+		default:
+			others = append(others, member{&st.stream, st.callKey})
+		}
+	}
+	sort.Slice(mediaStreams, func(i, j int) bool { return earlier(mediaStreams[i].s, mediaStreams[j].s) })
+	for _, m := range mediaStreams {
+		if m.s.callID == "" || !m.s.ended() {
+			m.s.callID = p.calls.Media(m.owner, m.s.first, m.s.last)
+		}
+	}
+	for _, m := range others {
+		if m.s.ended() && m.s.callID != "" {
+			continue
+		}
+		if id := p.calls.Member(m.owner, m.s.first, m.s.last); id != "" {
+			m.s.callID = id
+		}
+	}
+}
+
+func earlier(a, b *stream) bool {
+	if !a.first.Equal(b.first) {
+		return a.first.Before(b.first)
+	}
+	return a.id < b.id
+}
+

@@ -1,0 +1,280 @@
+package analysis
+
+import (
+	"time"
+
+	"github.com/rs/zerolog"
+
+	"github.com/teamsflow/teamsflow/agent/calls"
+	"github.com/teamsflow/teamsflow/agent/classify"
+	"github.com/teamsflow/teamsflow/agent/names"
+	"github.com/teamsflow/teamsflow/agent/observe"
+)
+
+// Pipeline holds the state of every stream between snapshots. It is not
+// safe for concurrent use: one goroutine feeds it and asks for records.
+type Pipeline struct {
+	cfg      Config
+	log      zerolog.Logger
+	names    *names.Table
+	classify *classify.Classifier
+	calls    *calls.Tracker
+
+	flows  map[observe.FlowID]*flowState
+	rtp    map[rtpKey]*rtpState
+	ended  []endedStream // streams replaced by a new one of the same key, lingering
+	hellos map[observe.FlowID]*helloBuffer
+	snis   map[observe.FlowID]string // learned before the flow's counters arrived
+
+	now      time.Time
+	counters Counters
+}
+
+// endedStream is an ended stream whose key has a new stream; it only
+// lingers for the exporter.
+type endedStream struct {
+	flow *flowState
+	rtp  *rtpState
+}
+
+// New makes a pipeline.
+func New(cfg Config) *Pipeline {
+	cfg = cfg.withDefaults()
+	return &Pipeline{
+		cfg: cfg, log: cfg.Log.With().Str("component", "analysis").Logger(),
+		names:    names.NewTable(cfg.Names, cfg.MaxNames),
+		classify: classify.New(cfg.QoS),
+		calls:    calls.New(cfg.CallGap),
+		flows:    map[observe.FlowID]*flowState{},
+		rtp:      map[rtpKey]*rtpState{},
+		hellos:   map[observe.FlowID]*helloBuffer{},
+		snis:     map[observe.FlowID]string{},
+	}
+}
+
+// Counters returns how often a bound was hit or input was bad.
+func (p *Pipeline) Counters() Counters {
+	c := p.counters
+	c.NamesDropped = p.names.Dropped
+	return c
+}
+
+// Observe takes one snapshot. Snapshots must come in time order.
+func (p *Pipeline) Observe(s observe.Snapshot) {
+	if s.Time.Before(p.now) {
+		p.log.Warn().Time("snapshot", s.Time).Time("previous", p.now).Msg("snapshot out of order: ignored")
+		return
+	}
+	p.now = s.Time
+	p.payloads(s.Payloads)
+	for i := range s.Flows {
+		p.updateFlow(&s.Flows[i])
+	}
+	for i := range s.RTP {
+		p.updateRTP(&s.RTP[i])
+	}
+	p.gone(s.Gone)
+	p.expireIdle()
+	p.analyse()
+	p.forget()
+}
+
+// Stop ends every running stream with "agent_stop".
+func (p *Pipeline) Stop() {
+	for _, st := range p.flows {
+		st.end(EndAgentStop, p.now)
+	}
+	for _, st := range p.rtp {
+		st.end(EndAgentStop, p.now)
+	}
+}
+
+func (p *Pipeline) streamCount() int { return len(p.flows) + len(p.rtp) + len(p.ended) }
+
+func (p *Pipeline) updateFlow(f *observe.Flow) {
+	st := p.flows[f.ID]
+	if st != nil && st.ended() && busier(f, &st.f) {
+		p.ended = append(p.ended, endedStream{flow: st})
+		st = nil // new traffic after the end: a new stream
+	}
+	if st == nil {
+		if p.streamCount() >= p.cfg.MaxStreams {
+			p.counters.StreamsDropped++
+			return
+		}
+		st = newFlowState(*f, p.now)
+		p.flows[f.ID] = st
+	}
+	if st.ended() {
+		return
+	}
+	if st.f.Owner == nil && f.Owner != nil {
+		st.setOwner(f.Owner)
+	}
+	dSent := delta(f.Sent, st.f.Sent)
+	dRecv := delta(f.Recv, st.f.Recv)
+	if st.prevAt.Before(p.now) {
+		span := p.now.Sub(st.prevAt)
+		st.rateSent = float64(dSent.Bytes*8) / span.Seconds()
+		st.rateRecv = float64(dRecv.Bytes*8) / span.Seconds()
+		packets := dSent.Packets + dRecv.Packets
+		payload := (dSent.Bytes + dRecv.Bytes) - min(dSent.Bytes+dRecv.Bytes, packets*headerBytes(f.ID))
+		st.window.Add(classify.Sample{Span: span, Packets: packets, Payload: payload})
+	}
+	st.f, st.prevAt = *f, p.now
+	st.last = lastOf(f.Sent.Last, f.Recv.Last, st.last)
+	if f.Closed {
+		st.end(EndClosed, p.now)
+	}
+}
+
+// busier says whether a flow's counters grew past an earlier copy (or were
+// reset, after the source dropped and re-created it).
+func busier(f, old *observe.Flow) bool {
+	n, o := f.Sent.Packets+f.Recv.Packets, old.Sent.Packets+old.Recv.Packets
+	return n != o
+}
+
+func delta(cur, prev observe.Counters) observe.Counters {
+	if cur.Packets < prev.Packets || cur.Bytes < prev.Bytes {
+		return cur // counters restarted
+	}
+	return observe.Counters{Packets: cur.Packets - prev.Packets, Bytes: cur.Bytes - prev.Bytes}
+}
+
+func (p *Pipeline) updateRTP(r *observe.RTPStream) {
+	k := rtpKey{r.Flow, r.Sent, r.SSRC}
+	st := p.rtp[k]
+	if st != nil && st.ended() && r.Packets != st.r.Packets {
+		p.ended = append(p.ended, endedStream{rtp: st})
+		st = nil
+	}
+	if st == nil {
+		if p.streamCount() >= p.cfg.MaxStreams {
+			p.counters.StreamsDropped++
+			return
+		}
+		kind := "recv"
+		if r.Sent {
+			kind = "sent"
+		}
+		st = &rtpState{}
+		st.id = streamID(r.Flow, kind, r.SSRC, p.now)
+		st.first = firstOf(r.First, time.Time{}, p.now)
+		st.prevAt = st.first
+		p.rtp[k] = st
+	}
+	if fl := p.flows[r.Flow]; fl != nil {
+		fl.hasRTP = true
+	}
+	if st.ended() {
+		return
+	}
+	p.sampleRTP(st, r)
+}
+
+func (p *Pipeline) sampleRTP(st *rtpState, r *observe.RTPStream) {
+	prev := st.r
+	if r.Packets < prev.Packets {
+		prev = observe.RTPStream{} // restarted
+	}
+	if st.prevAt.Before(p.now) {
+		span := p.now.Sub(st.prevAt)
+		bits := float64((r.PayloadBytes-prev.PayloadBytes)*8) / span.Seconds()
+		if r.Sent {
+			st.rateSent = bits
+		} else {
+			st.rateRecv = bits
+		}
+		st.window.Add(classify.Sample{
+			Span: span, Packets: r.Packets - prev.Packets, Payload: r.PayloadBytes - prev.PayloadBytes,
+			Squares: r.PayloadSquares - prev.PayloadSquares, Markers: r.Markers - prev.Markers,
+			Silence: max(0, p.now.Sub(r.Last)), HasShape: true,
+		})
+	}
+	st.r, st.prevAt = *r, p.now
+	st.last = lastOf(r.Last, st.last)
+}
+
+// gone ends the streams of flows the source dropped. A TCP flow or a
+// closed socket ended by closing; a dropped UDP flow went idle.
+func (p *Pipeline) gone(ids []observe.FlowID) {
+	for _, id := range ids {
+		st := p.flows[id]
+		if st == nil {
+			continue
+		}
+		reason := EndIdle
+		if st.f.Closed || id.Transport == observe.TCP {
+			reason = EndClosed
+		}
+		st.end(reason, p.now)
+		for k, r := range p.rtp {
+			if k.flow == id {
+				r.end(reason, p.now)
+			}
+		}
+		delete(p.hellos, id)
+	}
+}
+
+func (p *Pipeline) expireIdle() {
+	idle := func(s *stream) {
+		if !s.ended() && p.now.Sub(s.last) > p.cfg.IdleTimeout {
+			s.end(EndIdle, s.last.Add(p.cfg.IdleTimeout))
+		}
+	}
+	for _, st := range p.flows {
+		idle(&st.stream)
+		p.quiet(&st.stream)
+	}
+	for _, st := range p.rtp {
+		idle(&st.stream)
+		p.quiet(&st.stream)
+	}
+}
+
+// quiet zeroes the rate of a stream the snapshot did not report.
+func (p *Pipeline) quiet(s *stream) {
+	if s.prevAt.Before(p.now) {
+		s.rateSent, s.rateRecv = 0, 0
+	}
+}
+
+// forget drops streams that ended more than Linger ago and state that
+// only served them.
+func (p *Pipeline) forget() {
+	gone := func(s *stream) bool { return s.ended() && p.now.Sub(s.endAt) > p.cfg.Linger }
+	for id, st := range p.flows {
+		if gone(&st.stream) {
+			delete(p.flows, id)
+			delete(p.snis, id)
+			delete(p.hellos, id)
+		}
+	}
+	for k, st := range p.rtp {
+		if gone(&st.stream) {
+			delete(p.rtp, k)
+		}
+	}
+	kept := p.ended[:0]
+	for _, e := range p.ended {
+		if (e.flow != nil && !gone(&e.flow.stream)) || (e.rtp != nil && !gone(&e.rtp.stream)) {
+			kept = append(kept, e)
+		}
+	}
+	p.ended = kept
+	// Samples of flows the source never reported (or we could not track).
+	for id := range p.hellos {
+		if p.flows[id] == nil {
+			delete(p.hellos, id)
+		}
+	}
+	for id := range p.snis {
+		if p.flows[id] == nil {
+			delete(p.snis, id)
+		}
+	}
+	p.names.Expire(p.now)
+	p.calls.Prune(p.now, p.cfg.Linger)
+}

@@ -1,0 +1,152 @@
+package analysis
+
+import (
+	"sort"
+	"time"
+
+	"github.com/teamsflow/teamsflow/agent/classify"
+	"github.com/teamsflow/teamsflow/agent/observe"
+	"github.com/teamsflow/teamsflow/agent/record"
+	"github.com/teamsflow/teamsflow/agent/teams"
+)
+
+// Records returns the current streams and those that ended less than
+// Linger ago: Teams first, grouped by call (oldest call first), then the
+// rest. With allApps false only Teams streams are returned. A flow that
+// carries RTP is listed once per SSRC and direction, plus once for itself
+// when it also carries ICE, TURN or DTLS.
+func (p *Pipeline) Records(allApps bool) []record.Record {
+	var out []record.Record
+	addFlow := func(st *flowState) {
+		if st.settler.Current().Label != "" && (allApps || st.app == teams.App) {
+			out = append(out, p.flowRecord(st))
+		}
+	}
+	addRTP := func(st *rtpState) {
+		fl := p.flows[st.r.Flow]
+		if fl != nil && (allApps || fl.app == teams.App) {
+			out = append(out, p.rtpRecord(st, fl))
+		}
+	}
+	for _, st := range p.flows {
+		addFlow(st)
+	}
+	for _, st := range p.rtp {
+		addRTP(st)
+	}
+	for _, e := range p.ended {
+		if e.flow != nil {
+			addFlow(e.flow)
+		} else {
+			addRTP(e.rtp)
+		}
+	}
+	p.sortRecords(out)
+	return out
+}
+
+var labelOrder = map[string]int{
+	classify.LabelSignalling: 0, classify.LabelDNS: 1, classify.LabelSTUN: 2, classify.LabelTURN: 3,
+	classify.LabelDTLS: 4, classify.LabelAudio: 5, classify.LabelVideo: 6, classify.LabelScreenshare: 7,
+	classify.LabelRTCP: 8, classify.LabelOther: 9,
+}
+
+func (p *Pipeline) sortRecords(rs []record.Record) {
+	callStart := func(id string) time.Time {
+		t, _ := p.calls.Start(id)
+		return t
+	}
+	sort.SliceStable(rs, func(i, j int) bool {
+		a, b := &rs[i], &rs[j]
+		if (a.App == teams.App) != (b.App == teams.App) {
+			return a.App == teams.App
+		}
+		if (a.CallID != "") != (b.CallID != "") {
+			return a.CallID != ""
+		}
+		if a.CallID != b.CallID {
+			sa, sb := callStart(a.CallID), callStart(b.CallID)
+			if !sa.Equal(sb) {
+				return sa.Before(sb)
+			}
+			return a.CallID < b.CallID
+		}
+		if labelOrder[a.Label] != labelOrder[b.Label] {
+			return labelOrder[a.Label] < labelOrder[b.Label]
+		}
+		if !a.FirstSeen.Equal(b.FirstSeen) {
+			return a.FirstSeen.Before(b.FirstSeen)
+		}
+		return a.StreamID < b.StreamID
+	})
+}
+
+// base fills what a flow and its RTP sub-streams share.
+func base(st *flowState) record.Record {
+	id := st.f.ID
+	r := record.Record{
+		Kind: "stream", Transport: "udp", Family: family(id.Local.Addr()),
+		LocalAddr: id.Local.Addr().Unmap().String(), LocalPort: id.Local.Port(),
+		PeerAddr: id.Peer.Addr().Unmap().String(), PeerPort: id.Peer.Port(),
+		DSCPSent: st.f.Sent.DSCP, DSCPRecv: st.f.Recv.DSCP,
+		App: st.app, AppEvidence: st.evidence, ServerName: st.serverName,
+		Netns: id.Netns, Closed: st.f.Closed,
+	}
+	if id.Transport == observe.TCP {
+		r.Transport = "tcp"
+	}
+	if o := st.f.Owner; o != nil {
+		uid := o.UID
+		r.PID, r.Comm, r.Exe, r.UID, r.PPID = o.PID, o.Comm, o.Exe, &uid, o.PPID
+	}
+	return r
+}
+
+func (p *Pipeline) flowRecord(st *flowState) record.Record {
+	r := base(st)
+	res := st.settler.Current()
+	r.Label, r.LabelReason, r.Confidence = res.Label, res.Reason, res.Confidence
+	r.BytesSent, r.BytesRecv = st.f.Sent.Bytes, st.f.Recv.Bytes
+	r.PacketsSent, r.PacketsRecv = st.f.Sent.Packets, st.f.Recv.Packets
+	r.FirstSeen, r.LastSeen = st.first, st.last
+	r.RateSentBps, r.RateRecvBps = rate(&st.stream)
+	r.CallID, r.StreamID, r.EndReason = st.callID, st.id, st.endReason
+	return r
+}
+
+// rtpRecord describes one SSRC in one direction. Its bytes are RTP
+// payload bytes: the kernel counts IP bytes per flow, not per SSRC.
+func (p *Pipeline) rtpRecord(st *rtpState, fl *flowState) record.Record {
+	r := base(fl)
+	res := st.settler.Current()
+	r.Label, r.LabelReason, r.Confidence = res.Label, res.Reason, res.Confidence
+	if r.Label == "" {
+		r.Label, r.LabelReason = classify.LabelOther, classify.ReasonNone
+	}
+	ssrc, pt := st.r.SSRC, st.r.PayloadType
+	r.SSRC, r.RTPPayloadType, r.Relayed = &ssrc, &pt, st.r.Relayed
+	if st.r.Sent {
+		r.BytesSent, r.PacketsSent, r.DSCPRecv = st.r.PayloadBytes, st.r.Packets, 0
+	} else {
+		r.BytesRecv, r.PacketsRecv, r.DSCPSent = st.r.PayloadBytes, st.r.Packets, 0
+	}
+	lost := st.r.Lost
+	jitter := float64(st.r.Jitter) / float64(time.Millisecond)
+	r.RTPLost, r.RTPJitterMs = &lost, &jitter
+	if st.r.Expected > 0 {
+		pct := 100 * float64(lost) / float64(st.r.Expected)
+		r.RTPLossPct = &pct
+	}
+	r.FirstSeen, r.LastSeen = st.first, st.last
+	r.RateSentBps, r.RateRecvBps = rate(&st.stream)
+	r.CallID, r.StreamID, r.EndReason = st.callID, st.id, st.endReason
+	return r
+}
+
+// rate is the last interval's rate, zero once the stream has ended.
+func rate(s *stream) (sent, recv float64) {
+	if s.ended() {
+		return 0, 0
+	}
+	return s.rateSent, s.rateRecv
+}
