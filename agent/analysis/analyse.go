@@ -157,4 +157,3 @@ func earlier(a, b *stream) bool {
 	}
 	return a.id < b.id
 }
-

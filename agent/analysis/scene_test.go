@@ -84,8 +84,8 @@ func (f *sceneFlow) observe(at time.Duration) (observe.Flow, []observe.RTPStream
 	}
 	ctrl := uint64(f.ctrlPPS*(until-f.start).Seconds()) + 1
 	fl := observe.Flow{ID: f.id, Owner: f.owner, Protos: f.protos, STUNTypes: f.stun,
-		Sent: observe.Counters{Packets: ctrl, Bytes: ctrl * 120, DSCP: f.dscp, First: t0.Add(f.start), Last: t0.Add(until)},
-		Recv: observe.Counters{Packets: ctrl, Bytes: ctrl * 120, First: t0.Add(f.start), Last: t0.Add(until)},
+		Sent:   observe.Counters{Packets: ctrl, Bytes: ctrl * 120, DSCP: f.dscp, First: t0.Add(f.start), Last: t0.Add(until)},
+		Recv:   observe.Counters{Packets: ctrl, Bytes: ctrl * 120, First: t0.Add(f.start), Last: t0.Add(until)},
 		Closed: f.closedAt > 0 && at >= f.closedAt,
 	}
 	var rtps []observe.RTPStream
