@@ -85,6 +85,17 @@ package: ## Build the .deb and .rpm (static binary, systemd unit, config) into $
 		$(GO) tool nfpm package --config deploy/packaging/nfpm.yaml --packager $$fmt --target $(PKG_DIR)/ || exit 1; \
 	done
 
+CAPTURES ?= ../shared/captures
+
+.PHONY: eval
+eval: build ## Analyze the public captures and show each one's streams next to what its notes expect
+	@for f in $(CAPTURES)/*.pcap $(CAPTURES)/*.pcapng; do \
+		name=$$(basename $$f); \
+		echo "=== $$name"; \
+		awk -F'|' -v n="$$name" 'index($$2, n) { gsub(/^ +| +$$/, "", $$4); print "expected: " $$4 }' $(CAPTURES)/README.md; \
+		$(BIN)/teamsflow analyze --all-apps $$f | head -40; echo; \
+	done
+
 .PHONY: clean
 clean: ## Remove build output
 	rm -rf $(BIN)
