@@ -281,4 +281,3 @@ func checkWatchInTmux(t *testing.T, socket string) {
 	}
 	t.Error("streams --watch did not quit on q")
 }
-

@@ -28,7 +28,7 @@ func TestStreamsWithoutAgent(t *testing.T) {
 
 func TestStreamsBadInput(t *testing.T) {
 	cases := map[string][]string{
-		"invalid --interval 0s: must be greater than zero": {"streams", "--interval", "0s"},
+		"invalid --interval 0s: must be greater than zero":  {"streams", "--interval", "0s"},
 		`--socket: "relative.sock" is not an absolute path`: {"streams", "--socket", "relative.sock"},
 		`TEAMSFLOW_API_SOCKET: "x" is not an absolute path`: {"streams"},
 	}
