@@ -83,9 +83,11 @@ func Start(cfg Config) (a *Agent, err error) {
 	}
 	a = &Agent{cfg: cfg, log: cfg.Log.With().Str("component", "agent").Logger(),
 		table: flow.NewTable(), procs: proc.NewCache(5 * time.Minute), clock: NewClock(), stop: make(chan struct{})}
+	// "return nil, err" clears a before deferred calls run: keep our own.
+	started := a
 	defer func() {
 		if err != nil {
-			a.shutdown()
+			started.shutdown()
 		}
 	}()
 	if a.objs, err = bpf.Load(cfg.Maps); err != nil {
