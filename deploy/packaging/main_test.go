@@ -1,0 +1,72 @@
+// Package packaging tests what the teamsflow package installs: the systemd
+// unit (its syntax, its capability set, its hardening under a real
+// systemd), the default configuration, and the .deb from install to purge.
+// The tests run as root (they install packages, drop capabilities and make
+// namespaces); `go test ./deploy/packaging/` from the repository root.
+package packaging
+
+import (
+	"bytes"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"strings"
+	"testing"
+
+	"github.com/teamsflow/teamsflow/agent/testenv"
+)
+
+// binary is teamsflow built from this tree, readable and executable by
+// every user (the capability tests run it as nobody).
+var binary string
+
+// repoRoot is the repository root, where make and nfpm run.
+var repoRoot = filepath.Join("..", "..")
+
+func TestMain(m *testing.M) {
+	testenv.PeerMain()
+	dir, err := os.MkdirTemp("", "teamsflow-packaging")
+	if err != nil {
+		panic(err)
+	}
+	if err := os.Chmod(dir, 0o755); err != nil {
+		panic(err)
+	}
+	binary = filepath.Join(dir, "teamsflow")
+	build := exec.Command("go", "build", "-o", binary, "./cmd/teamsflow")
+	build.Dir = repoRoot
+	if out, err := build.CombinedOutput(); err != nil {
+		panic(string(out))
+	}
+	code := m.Run()
+	os.RemoveAll(dir)
+	os.Exit(code)
+}
+
+// run runs a command and returns its combined output; a failure ends the
+// test with that output.
+func run(t *testing.T, name string, args ...string) string {
+	t.Helper()
+	out, err := exec.Command(name, args...).CombinedOutput()
+	if err != nil {
+		t.Fatalf("%s %s: %v\n%s", name, strings.Join(args, " "), err, out)
+	}
+	return string(out)
+}
+
+// requireTool installs the Debian package that provides a missing tool,
+// so that a fresh CI machine needs nothing prepared by hand.
+func requireTool(t *testing.T, tool, debianPackage string) {
+	t.Helper()
+	if _, err := exec.LookPath(tool); err == nil {
+		return
+	}
+	t.Logf("%s is missing: installing %s", tool, debianPackage)
+	install := exec.Command("sh", "-c", "apt-get update -qq && apt-get install -y -qq --no-install-recommends "+debianPackage)
+	install.Env = append(os.Environ(), "DEBIAN_FRONTEND=noninteractive")
+	var out bytes.Buffer
+	install.Stdout, install.Stderr = &out, &out
+	if err := install.Run(); err != nil {
+		t.Fatalf("installing %s for %s: %v\n%s", debianPackage, tool, err, out.String())
+	}
+}
