@@ -98,6 +98,9 @@ func (p *Pipeline) updateFlow(f *observe.Flow) {
 		st = nil // new traffic after the end: a new stream
 	}
 	if st == nil {
+		if p.now.Sub(lastOf(f.Sent.Last, f.Recv.Last)) > p.cfg.IdleTimeout {
+			return // a flow the source still lists but that ended long ago
+		}
 		if p.streamCount() >= p.cfg.MaxStreams {
 			p.counters.StreamsDropped++
 			return
@@ -150,6 +153,9 @@ func (p *Pipeline) updateRTP(r *observe.RTPStream) {
 		st = nil
 	}
 	if st == nil {
+		if p.now.Sub(r.Last) > p.cfg.IdleTimeout {
+			return
+		}
 		if p.streamCount() >= p.cfg.MaxStreams {
 			p.counters.StreamsDropped++
 			return

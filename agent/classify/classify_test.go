@@ -115,6 +115,7 @@ func TestFlowLabels(t *testing.T) {
 		{"media only", classify.Flow{Transport: observe.UDP, Protos: observe.ProtoRTP | observe.ProtoRTCP, HasRTP: true}, ""},
 		{"rtcp only", classify.Flow{Transport: observe.UDP, Protos: observe.ProtoRTCP}, classify.LabelRTCP},
 		{"qos video socket, stun+rtcp", classify.Flow{Transport: observe.UDP, LocalPort: 50036, PeerPort: 3478, Teams: true, Protos: observe.ProtoSTUN | observe.ProtoRTCP}, classify.LabelVideo},
+		{"qos socket to relay, stun+rtcp", classify.Flow{Transport: observe.UDP, LocalPort: 50006, PeerPort: 3479, Teams: true, TeamsPeer: true, Protos: observe.ProtoSTUN | observe.ProtoRTCP}, classify.LabelSTUN},
 		{"qos socket ice check", classify.Flow{Transport: observe.UDP, LocalPort: 50016, PeerPort: 3478, Teams: true, Protos: observe.ProtoSTUN}, classify.LabelSTUN},
 		{"relay, unknown framing", classify.Flow{Transport: observe.UDP, PeerPort: 3478, TeamsPeer: true}, classify.LabelTURN},
 		{"quiet udp", classify.Flow{Transport: observe.UDP, PeerPort: 9999}, classify.LabelOther},

@@ -11,8 +11,11 @@ func (c *Classifier) Flow(f Flow) Result {
 	if f.Transport == observe.TCP {
 		return tcpFlow(f)
 	}
-	if l := c.QoS.Label(f.LocalPort); l != "" && f.Teams && !f.HasRTP && carriesMedia(f.Protos) {
-		// e.g. a video socket whose SRTP is not visible yet but whose RTCP is.
+	relay := f.TeamsPeer && f.PeerPort >= 3478 && f.PeerPort <= 3481
+	if l := c.QoS.Label(f.LocalPort); l != "" && f.Teams && !f.HasRTP && !relay && carriesMedia(f.Protos) {
+		// A media socket whose SRTP is not visible (yet) but whose RTCP is.
+		// To a relay the flow is the relay conversation: its media, when
+		// visible, has records of its own.
 		return Result{l, ReasonQoSPort, 0.9}
 	}
 	if r, ok := handshake(f); ok {
@@ -24,7 +27,7 @@ func (c *Classifier) Flow(f Flow) Result {
 	if f.Protos&observe.ProtoRTCP != 0 {
 		return Result{LabelRTCP, ReasonProtocol, 0.9}
 	}
-	if f.TeamsPeer && f.PeerPort >= 3478 && f.PeerPort <= 3481 {
+	if relay {
 		// The relay speaks framings the parser may not know; the port says relay.
 		return Result{LabelTURN, ReasonRelayPort, 0.5}
 	}
