@@ -136,4 +136,3 @@ func TestPublicCaptures(t *testing.T) {
 		})
 	}
 }
-
