@@ -243,9 +243,12 @@ static __always_inline void tf_hints_udp(struct __sk_buff *skb, struct tf_flow_s
 					 const struct tf_flow_key *k, const struct tf_pkt *p, __u32 egress)
 {
 	__u32 off = p->payload_off, len = p->payload_len;
-	if (!egress && p->sport == 53) {
-		v->protos |= TF_P_DNS;
-		tf_sample(skb, k, p, TF_SAMPLE_DNS);
+	if (p->sport == 53 || p->dport == 53) {
+		/* DNS: a random query id can look like RTP. Answers are sampled. */
+		if (!egress && p->sport == 53) {
+			v->protos |= TF_P_DNS;
+			tf_sample(skb, k, p, TF_SAMPLE_DNS);
+		}
 		return;
 	}
 	struct tf_rtp_in in = {.off = off, .len = len, .egress = egress};

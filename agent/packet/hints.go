@@ -66,9 +66,12 @@ func (f *Flows) hints(data []byte, s *bpf.FlowStats, k bpf.FlowKey, p Packet, eg
 
 func (f *Flows) hintsUDP(data []byte, s *bpf.FlowStats, k bpf.FlowKey, p Packet, egress bool, tsNs uint64) {
 	off, n := int(uint16(p.PayloadStart)), p.PayloadLen
-	if !egress && p.SrcPort == 53 {
-		s.Protos |= bpf.ProtoDNS
-		f.sample(data, k, p, bpf.SampleDNS, tsNs)
+	if p.SrcPort == 53 || p.DstPort == 53 {
+		// DNS: a random query id can look like RTP. Answers are sampled.
+		if !egress && p.SrcPort == 53 {
+			s.Protos |= bpf.ProtoDNS
+			f.sample(data, k, p, bpf.SampleDNS, tsNs)
+		}
 		return
 	}
 	if n < 12 {

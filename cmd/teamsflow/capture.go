@@ -86,12 +86,13 @@ func runCapture(cmd *cobra.Command, o captureOptions) error {
 		return err
 	}
 	cfg.Log.Info().Strs("interfaces", a.Attached()).Dur("duration", o.duration).Msg("capturing")
+	an := startCaptureAnalysis(a)
 	select {
 	case <-time.After(o.duration):
 	case <-cmd.Context().Done():
 		cfg.Log.Info().Msg("interrupted: printing what was seen")
 	}
-	records := a.Records()
+	records := an.records()
 	counters, cerr := a.Counters()
 	closeErr := a.Close()
 	out := cmd.OutOrStdout()
@@ -116,7 +117,7 @@ func printJSON(w io.Writer, records []record.Record) error {
 
 func printTable(w io.Writer, records []record.Record) error {
 	tw := tabwriter.NewWriter(w, 0, 0, 2, ' ', 0)
-	fmt.Fprintln(tw, "PROCESS\tPID\tPROTO\tLOCAL\tPEER\tSENT\tRECV\tDSCP\tIFACE\tLAST SEEN")
+	fmt.Fprintln(tw, "PROCESS\tPID\tAPP\tLABEL\tPROTO\tLOCAL\tPEER\tSERVER\tSSRC\tSENT\tRECV\tDSCP\tIFACE\tLAST SEEN")
 	for _, r := range records {
 		comm, pid := r.Comm, "-"
 		if comm == "" {
@@ -125,8 +126,12 @@ func printTable(w io.Writer, records []record.Record) error {
 		if r.PID != 0 {
 			pid = fmt.Sprint(r.PID)
 		}
-		fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%s\t%s\t%s\t%d\t%s\t%s\n", comm, pid, r.Transport,
-			hostPort(r.LocalAddr, r.LocalPort), hostPort(r.PeerAddr, r.PeerPort),
+		ssrc := "-"
+		if r.SSRC != nil {
+			ssrc = fmt.Sprintf("%#08x", *r.SSRC)
+		}
+		fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%d\t%s\t%s\n", comm, pid, dash(r.App), dash(r.Label),
+			r.Transport, hostPort(r.LocalAddr, r.LocalPort), hostPort(r.PeerAddr, r.PeerPort), dash(r.ServerName), ssrc,
 			traffic(r.BytesSent, r.PacketsSent), traffic(r.BytesRecv, r.PacketsRecv),
 			r.DSCPSent, dash(r.Interface), r.LastSeen.Local().Format("15:04:05.000"))
 	}
