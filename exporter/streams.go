@@ -1,0 +1,296 @@
+package exporter
+
+import (
+	"context"
+	"fmt"
+	"os"
+	"slices"
+	"strings"
+	"time"
+
+	semconv "go.opentelemetry.io/otel/semconv/v1.43.0"
+	"go.opentelemetry.io/otel/trace"
+
+	"github.com/teamsflow/teamsflow/agent/record"
+)
+
+// End reasons the exporter itself assigns.
+const (
+	EndAgentStop = "agent_stop" // the agent stopped while the stream ran
+	EndIdle      = "idle"       // the stream left the list without an end reason
+)
+
+// stream is what the exporter remembers of one stream between polls.
+type stream struct {
+	key      string
+	rec      record.Record // latest
+	traceID  trace.TraceID
+	parent   trace.SpanID // the call's root span; invalid outside a call
+	call     *call
+	interval int       // index of the next span
+	start    time.Time // start of the next span
+	prev     trace.SpanID
+	ended    bool
+	seen     uint64 // poll generation that last listed it
+	cmdline  []string
+}
+
+// call is one Teams call: the streams sharing a call_id.
+type call struct {
+	id         string
+	traceID    trace.TraceID
+	root       trace.SpanID
+	start, end time.Time
+	streams    map[string]*stream
+	live       int
+	labels     map[string]bool
+	first      record.Record // the earliest stream: owner of the root span
+	endReason  string
+	rootSent   bool
+}
+
+// tracker turns successive poll results into spans: it remembers which
+// streams and intervals it already reported, so Observe is idempotent.
+type tracker struct {
+	tracer        trace.Tracer
+	ids           idSource
+	activeTimeout time.Duration
+	allApps       bool
+	commandLine   bool
+	owners        ownerNames
+
+	streams map[string]*stream
+	calls   map[string]*call
+	gen     uint64
+	lastNow time.Time
+}
+
+func newTracker(tracer trace.Tracer, ids idSource, s settings) *tracker {
+	return &tracker{
+		tracer:        tracer,
+		ids:           ids,
+		activeTimeout: s.ActiveTimeout,
+		allApps:       s.AllApps,
+		commandLine:   s.CommandLine,
+		streams:       map[string]*stream{},
+		calls:         map[string]*call{},
+	}
+}
+
+// observe takes the complete list of current streams at now.
+func (t *tracker) observe(now time.Time, recs []record.Record) {
+	t.gen++
+	t.lastNow = now
+	for _, r := range recs {
+		if r.App != "teams" && !t.allApps {
+			continue
+		}
+		st := t.stream(r)
+		st.seen, st.rec = t.gen, r
+		switch {
+		case st.ended:
+		case r.EndReason != "":
+			t.finish(st, r.LastSeen, r.EndReason)
+		case now.Sub(st.start) >= t.activeTimeout:
+			t.emit(st, now)
+		}
+	}
+	// A stream that left the list unannounced (polls far apart) ended
+	// at its last packet; forget it either way.
+	for key, st := range t.streams {
+		if st.seen == t.gen {
+			continue
+		}
+		if !st.ended {
+			t.finish(st, st.rec.LastSeen, EndIdle)
+		}
+		t.forget(key, st)
+	}
+	t.sendRoots()
+}
+
+// stop ends every running stream and call with agent_stop at the last poll.
+func (t *tracker) stop() {
+	for _, st := range t.streams {
+		if !st.ended {
+			t.finish(st, t.lastNow, EndAgentStop)
+		}
+	}
+	t.sendRoots()
+}
+
+func (t *tracker) stream(r record.Record) *stream {
+	key := streamKey(r)
+	if st, ok := t.streams[key]; ok {
+		return st
+	}
+	st := &stream{key: key, start: r.FirstSeen, traceID: t.ids.streamTrace(key)}
+	if st.start.IsZero() {
+		st.start = t.lastNow
+	}
+	if r.CallID != "" && r.App == "teams" {
+		c := t.call(r)
+		st.call, st.traceID, st.parent = c, c.traceID, c.root
+		c.streams[key] = st
+		c.live++
+		c.labels[r.Label] = true
+		if st.start.Before(c.start) {
+			c.start, c.first = st.start, r
+		}
+	}
+	if t.commandLine && r.PID != 0 {
+		st.cmdline = readCmdline(r.PID)
+	}
+	t.streams[key] = st
+	return st
+}
+
+func (t *tracker) call(r record.Record) *call {
+	if c, ok := t.calls[r.CallID]; ok {
+		return c
+	}
+	c := &call{
+		id:      r.CallID,
+		traceID: t.ids.callTrace(r.CallID),
+		root:    t.ids.callRoot(r.CallID),
+		start:   r.FirstSeen,
+		first:   r,
+		streams: map[string]*stream{},
+		labels:  map[string]bool{},
+	}
+	if c.start.IsZero() {
+		c.start = t.lastNow
+	}
+	t.calls[r.CallID] = c
+	return c
+}
+
+// finish sends a stream's last span, ending at its last packet.
+func (t *tracker) finish(st *stream, end time.Time, reason string) {
+	if end.Before(st.start) {
+		end = st.start
+	}
+	st.rec.EndReason = reason
+	t.emit(st, end)
+	st.ended = true
+	if c := st.call; c != nil {
+		c.live--
+		if !end.Before(c.end) {
+			c.end, c.endReason = end, reason
+		}
+	}
+}
+
+func (t *tracker) forget(key string, st *stream) {
+	delete(t.streams, key)
+	if c := st.call; c != nil {
+		delete(c.streams, key)
+		if len(c.streams) == 0 && c.rootSent {
+			delete(t.calls, c.id)
+		}
+	}
+}
+
+// sendRoots sends the root span of each call whose streams have all ended.
+// A root is sent once: a span cannot be updated, and the call's children
+// already name it as their parent while it runs (see README.md).
+func (t *tracker) sendRoots() {
+	for id, c := range t.calls {
+		if c.rootSent || c.live > 0 {
+			continue
+		}
+		t.emitRoot(c)
+		c.rootSent = true
+		if len(c.streams) == 0 {
+			delete(t.calls, id)
+		}
+	}
+}
+
+// emit sends the span of st's current interval, ending at end.
+func (t *tracker) emit(st *stream, end time.Time) {
+	id := t.ids.streamSpan(st.key, st.start)
+	ctx := withIDs(t.parentContext(st.traceID, st.parent), st.traceID, id)
+	opts := []trace.SpanStartOption{
+		trace.WithTimestamp(st.start),
+		trace.WithSpanKind(trace.SpanKindInternal),
+		trace.WithAttributes(streamAttrs(st.rec, &t.owners)...),
+		trace.WithAttributes(AttrInterval.Int(st.interval)),
+	}
+	if st.cmdline != nil {
+		opts = append(opts, trace.WithAttributes(semconv.ProcessCommandArgs(st.cmdline...)))
+	}
+	if st.prev.IsValid() {
+		opts = append(opts, trace.WithLinks(trace.Link{SpanContext: trace.NewSpanContext(trace.SpanContextConfig{
+			TraceID: st.traceID, SpanID: st.prev, TraceFlags: trace.FlagsSampled,
+		})}))
+	}
+	_, span := t.tracer.Start(ctx, spanName(st.rec), opts...)
+	span.End(trace.WithTimestamp(end))
+	st.prev, st.start = id, end
+	st.interval++
+}
+
+func (t *tracker) emitRoot(c *call) {
+	labels := make([]string, 0, len(c.labels))
+	for l := range c.labels {
+		labels = append(labels, l)
+	}
+	slices.Sort(labels)
+	attrs := append(processAttrs(c.first, &t.owners),
+		AttrApp.String("teams"),
+		AttrCallID.String(c.id),
+		AttrCallStreams.Int(len(c.streams)),
+		AttrCallLabels.StringSlice(labels),
+		AttrEndReason.String(c.endReason),
+	)
+	ctx := withIDs(context.Background(), c.traceID, c.root)
+	_, span := t.tracer.Start(ctx, "teams call",
+		trace.WithNewRoot(),
+		trace.WithTimestamp(c.start),
+		trace.WithSpanKind(trace.SpanKindInternal),
+		trace.WithAttributes(attrs...))
+	span.End(trace.WithTimestamp(c.end))
+}
+
+// parentContext makes the call's root span the parent of a stream span.
+func (t *tracker) parentContext(traceID trace.TraceID, parent trace.SpanID) context.Context {
+	if !parent.IsValid() {
+		return context.Background()
+	}
+	return trace.ContextWithSpanContext(context.Background(), trace.NewSpanContext(trace.SpanContextConfig{
+		TraceID: traceID, SpanID: parent, TraceFlags: trace.FlagsSampled,
+	}))
+}
+
+// spanName stays low in cardinality, as span names should: the label only.
+func spanName(r record.Record) string {
+	label := r.Label
+	if label == "" {
+		label = "other"
+	}
+	return "stream " + label
+}
+
+// streamKey identifies a stream: its stream_id, or for records without one
+// the flow, the SSRC and the first packet's time.
+func streamKey(r record.Record) string {
+	if r.StreamID != "" {
+		return r.StreamID
+	}
+	ssrc := ""
+	if r.SSRC != nil {
+		ssrc = fmt.Sprint(*r.SSRC)
+	}
+	return fmt.Sprintf("%s|%s|%d|%s|%d|%s|%d", r.Transport, r.LocalAddr, r.LocalPort,
+		r.PeerAddr, r.PeerPort, ssrc, r.FirstSeen.UnixNano())
+}
+
+// readCmdline reads a process's arguments; nil when it is gone.
+func readCmdline(pid uint32) []string {
+	raw, err := os.ReadFile(fmt.Sprintf("/proc/%d/cmdline", pid))
+	if err != nil || len(raw) == 0 {
+		return nil
+	}
+	return strings.Split(strings.TrimRight(string(raw), "\x00"), "\x00")
+}
