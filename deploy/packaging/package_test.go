@@ -1,0 +1,131 @@
+package packaging
+
+import (
+	"os"
+	"os/exec"
+	"os/user"
+	"path/filepath"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/teamsflow/teamsflow/agent/testenv"
+)
+
+// wantsLink is what enabling the service creates.
+const wantsLink = "/etc/systemd/system/multi-user.target.wants/teamsflow.service"
+
+// installed lists what the package puts on the machine; after a purge
+// none of it may be left.
+var installed = []string{"/usr/bin/teamsflow", "/usr/lib/systemd/system/teamsflow.service",
+	"/etc/teamsflow/config.yaml", "/etc/default/teamsflow", "/usr/share/doc/teamsflow/README.md", wantsLink}
+
+// buildPackages runs `make package` into a temporary directory and returns
+// the .deb and the .rpm.
+func buildPackages(t *testing.T) (deb, rpm string) {
+	t.Helper()
+	dir := t.TempDir()
+	run(t, "make", "-C", repoRoot, "package", "PKG_DIR="+dir)
+	debs, _ := filepath.Glob(filepath.Join(dir, "teamsflow_*.deb"))
+	rpms, _ := filepath.Glob(filepath.Join(dir, "teamsflow-*.rpm"))
+	if len(debs) != 1 || len(rpms) != 1 {
+		t.Fatalf("make package made %v and %v; want one .deb and one .rpm", debs, rpms)
+	}
+	return debs[0], rpms[0]
+}
+
+// The .deb from `make package` installs, runs (by hand and as a hardened
+// systemd service), and leaves nothing behind after a purge.
+func TestDebInstallRunPurge(t *testing.T) {
+	testenv.RequirePrivileged(t)
+	requireTool(t, "systemd-analyze", "systemd")
+	if exec.Command("dpkg", "-s", "teamsflow").Run() == nil {
+		t.Fatal("the teamsflow package is already installed on this machine: remove it (dpkg --purge teamsflow) before this test")
+	}
+	deb, _ := buildPackages(t)
+	t.Cleanup(func() { _ = exec.Command("dpkg", "--purge", "teamsflow").Run() })
+	run(t, "dpkg", "-i", deb)
+
+	for _, path := range installed {
+		if _, err := os.Lstat(path); err != nil {
+			t.Errorf("after install: %v", err)
+		}
+	}
+	if _, err := user.Lookup("teamsflow"); err != nil {
+		t.Errorf("after install: %v", err)
+	}
+	if _, err := user.LookupGroup("teamsflow"); err != nil {
+		t.Errorf("after install: %v", err)
+	}
+	if out := run(t, "teamsflow", "version"); !strings.HasPrefix(out, "teamsflow ") || strings.Contains(out, " dev") {
+		t.Errorf("teamsflow version: %q; want the version from the build's ldflags", out)
+	}
+	if out := run(t, "teamsflow", "capture", "--duration", "2s", "--log-level", "warn"); !strings.HasPrefix(out, "PROCESS") {
+		t.Errorf("teamsflow capture printed no table:\n%s", out)
+	}
+	if out, err := exec.Command("systemd-analyze", "verify", "teamsflow.service").CombinedOutput(); err != nil || len(out) > 0 {
+		t.Errorf("systemd-analyze verify of the installed unit: %v\n%s", err, out)
+	}
+	t.Run("service", testInstalledService)
+
+	run(t, "dpkg", "--purge", "teamsflow")
+	for _, path := range append(installed, "/etc/teamsflow") {
+		if _, err := os.Lstat(path); err == nil {
+			t.Errorf("after purge %s is still there", path)
+		}
+	}
+	if _, err := user.Lookup("teamsflow"); err == nil {
+		t.Error("after purge the user teamsflow is still there")
+	}
+	if _, err := user.LookupGroup("teamsflow"); err == nil {
+		t.Error("after purge the group teamsflow is still there")
+	}
+}
+
+// testInstalledService runs the installed unit under systemd: under the
+// machine's own when it runs (the package started it), otherwise under a
+// systemd booted in namespaces. The agent must come up with the unit's
+// hardening, serve the API to the teamsflow group, and stop cleanly.
+func testInstalledService(t *testing.T) {
+	if _, err := os.Stat("/run/systemd/system"); err == nil {
+		run(t, "systemctl", "is-active", "--quiet", "teamsflow")
+		checkService(t, func(name string, args ...string) *exec.Cmd { return exec.Command(name, args...) })
+		return
+	}
+	s := bootSystemd(t)
+	checkService(t, s.command)
+}
+
+func checkService(t *testing.T, command func(string, ...string) *exec.Cmd) {
+	t.Helper()
+	output := func(name string, args ...string) string {
+		out, err := command(name, args...).CombinedOutput()
+		if err != nil {
+			t.Fatalf("%s %s: %v\n%s", name, strings.Join(args, " "), err, out)
+		}
+		return strings.TrimSpace(string(out))
+	}
+	deadline := time.Now().Add(15 * time.Second)
+	for command("test", "-S", "/run/teamsflow/api.sock").Run() != nil {
+		if time.Now().After(deadline) {
+			t.Fatalf("no API socket; service: %s", output("systemctl", "status", "--no-pager", "teamsflow"))
+		}
+		time.Sleep(200 * time.Millisecond)
+	}
+	if owner := output("stat", "-c", "%U:%G %a", "/run/teamsflow/api.sock"); owner != "teamsflow:teamsflow 660" {
+		t.Errorf("API socket is %s; want teamsflow:teamsflow 660", owner)
+	}
+	group, err := user.LookupGroup("teamsflow")
+	if err != nil {
+		t.Fatal(err)
+	}
+	output("setpriv", "--reuid=65534", "--regid=65534", "--groups="+group.Gid, "teamsflow", "streams", "--all-apps", "--json")
+	if out, err := command("setpriv", "--reuid=65534", "--regid=65534", "--clear-groups", "teamsflow", "streams").CombinedOutput(); err == nil {
+		t.Errorf("a user outside the teamsflow group could ask the agent:\n%s", out)
+	}
+	output("systemctl", "stop", "teamsflow")
+	if result := output("systemctl", "show", "-p", "Result", "--value", "teamsflow"); result != "success" {
+		t.Errorf("service stopped with result %q", result)
+	}
+	output("systemctl", "start", "teamsflow")
+}
