@@ -81,6 +81,12 @@ func (e *Exporter) Observe(now time.Time, recs []record.Record) {
 	e.tracker.observe(now, recs)
 }
 
+// CallTraceID is the trace of a call's spans, for logs and tools that link
+// to the call in a trace backend.
+func (e *Exporter) CallTraceID(callID string) trace.TraceID {
+	return e.tracker.ids.callTrace(callID)
+}
+
 // Stats returns the span counters.
 func (e *Exporter) Stats() Stats {
 	return e.queue.stats()
