@@ -4,7 +4,6 @@ import (
 	"context"
 	"errors"
 	"fmt"
-	"sync"
 	"sync/atomic"
 	"time"
 
@@ -98,7 +97,7 @@ type daemon struct {
 	cfg       config.Config
 	log       zerolog.Logger
 	agent     *agent.Agent
-	streams   api.StreamSource
+	streams   *streamTable
 	exporter  Exporter
 	started   time.Time
 	lastTick  atomic.Int64 // unix ns of the last completed tick
@@ -115,7 +114,9 @@ func (d *daemon) run(ctx context.Context, acfg agent.Config) error {
 	if d.agent, err = agent.Start(acfg); err != nil {
 		return errors.Join(err, srv.Close())
 	}
-	d.streams = newFlowSource(d.agent)
+	if d.streams, err = newStreamTable(d.agent, d.cfg); err != nil {
+		return errors.Join(err, srv.Close(), d.agent.Close())
+	}
 	if d.exporter, err = newExporter(d.cfg, d.log); err != nil {
 		return errors.Join(err, srv.Close(), d.agent.Close())
 	}
@@ -135,16 +136,12 @@ func (d *daemon) run(ctx context.Context, acfg agent.Config) error {
 	}
 }
 
-// tick forgets ended flows and hands the current records to the exporter.
-// While someone uses the API it also samples the records, so that rates
-// cover the last poll interval rather than the flow's whole life.
+// tick feeds the stream table and hands its records to the exporter;
+// streams that ended stay in them with their end reason for a while.
 func (d *daemon) tick(now time.Time) {
-	ended := d.agent.Expire(now)
-	switch {
-	case d.exporter != nil:
-		d.exporter.Observe(now, append(d.streams.Records(d.cfg.AllApps), ended...))
-	case now.Sub(time.Unix(0, d.lastAsked.Load())) < time.Minute:
-		d.streams.Records(true)
+	d.streams.update()
+	if d.exporter != nil {
+		d.exporter.Observe(now, d.streams.Records(d.cfg.AllApps))
 	}
 	d.lastTick.Store(now.UnixNano())
 }
@@ -157,11 +154,7 @@ func (d *daemon) stop(srv *api.Server) error {
 	defer cancel()
 	errs := []error{srv.Shutdown(ctx)}
 	if d.exporter != nil {
-		recs := d.streams.Records(d.cfg.AllApps)
-		for i := range recs {
-			recs[i].EndReason = "agent_stop"
-		}
-		d.exporter.Observe(time.Now(), recs)
+		d.exporter.Observe(time.Now(), d.streams.stop(d.cfg.AllApps))
 		ectx, ecancel := context.WithTimeout(context.Background(), 10*time.Second)
 		errs = append(errs, d.exporter.Shutdown(ectx))
 		ecancel()
@@ -222,72 +215,13 @@ func (d *daemon) metrics() []api.Metric {
 	for name, v := range c.Kernel {
 		ms = append(ms, api.Metric{Name: "kernel_" + name + "_total", Help: "Kernel counter " + name + ".", Counter: true, Value: float64(v)})
 	}
+	if d.streams != nil {
+		ms = append(ms, d.streams.metrics()...)
+	}
 	if d.exporter != nil {
 		for name, v := range d.exporter.Stats() {
 			ms = append(ms, api.Metric{Name: "export_" + name + "_total", Help: "Exporter counter " + name + ".", Counter: true, Value: float64(v)})
 		}
 	}
 	return ms
-}
-
-// flowSource serves the agent's flow records, with rates, until the
-// analysis pipeline provides labelled streams.
-type flowSource struct {
-	agent *agent.Agent
-	mu    sync.Mutex
-	prev  map[string]rateSample
-}
-
-type rateSample struct {
-	at         time.Time
-	sent, recv uint64
-	sentBps    float64
-	recvBps    float64
-}
-
-func newFlowSource(a *agent.Agent) *flowSource {
-	return &flowSource{agent: a, prev: map[string]rateSample{}}
-}
-
-// Records returns the flows; only those of Teams unless allApps.
-func (s *flowSource) Records(allApps bool) []record.Record {
-	recs := s.agent.Records()
-	s.fillRates(time.Now(), recs)
-	out := recs[:0]
-	for _, r := range recs {
-		if allApps || r.App == "teams" {
-			out = append(out, r)
-		}
-	}
-	return out
-}
-
-// fillRates sets the current rates: over at least the last second, so
-// callers asking often do not see noise from tiny intervals.
-func (s *flowSource) fillRates(now time.Time, recs []record.Record) {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	next := make(map[string]rateSample, len(recs))
-	for i := range recs {
-		r := &recs[i]
-		id := fmt.Sprintf("%d/%s/%s:%d/%s:%d", r.Netns, r.Transport, r.LocalAddr, r.LocalPort, r.PeerAddr, r.PeerPort)
-		p, ok := s.prev[id]
-		switch {
-		case !ok:
-			// First sight: the average since the flow began (up to now, not
-			// its last packet, so a burst long ago is not a high rate).
-			p = rateSample{at: now, sent: r.BytesSent, recv: r.BytesRecv}
-			if life := now.Sub(r.FirstSeen).Seconds(); life >= 1 {
-				p.sentBps, p.recvBps = float64(r.BytesSent)*8/life, float64(r.BytesRecv)*8/life
-			}
-		case now.Sub(p.at) >= time.Second:
-			dt := now.Sub(p.at).Seconds()
-			p = rateSample{at: now, sent: r.BytesSent, recv: r.BytesRecv,
-				sentBps: float64(r.BytesSent-min(p.sent, r.BytesSent)) * 8 / dt,
-				recvBps: float64(r.BytesRecv-min(p.recv, r.BytesRecv)) * 8 / dt}
-		}
-		next[id] = p
-		r.RateSentBps, r.RateRecvBps = p.sentBps, p.recvBps
-	}
-	s.prev = next
 }

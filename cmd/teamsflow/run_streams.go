@@ -1,0 +1,78 @@
+package main
+
+import (
+	"sync"
+
+	"github.com/teamsflow/teamsflow/agent"
+	"github.com/teamsflow/teamsflow/agent/analysis"
+	"github.com/teamsflow/teamsflow/agent/api"
+	"github.com/teamsflow/teamsflow/agent/classify"
+	"github.com/teamsflow/teamsflow/agent/config"
+	"github.com/teamsflow/teamsflow/agent/names"
+	"github.com/teamsflow/teamsflow/agent/record"
+)
+
+// streamTable is the agent's stream table: the analysis pipeline fed with
+// the agent's observations at every poll. The API and the exporter read it.
+type streamTable struct {
+	agent *agent.Agent
+	mu    sync.Mutex
+	p     *analysis.Pipeline
+}
+
+func newStreamTable(a *agent.Agent, cfg config.Config) (*streamTable, error) {
+	acfg := analysis.Config{QoS: qosPorts(cfg.QoS), IdleTimeout: cfg.IdleTimeout}
+	if cfg.NamesFile != "" {
+		data, err := names.LoadData(cfg.NamesFile)
+		if err != nil {
+			return nil, err
+		}
+		acfg.Names = data
+	}
+	return &streamTable{agent: a, p: analysis.New(acfg)}, nil
+}
+
+func qosPorts(q config.QoS) classify.QoSPorts {
+	conv := func(r config.PortRange) names.PortRange { return names.PortRange{First: r.Low, Last: r.High} }
+	return classify.QoSPorts{Audio: conv(q.AudioPorts), Video: conv(q.VideoPorts), Screenshare: conv(q.ScreensharePorts)}
+}
+
+// update reads the kernel and feeds the pipeline.
+func (s *streamTable) update() {
+	snap := s.agent.Snapshot()
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	s.p.Observe(snap)
+}
+
+// Records are the current streams and those that ended a short while ago.
+func (s *streamTable) Records(allApps bool) []record.Record {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.p.Records(allApps)
+}
+
+// stop ends every stream with "agent_stop" and returns their last records.
+func (s *streamTable) stop(allApps bool) []record.Record {
+	s.update()
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	s.p.Stop()
+	return s.p.Records(allApps)
+}
+
+func (s *streamTable) metrics() []api.Metric {
+	s.mu.Lock()
+	c := s.p.Counters()
+	s.mu.Unlock()
+	m := func(name, help string, v uint64) api.Metric {
+		return api.Metric{Name: "analysis_" + name + "_total", Help: help, Counter: true, Value: float64(v)}
+	}
+	return []api.Metric{
+		m("streams_dropped", "New streams not tracked: the stream limit was reached.", c.StreamsDropped),
+		m("names_dropped", "DNS answers not remembered: the name limit was reached.", c.NamesDropped),
+		m("hello_buffers_dropped", "ClientHellos not joined: the buffer limit was reached.", c.HelloBuffersDropped),
+		m("dns_errors", "DNS samples that did not parse.", c.DNSErrors),
+		m("hello_errors", "ClientHellos without a usable server name.", c.HelloErrors),
+	}
+}
