@@ -7,13 +7,14 @@ import (
 
 	"github.com/rs/zerolog"
 
+	"github.com/teamsflow/teamsflow/agent/observe"
 	"github.com/teamsflow/teamsflow/agent/record"
 	"github.com/teamsflow/teamsflow/agent/testenv"
 )
 
 // A flow silent for longer than the idle timeout leaves the kernel map at
-// the next poll and the table at the next Expire, which hands out its
-// final record; memory stays bounded in a long-running agent.
+// the next poll and the table at the next Snapshot, which names it as
+// gone; memory stays bounded in a long-running agent.
 func TestExpireForgetsIdleFlows(t *testing.T) {
 	p := testenv.NewPair(t)
 	a, err := Start(Config{Netns: []string{p.Client.Path()}, PollInterval: 100 * time.Millisecond,
@@ -29,25 +30,28 @@ func TestExpireForgetsIdleFlows(t *testing.T) {
 	if !hasFlowTo(a.Records(), ns, 7031) {
 		t.Fatal("the UDP flow was not seen")
 	}
-	if got := a.Expire(time.Now()); hasFlowTo(got, ns, 7031) {
+	if snap := a.Snapshot(); goneTo(snap, ns, 7031) {
 		t.Fatal("a flow that just ran was expired")
 	}
 	time.Sleep(1500 * time.Millisecond)
 	if err := a.Poll(); err != nil {
 		t.Fatal(err)
 	}
-	gone := a.Expire(time.Now())
-	if !hasFlowTo(gone, ns, 7031) {
-		t.Fatalf("the idle flow was not expired: %+v", gone)
-	}
-	for _, r := range gone {
-		if r.Netns == ns && r.PeerPort == 7031 && (r.EndReason != "idle" && r.EndReason != "closed" || r.PacketsSent != 10) {
-			t.Errorf("final record %+v; want end_reason idle/closed and 10 packets sent", r)
-		}
+	if snap := a.Snapshot(); !goneTo(snap, ns, 7031) {
+		t.Fatalf("the idle flow was not expired: %+v", snap.Gone)
 	}
 	if hasFlowTo(a.Records(), ns, 7031) {
 		t.Error("the expired flow is still in the records")
 	}
+}
+
+func goneTo(s observe.Snapshot, netns uint64, peerPort uint16) bool {
+	for _, id := range s.Gone {
+		if id.Netns == netns && id.Peer.Port() == peerPort {
+			return true
+		}
+	}
+	return false
 }
 
 func hasFlowTo(recs []record.Record, netns uint64, peerPort uint16) bool {
