@@ -16,9 +16,7 @@ import (
 	"runtime"
 	"strings"
 	"sync"
-	"syscall"
 	"testing"
-	"time"
 )
 
 // EnvBinary names a prebuilt collector binary to use instead of building one.
@@ -70,27 +68,23 @@ type Options struct {
 	TLS *TLS
 }
 
-// Collector is a running collector process.
+// Collector is a collector with the test configuration: OTLP receivers on
+// free loopback ports, the file exporter writing JSON into Dir.
 type Collector struct {
 	t        testing.TB
-	bin      string
 	opts     Options
 	Dir      string // the file exporter's output, one file per start
 	GRPCAddr string // host:port of the OTLP/gRPC receiver
 	HTTPAddr string // host:port of the OTLP/HTTP receiver
 	runs     int
-	cmd      *exec.Cmd
-	exited   chan struct{}
-	log      *bytes.Buffer
+	proc     *Process
+	log      string
 }
 
 // Start runs a collector until the test ends.
 func Start(t testing.TB, opts Options) *Collector {
 	t.Helper()
-	c := &Collector{
-		t: t, bin: Binary(t), opts: opts, Dir: t.TempDir(),
-		GRPCAddr: freeAddr(t), HTTPAddr: freeAddr(t),
-	}
+	c := &Collector{t: t, opts: opts, Dir: t.TempDir(), GRPCAddr: FreeAddr(t), HTTPAddr: FreeAddr(t)}
 	c.Restart()
 	t.Cleanup(c.Stop)
 	return c
@@ -99,7 +93,7 @@ func Start(t testing.TB, opts Options) *Collector {
 // Restart starts the collector again on the same ports (after Stop).
 func (c *Collector) Restart() {
 	c.t.Helper()
-	if c.cmd != nil {
+	if c.proc != nil {
 		c.t.Fatal("collector: Restart while running")
 	}
 	c.runs++
@@ -107,57 +101,24 @@ func (c *Collector) Restart() {
 	if err := os.WriteFile(cfg, []byte(c.config()), 0o600); err != nil {
 		c.t.Fatal(err)
 	}
-	c.log = &bytes.Buffer{}
-	c.cmd = exec.Command(c.bin, "--config", cfg)
-	c.cmd.Stdout, c.cmd.Stderr = c.log, c.log
-	if err := c.cmd.Start(); err != nil {
-		c.t.Fatalf("starting the collector: %v", err)
-	}
-	c.exited = make(chan struct{})
-	go func(cmd *exec.Cmd, exited chan struct{}) { _ = cmd.Wait(); close(exited) }(c.cmd, c.exited)
-	c.waitReady()
-}
-
-func (c *Collector) waitReady() {
-	c.t.Helper()
-	deadline := time.Now().Add(30 * time.Second)
-	for _, addr := range []string{c.GRPCAddr, c.HTTPAddr} {
-		for {
-			conn, err := net.DialTimeout("tcp", addr, time.Second)
-			if err == nil {
-				conn.Close()
-				break
-			}
-			select {
-			case <-c.exited:
-				c.t.Fatalf("collector exited at start:\n%s", c.log.String())
-			case <-time.After(50 * time.Millisecond):
-			}
-			if time.Now().After(deadline) {
-				c.t.Fatalf("collector not listening on %s after 30s:\n%s", addr, c.log.String())
-			}
-		}
-	}
+	c.proc = Run(c.t, cfg, nil, c.GRPCAddr, c.HTTPAddr)
 }
 
 // Stop ends the collector gracefully, so the file exporter flushes.
 func (c *Collector) Stop() {
-	if c.cmd == nil {
-		return
+	if c.proc != nil {
+		c.proc.Stop()
+		c.log = c.proc.Log()
+		c.proc = nil
 	}
-	_ = c.cmd.Process.Signal(syscall.SIGTERM)
-	select {
-	case <-c.exited:
-	case <-time.After(15 * time.Second):
-		_ = c.cmd.Process.Kill()
-		<-c.exited
-	}
-	c.cmd = nil
 }
 
 // Log is the collector's output of its current or last run.
 func (c *Collector) Log() string {
-	return c.log.String()
+	if c.proc != nil {
+		return c.proc.Log()
+	}
+	return c.log
 }
 
 func (c *Collector) config() string {
@@ -191,9 +152,9 @@ service:
 `, c.GRPCAddr, tls, c.HTTPAddr, tls, filepath.Join(c.Dir, fmt.Sprintf("spans-%d.json", c.runs)))
 }
 
-// freeAddr finds a loopback port nobody listens on now. Another process could
+// FreeAddr finds a loopback port nobody listens on now. Another process could
 // take it before the collector does; on loopback in a test that is rare.
-func freeAddr(t testing.TB) string {
+func FreeAddr(t testing.TB) string {
 	t.Helper()
 	l, err := net.Listen("tcp", "127.0.0.1:0")
 	if err != nil {
