@@ -53,9 +53,12 @@ func TestExportCall(t *testing.T) {
 			playCall(e.Observe, base, 14*time.Second)
 			shutdown(t, e)
 
-			st := e.Stats()
+			st := e.Counters()
 			if st.SpansDropped != 0 || st.SpansExported != st.SpansEnded || st.SpansEnded != 12 {
 				t.Errorf("stats %+v: want 12 spans (11 stream intervals, 1 root) all exported", st)
+			}
+			if m := e.Stats(); m["spans_exported"] != 12 || m["spans_dropped"] != 0 {
+				t.Errorf("Stats() %v: want spans_exported 12, spans_dropped 0", m)
 			}
 			spans := col.WaitSpans(t, 10*time.Second, func(s []otelcoltest.Span) bool { return len(s) >= 12 })
 			checkCallTrace(t, spans, e.CallTraceID(testCallID).String())

@@ -48,7 +48,7 @@ func TestEnvGRPCWithTLS(t *testing.T) {
 	e := newTestExporter(t, Config{})
 	e.Observe(time.Now(), shortStreams("env-grpc", 2, time.Now()))
 	shutdown(t, e)
-	if st := e.Stats(); st.SpansExported != 2 {
+	if st := e.Counters(); st.SpansExported != 2 {
 		t.Fatalf("stats %+v: want 2 spans over gRPC with TLS from the environment", st)
 	}
 	col.WaitSpans(t, 10*time.Second, func(s []otelcoltest.Span) bool { return len(s) == 2 })

@@ -87,9 +87,15 @@ func (e *Exporter) CallTraceID(callID string) trace.TraceID {
 	return e.tracker.ids.callTrace(callID)
 }
 
-// Stats returns the span counters.
-func (e *Exporter) Stats() Stats {
-	return e.queue.stats()
+// Counters returns the span counters.
+func (e *Exporter) Counters() Counters {
+	return e.queue.counters()
+}
+
+// Stats returns the span counters by name: spans_ended, spans_exported,
+// spans_dropped, export_errors, queue_length, queue_capacity.
+func (e *Exporter) Stats() map[string]uint64 {
+	return e.Counters().Map()
 }
 
 // Flush exports the spans queued so far and waits for them, until ctx ends.
@@ -110,7 +116,7 @@ func (e *Exporter) Shutdown(ctx context.Context) error {
 	e.tracker.stop()
 	e.mu.Unlock()
 	err := e.provider.Shutdown(ctx)
-	st := e.Stats()
+	st := e.Counters()
 	e.log.Info().Uint64("exported", st.SpansExported).Uint64("dropped", st.SpansDropped).
 		Uint64("export_errors", st.ExportErrors).Msg("exporter stopped")
 	return err

@@ -40,10 +40,10 @@ func TestCollectorOutage(t *testing.T) {
 	maxQueue := 0
 	for i := 0; time.Since(start) < 12*time.Second; i++ {
 		produce(fmt.Sprintf("away-%d", i), 1)
-		maxQueue = max(maxQueue, e.Stats().QueueLength)
+		maxQueue = max(maxQueue, e.Counters().QueueLength)
 	}
 	heapGrowth := int64(heapInUse()) - int64(heapBefore)
-	away := e.Stats()
+	away := e.Counters()
 	t.Logf("during the outage: %+v, max queue %d, heap growth %d KiB", away, maxQueue, heapGrowth/1024)
 	if away.SpansDropped == 0 || away.ExportErrors == 0 {
 		t.Errorf("collector away: no drops or export errors counted: %+v", away)
@@ -60,12 +60,12 @@ func TestCollectorOutage(t *testing.T) {
 	deadline := time.Now().Add(40 * time.Second)
 	for i := 0; !hasStream(col.Spans(t), "after-"); i++ {
 		if time.Now().After(deadline) {
-			t.Fatalf("no span reached the restarted collector in 40 s: %+v", e.Stats())
+			t.Fatalf("no span reached the restarted collector in 40 s: %+v", e.Counters())
 		}
 		produce(fmt.Sprintf("after-%d", i), 1)
 	}
 	shutdown(t, e)
-	final := e.Stats()
+	final := e.Counters()
 	if final.SpansEnded != final.SpansExported+final.SpansDropped {
 		t.Errorf("stats %+v: ended != exported + dropped", final)
 	}

@@ -11,15 +11,27 @@ import (
 	sdktrace "go.opentelemetry.io/otel/sdk/trace"
 )
 
-// Stats counts what happened to the spans teamsflow made. After Shutdown,
-// SpansEnded == SpansExported + SpansDropped.
-type Stats struct {
+// Counters count what happened to the spans teamsflow made. After
+// Shutdown, SpansEnded == SpansExported + SpansDropped.
+type Counters struct {
 	SpansEnded    uint64 // spans finished and handed to the queue
 	SpansExported uint64 // spans the collector accepted
 	SpansDropped  uint64 // queue full, export failed after retries, or shutdown deadline
 	ExportErrors  uint64 // export requests that failed after retries
 	QueueLength   int    // spans waiting now
 	QueueCapacity int
+}
+
+// Map names the counters as the agent's health output and metrics do.
+func (c Counters) Map() map[string]uint64 {
+	return map[string]uint64{
+		"spans_ended":    c.SpansEnded,
+		"spans_exported": c.SpansExported,
+		"spans_dropped":  c.SpansDropped,
+		"export_errors":  c.ExportErrors,
+		"queue_length":   uint64(c.QueueLength),
+		"queue_capacity": uint64(c.QueueCapacity),
+	}
 }
 
 // boundedQueue is the span processor between the tracer and the OTLP
@@ -119,8 +131,8 @@ func (q *boundedQueue) Shutdown(ctx context.Context) error {
 	return errors.Join(err, q.client.Shutdown(ctx))
 }
 
-func (q *boundedQueue) stats() Stats {
-	return Stats{
+func (q *boundedQueue) counters() Counters {
+	return Counters{
 		SpansEnded:    q.ended.Load(),
 		SpansExported: q.exported.Load(),
 		SpansDropped:  q.dropped.Load(),

@@ -96,7 +96,7 @@ func TestExportTLS(t *testing.T) {
 			})
 			e.Observe(time.Now(), shortStreams("tls-"+tc.proto, 3, time.Now()))
 			shutdown(t, e)
-			if st := e.Stats(); st.SpansExported != 3 {
+			if st := e.Counters(); st.SpansExported != 3 {
 				t.Fatalf("stats %+v: want 3 spans exported over TLS", st)
 			}
 			col.WaitSpans(t, 10*time.Second, func(s []otelcoltest.Span) bool { return len(s) == before+3 })
@@ -106,7 +106,7 @@ func TestExportTLS(t *testing.T) {
 		e := newTestExporter(t, Config{Endpoint: col.GRPCAddr, CAFile: pki.CA, RetryMax: -1})
 		e.Observe(time.Now(), shortStreams("tls-nocert", 3, time.Now()))
 		shutdown(t, e)
-		if st := e.Stats(); st.SpansExported != 0 || st.SpansDropped != 3 || st.ExportErrors == 0 {
+		if st := e.Counters(); st.SpansExported != 0 || st.SpansDropped != 3 || st.ExportErrors == 0 {
 			t.Errorf("stats %+v: want the 3 spans dropped after a failed export", st)
 		}
 	})
