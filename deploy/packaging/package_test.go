@@ -1,6 +1,7 @@
 package packaging
 
 import (
+	"fmt"
 	"os"
 	"os/exec"
 	"os/user"
@@ -10,6 +11,7 @@ import (
 	"time"
 
 	"github.com/teamsflow/teamsflow/agent/testenv"
+	"golang.org/x/sys/unix"
 )
 
 // wantsLink is what enabling the service creates.
@@ -105,13 +107,17 @@ func checkService(t *testing.T, command func(string, ...string) *exec.Cmd) {
 		}
 		return strings.TrimSpace(string(out))
 	}
+	// The socket appears before the agent has attached; it answers after.
 	deadline := time.Now().Add(15 * time.Second)
-	for command("test", "-S", "/run/teamsflow/api.sock").Run() != nil {
+	for command("teamsflow", "streams").Run() != nil {
 		if time.Now().After(deadline) {
-			t.Fatalf("no API socket; service: %s", output("systemctl", "status", "--no-pager", "teamsflow"))
+			status, _ := command("systemctl", "status", "--no-pager", "teamsflow").CombinedOutput()
+			log, _ := command("cat", agentLog).CombinedOutput()
+			t.Fatalf("the agent does not answer `teamsflow streams`; service:\n%s\nlog:\n%s", status, log)
 		}
 		time.Sleep(200 * time.Millisecond)
 	}
+	checkSandbox(t, output("sh", "-c", "cat /proc/$(systemctl show -p MainPID --value teamsflow)/status"))
 	if owner := output("stat", "-c", "%U:%G %a", "/run/teamsflow/api.sock"); owner != "teamsflow:teamsflow 660" {
 		t.Errorf("API socket is %s; want teamsflow:teamsflow 660", owner)
 	}
@@ -129,3 +135,35 @@ func checkService(t *testing.T, command func(string, ...string) *exec.Cmd) {
 	}
 	output("systemctl", "start", "teamsflow")
 }
+
+// checkSandbox reads the agent's /proc/PID/status: it runs as teamsflow
+// with exactly the unit's capabilities, no new privileges, and a seccomp
+// filter.
+func checkSandbox(t *testing.T, status string) {
+	t.Helper()
+	var mask uint64
+	for _, name := range unitCaps(t) {
+		bit, ok := capBits[name]
+		if !ok {
+			t.Fatalf("unknown capability %s in the unit", name)
+		}
+		mask |= 1 << bit
+	}
+	account, err := user.Lookup("teamsflow")
+	if err != nil {
+		t.Fatal(err)
+	}
+	want := []string{
+		fmt.Sprintf("CapEff:\t%016x", mask), fmt.Sprintf("CapBnd:\t%016x", mask), fmt.Sprintf("CapAmb:\t%016x", mask),
+		"NoNewPrivs:\t1", "Seccomp:\t2", "Uid:\t" + account.Uid + "\t",
+	}
+	for _, line := range want {
+		if !strings.Contains(status, line) {
+			t.Errorf("agent's status lacks %q:\n%s", line, status)
+		}
+	}
+}
+
+// capBits are the capabilities the unit may name.
+var capBits = map[string]uint{"CAP_BPF": unix.CAP_BPF, "CAP_PERFMON": unix.CAP_PERFMON, "CAP_NET_ADMIN": unix.CAP_NET_ADMIN,
+	"CAP_SYS_PTRACE": unix.CAP_SYS_PTRACE, "CAP_DAC_READ_SEARCH": unix.CAP_DAC_READ_SEARCH, "CAP_SYS_ADMIN": unix.CAP_SYS_ADMIN}

@@ -17,6 +17,10 @@ import (
 var stubTargets = []string{"sysinit", "basic", "shutdown", "sockets", "paths", "timers", "slices",
 	"network", "multi-user", "local-fs", "default"}
 
+// agentLog is where the agent logs under the namespaced systemd (in its
+// private /run).
+const agentLog = "/run/teamsflow-agent.log"
+
 // systemdNS is a systemd running as PID 1 of its own namespaces.
 type systemdNS struct {
 	pid    int // systemd's pid on the host
@@ -36,6 +40,10 @@ func bootSystemd(t *testing.T) *systemdNS {
 	}
 	writeFile(t, filepath.Join(units, "system.slice"), "[Unit]\nDescription=stub\n")
 	run(t, "cp", "/usr/lib/systemd/system/teamsflow.service", units)
+	// No journald here: the agent's log goes to a file the test can show.
+	run(t, "mkdir", filepath.Join(units, "teamsflow.service.d"))
+	writeFile(t, filepath.Join(units, "teamsflow.service.d", "log.conf"),
+		"[Service]\nStandardOutput=append:"+agentLog+"\nStandardError=append:"+agentLog+"\n")
 	run(t, "mkdir", filepath.Join(units, "wants"))
 	run(t, "cp", "-P", wantsLink, filepath.Join(units, "wants"))
 
