@@ -1,6 +1,7 @@
 package analysis
 
 import (
+	"net/netip"
 	"sort"
 
 	"github.com/teamsflow/teamsflow/agent/calls"
@@ -11,7 +12,8 @@ import (
 
 // analyse names, attributes, labels and groups the running streams.
 func (p *Pipeline) analyse() {
-	media := map[string][]*flowState{} // socket key -> Teams media-carrying flows
+	media := map[string][]*flowState{} // socket key, or owner and peer address -> Teams real-time flows
+	withMedia := map[string]bool{}     // call keys (owners) whose flows carry RTP
 	for _, st := range p.flows {
 		if st.ended() {
 			continue
@@ -20,15 +22,38 @@ func (p *Pipeline) analyse() {
 		p.attribute(st, false)
 		if st.app == teams.App && carriesRealtime(st.f) {
 			media[st.socketKey] = append(media[st.socketKey], st)
+			peer := peerKey(st)
+			media[peer] = append(media[peer], st)
+		}
+		if st.hasRTP {
+			withMedia[st.callKey] = true
+			withMedia[st.callKey+"@"+network(st.f.ID.Peer.Addr())] = true
 		}
 	}
 	// Call evidence: a real-time UDP flow of the same socket (or process)
-	// as a Teams media flow at the same time, e.g. media to a peer-to-peer
-	// participant after ICE through a Teams relay.
-	for _, st := range p.flows {
-		if !st.ended() && st.app == "" && carriesRealtime(st.f) && overlapsAny(st, media[st.socketKey]) {
-			p.attribute(st, true)
+	// as a Teams real-time flow at the same time (media to a peer-to-peer
+	// participant after ICE through a Teams relay), or of the same owner to
+	// the same participant (another media socket of that call).
+	// A flow that joins passes it on (relay -> audio socket's p2p flow ->
+	// video socket to the same participant); a few rounds reach every sibling.
+	for round, joined := 0, true; joined && round < 3; round++ {
+		joined = false
+		for _, st := range p.flows {
+			if !st.ended() && st.app == "" && carriesRealtime(st.f) &&
+				(overlapsAny(st, media[st.socketKey]) || (st.hasRTP && overlapsAny(st, media[peerKey(st)]))) {
+				p.attribute(st, true)
+				media[st.socketKey] = append(media[st.socketKey], st)
+				media[peerKey(st)] = append(media[peerKey(st)], st)
+				joined = true
+			}
 		}
+	}
+	for _, st := range p.flows {
+		// A non-browser app's TLS next to its own media is its signalling;
+		// without an owner, TLS into the network of the host's media peer
+		// (providers run signalling and media in their own ranges).
+		st.ownSignalling = (st.process == teams.ProcessOther && withMedia[st.callKey]) ||
+			(st.process == teams.ProcessUnknown && withMedia[st.callKey+"@"+network(st.f.ID.Peer.Addr())])
 	}
 	for _, st := range p.flows {
 		if !st.ended() {
@@ -80,6 +105,18 @@ func carriesRealtime(f observe.Flow) bool {
 	return f.ID.Transport == observe.UDP && f.Protos&rt != 0
 }
 
+// network is an address's /16 (IPv4) or /32 (IPv6).
+func network(a netip.Addr) string {
+	bits := 32
+	if a.Unmap().Is4() {
+		bits = 16
+	}
+	p, _ := a.Unmap().Prefix(bits)
+	return p.String()
+}
+
+func peerKey(st *flowState) string { return st.callKey + ">" + st.f.ID.Peer.Addr().String() }
+
 func overlapsAny(st *flowState, others []*flowState) bool {
 	for _, o := range others {
 		if !st.last.Before(o.first.Add(-calls.Lead)) && !st.first.After(o.last.Add(calls.Lead)) {
@@ -94,7 +131,8 @@ func (p *Pipeline) labelFlow(st *flowState) {
 	r := p.classify.Flow(classify.Flow{
 		Transport: id.Transport, LocalPort: id.Local.Port(), PeerPort: id.Peer.Port(),
 		Protos: st.f.Protos, STUNTypes: st.f.STUNTypes, HasRTP: st.hasRTP,
-		Teams: st.app == teams.App, TeamsPeer: st.destination, Features: st.window.Features(),
+		Teams: st.app == teams.App, TeamsPeer: st.destination, AppMedia: st.ownSignalling,
+		Features: st.window.Features(),
 	})
 	st.settler.Update(r)
 }

@@ -54,6 +54,9 @@ type flowState struct {
 	app         string
 	evidence    []string
 	destination bool // the peer is known Teams (range, DNS, SNI)
+	// ownSignalling: a non-Teams, non-browser process that also carries
+	// media: its TLS connections are its call's signalling.
+	ownSignalling bool
 }
 
 // rtpKey names one RTP source in one direction of a flow.

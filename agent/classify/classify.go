@@ -135,5 +135,8 @@ type Flow struct {
 	HasRTP    bool // RTP streams ride on it (they are labelled on their own)
 	Teams     bool // the flow's app is Teams
 	TeamsPeer bool // the peer is a Teams name or range
-	Features  Features
+	// AppMedia: the owner is a known non-browser app that also carries
+	// media (another conferencing app): its TLS is its signalling.
+	AppMedia bool
+	Features Features
 }

@@ -107,6 +107,7 @@ func TestFlowLabels(t *testing.T) {
 		{"dns", classify.Flow{Transport: observe.UDP, PeerPort: 53}, classify.LabelDNS},
 		{"signalling", classify.Flow{Transport: observe.TCP, PeerPort: 443, TeamsPeer: true, Protos: observe.ProtoTLS}, classify.LabelSignalling},
 		{"github from teams", classify.Flow{Transport: observe.TCP, PeerPort: 443, Teams: true, Protos: observe.ProtoTLS}, classify.LabelOther},
+		{"another app's own signalling", classify.Flow{Transport: observe.TCP, PeerPort: 443, AppMedia: true, Protos: observe.ProtoTLS}, classify.LabelSignalling},
 		{"binding only", classify.Flow{Transport: observe.UDP, PeerPort: 3478, Protos: observe.ProtoSTUN, STUNTypes: []uint16{0x0001, 0x0101}}, classify.LabelSTUN},
 		{"allocate", classify.Flow{Transport: observe.UDP, PeerPort: 3478, Protos: observe.ProtoSTUN, STUNTypes: []uint16{0x0001, 0x0003}}, classify.LabelTURN},
 		{"ms turn", classify.Flow{Transport: observe.UDP, PeerPort: 3478, Protos: observe.ProtoMSTURN}, classify.LabelTURN},

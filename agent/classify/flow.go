@@ -74,6 +74,8 @@ func tcpFlow(f Flow) Result {
 		return Result{LabelSignalling, ReasonProtocol, 0.9}
 	case f.TeamsPeer && (f.PeerPort == 443 || f.PeerPort == 80):
 		return Result{LabelSignalling, ReasonProtocol, 0.7}
+	case f.AppMedia && !f.Teams && f.Protos&observe.ProtoTLS != 0:
+		return Result{LabelSignalling, ReasonProtocol, 0.5}
 	case f.Protos&(observe.ProtoSTUN|observe.ProtoMSTURN) != 0:
 		return Result{LabelTURN, ReasonProtocol, 0.8} // TURN over TCP when UDP is blocked
 	}
