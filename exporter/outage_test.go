@@ -57,13 +57,15 @@ func TestCollectorOutage(t *testing.T) {
 	}
 
 	col.Restart()
-	deadline := time.Now().Add(40 * time.Second)
+	back := time.Now()
+	deadline := back.Add(40 * time.Second)
 	for i := 0; !hasStream(col.Spans(t), "after-"); i++ {
 		if time.Now().After(deadline) {
 			t.Fatalf("no span reached the restarted collector in 40 s: %+v", e.Counters())
 		}
 		produce(fmt.Sprintf("after-%d", i), 1)
 	}
+	t.Logf("spans arrive again %s after the collector's restart", time.Since(back).Round(100*time.Millisecond))
 	shutdown(t, e)
 	final := e.Counters()
 	if final.SpansEnded != final.SpansExported+final.SpansDropped {
