@@ -12,10 +12,21 @@ import (
 // benchSnapshots makes n flows (a quarter of them RTP media of a Teams
 // process, the rest TLS and UDP of other processes) over several seconds.
 func benchSnapshots(n, seconds int) []observe.Snapshot {
-	teamsOwner := ownerOf(proc(1, "ms-teams"))
-	other := ownerOf(proc(2, "firefox"))
 	var out []observe.Snapshot
 	for s := 1; s <= seconds; s++ {
+		out = append(out, benchSnapshot(n, s))
+	}
+	return out
+}
+
+var (
+	benchTeams = ownerOf(proc(1, "ms-teams"))
+	benchOther = ownerOf(proc(2, "firefox"))
+)
+
+func benchSnapshot(n, s int) observe.Snapshot {
+	teamsOwner, other := benchTeams, benchOther
+	{
 		now := t0.Add(time.Duration(s) * time.Second)
 		snap := observe.Snapshot{Time: now}
 		for i := range n {
@@ -36,26 +47,27 @@ func benchSnapshots(n, seconds int) []observe.Snapshot {
 			}
 			snap.Flows = append(snap.Flows, f)
 		}
-		out = append(out, snap)
+		return snap
 	}
-	return out
 }
 
 func BenchmarkObserve1000Flows(b *testing.B) {
-	snaps := benchSnapshots(1000, 20)
 	p := New(Config{})
-	for _, s := range snaps[:10] { // warm: every stream known and labelled
-		p.Observe(s)
+	for s := 1; s <= 10; s++ { // warm: every stream known and labelled
+		p.Observe(benchSnapshot(1000, s))
 	}
 	b.ReportAllocs()
-	i := 0
+	sec := 11
 	for b.Loop() {
-		s := snaps[10+i%10]
-		s.Time = s.Time.Add(time.Duration(i/10) * 10 * time.Second) // keep time moving forward
-		p.Observe(s)
-		i++
+		b.StopTimer()
+		snap := benchSnapshot(1000, sec)
+		sec++
+		b.StartTimer()
+		p.Observe(snap)
 	}
-	b.ReportMetric(float64(len(snaps[0].Flows)+len(snaps[0].RTP)), "streams")
+	if streams := len(p.Records(true)); streams < 1250 {
+		b.Fatalf("%d streams listed, want 1250", streams)
+	}
 }
 
 func BenchmarkRecords1000Flows(b *testing.B) {
