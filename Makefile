@@ -7,7 +7,7 @@ GO       ?= go
 BIN      := bin
 VERSION  ?= $(shell git describe --tags --always --dirty 2>/dev/null || echo dev)
 LDFLAGS  := -X main.version=$(VERSION)
-APT_PKGS := clang llvm libbpf-dev iproute2
+APT_PKGS := clang llvm libbpf-dev iproute2 tmux systemd util-linux passwd
 DURATION ?= 24h
 # Packages: deb and rpm versions must start with a digit and hold no '-'.
 PKG_DIR     ?= $(BIN)/package
@@ -50,6 +50,8 @@ test: deps check-generated ## Run every test (root: attaches eBPF programs, make
 	$(GO) vet ./...
 	# -p 1: packages that attach programs must not see each other's traffic.
 	$(GO) test -count=1 -p 1 -timeout 30m ./...
+	# The Kubernetes manifests' test is its own module (keeps k8s.io out of the agent).
+	cd deploy/kubernetes && $(GO) vet ./... && $(GO) test -count=1 ./...
 
 .PHONY: bench
 bench: deps ## Measure the classifier's cost: ns per packet and packets/s kept (root)
