@@ -45,7 +45,7 @@ are not in capture files.`,
 }
 
 func runAnalyze(cmd *cobra.Command, path string, o analyzeOptions) error {
-	cfg := analysis.Config{Linger: 1000 * time.Hour} // a file's streams all stay listed
+	cfg := analysis.Config{Linger: 1 << 62} // a file's streams all stay listed, even across gaps of months
 	if o.namesFile != "" {
 		data, err := names.LoadData(o.namesFile)
 		if err != nil {
