@@ -167,6 +167,9 @@ func (t *tracker) call(r record.Record) *call {
 
 // finish sends a stream's last span, ending at its last packet.
 func (t *tracker) finish(st *stream, end time.Time, reason string) {
+	if end.IsZero() { // a record without last_seen: the poll is the best we know
+		end = t.lastNow
+	}
 	if end.Before(st.start) {
 		end = st.start
 	}
