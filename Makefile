@@ -46,12 +46,16 @@ build: ## Build bin/teamsflow and bin/teamsflow-sim
 	$(GO) build -ldflags "$(LDFLAGS)" -o $(BIN)/teamsflow-sim ./cmd/teamsflow-sim
 
 .PHONY: test
-test: deps check-generated ## Run every test (root: attaches eBPF programs, makes namespaces)
+test: deps check-generated otelcol ## Run every test (root: attaches eBPF programs, makes namespaces)
 	$(GO) vet ./...
 	# -p 1: packages that attach programs must not see each other's traffic.
 	$(GO) test -count=1 -p 1 -timeout 30m ./...
 	# The Kubernetes manifests' test is its own module (keeps k8s.io out of the agent).
 	cd deploy/kubernetes && $(GO) vet ./... && $(GO) test -count=1 ./...
+
+.PHONY: otelcol
+otelcol: ## Build (once, cached under ~/.cache/teamsflow) the OpenTelemetry Collector the tests export to
+	deploy/otel-collector/build.sh
 
 .PHONY: bench
 bench: deps ## Measure the classifier's cost: ns per packet and packets/s kept (root)

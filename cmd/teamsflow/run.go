@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"os"
 	"sync/atomic"
 	"time"
 
@@ -15,6 +16,7 @@ import (
 	"github.com/teamsflow/teamsflow/agent/config"
 	"github.com/teamsflow/teamsflow/agent/record"
 	"github.com/teamsflow/teamsflow/bpf"
+	"github.com/teamsflow/teamsflow/exporter"
 )
 
 // Exporter ships stream records as spans. Observe gets every record once
@@ -25,13 +27,26 @@ type Exporter interface {
 	Shutdown(ctx context.Context) error
 }
 
-// newExporter builds the OTLP exporter when an endpoint is configured;
+// newExporter builds the OTLP exporter when an endpoint is configured
+// (export.endpoint, or the standard OTEL_EXPORTER_OTLP_[TRACES_]ENDPOINT);
 // nil means no export.
-func newExporter(cfg config.Config, log zerolog.Logger) (Exporter, error) {
-	if cfg.Export.Enabled() {
-		log.Warn().Str("endpoint", cfg.Export.Endpoint).Msg("this build has no OTLP exporter: spans are not exported")
+func newExporter(ctx context.Context, cfg config.Config, log zerolog.Logger) (Exporter, error) {
+	e := cfg.Export
+	fromEnv := os.Getenv("OTEL_EXPORTER_OTLP_ENDPOINT") != "" || os.Getenv("OTEL_EXPORTER_OTLP_TRACES_ENDPOINT") != ""
+	if !e.Enabled() && !fromEnv {
+		return nil, nil
 	}
-	return nil, nil
+	ecfg := exporter.Config{Endpoint: e.Endpoint, Protocol: e.Protocol, Insecure: e.Insecure, CAFile: e.CAFile,
+		ClientCertFile: e.CertFile, ClientKeyFile: e.KeyFile, Headers: e.Headers, ActiveTimeout: e.ActiveTimeout,
+		QueueSize: e.QueueSize, AllApps: cfg.AllApps, ServiceVersion: version}
+	if !e.Enabled() {
+		ecfg.Protocol = "" // the OTEL_* variables decide
+	}
+	exp, err := exporter.New(ctx, ecfg, log.With().Str("component", "exporter").Logger())
+	if err != nil {
+		return nil, err
+	}
+	return exp, nil
 }
 
 func newRunCmd() *cobra.Command {
@@ -111,14 +126,15 @@ func (d *daemon) run(ctx context.Context, acfg agent.Config) error {
 	if err != nil {
 		return err
 	}
-	if d.agent, err = agent.Start(acfg); err != nil {
+	// The exporter checks its settings before anything is attached.
+	if d.exporter, err = newExporter(context.Background(), d.cfg, d.log); err != nil {
 		return errors.Join(err, srv.Close())
 	}
-	if d.streams, err = newStreamTable(d.agent, d.cfg); err != nil {
-		return errors.Join(err, srv.Close(), d.agent.Close())
+	if d.agent, err = agent.Start(acfg); err != nil {
+		return errors.Join(err, d.shutdownExporter(), srv.Close())
 	}
-	if d.exporter, err = newExporter(d.cfg, d.log); err != nil {
-		return errors.Join(err, srv.Close(), d.agent.Close())
+	if d.streams, err = newStreamTable(d.agent, d.cfg); err != nil {
+		return errors.Join(err, d.shutdownExporter(), srv.Close(), d.agent.Close())
 	}
 	d.lastTick.Store(time.Now().UnixNano())
 	srv.Serve()
@@ -144,6 +160,15 @@ func (d *daemon) tick(now time.Time) {
 		d.exporter.Observe(now, d.streams.Records(d.cfg.AllApps))
 	}
 	d.lastTick.Store(now.UnixNano())
+}
+
+func (d *daemon) shutdownExporter() error {
+	if d.exporter == nil {
+		return nil
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+	defer cancel()
+	return d.exporter.Shutdown(ctx)
 }
 
 // stop ends serving first (no answers from a half-closed agent), then

@@ -1,0 +1,110 @@
+package main
+
+import (
+	"bytes"
+	"fmt"
+	"os/exec"
+	"path/filepath"
+	"testing"
+	"time"
+
+	"github.com/teamsflow/teamsflow/agent/testenv"
+	"github.com/teamsflow/teamsflow/cmd/teamsflow-sim/truth"
+	"github.com/teamsflow/teamsflow/deploy/otel-collector/otelcoltest"
+)
+
+// The running agent ships a simulated Teams call to a real OpenTelemetry
+// Collector as one trace: a root span for the call and a child span for
+// each stream, with the simulator's labels, ports, process and SSRCs.
+func TestRunExportsCallAsTrace(t *testing.T) {
+	testenv.RequirePrivileged(t)
+	for _, proto := range []string{"grpc", "http/protobuf"} {
+		t.Run(proto, func(t *testing.T) {
+			col := otelcoltest.Start(t, otelcoltest.Options{})
+			addr := col.GRPCAddr
+			if proto != "grpc" {
+				addr = "http://" + col.HTTPAddr
+			}
+			simFlags := simNetns(t)
+			dir := t.TempDir()
+			agent := startRun(t, filepath.Join(dir, "api.sock"), "--netns", "/run/netns/"+simFlags[1],
+				"--export-endpoint", addr, "--export-protocol", proto, "--export-insecure")
+			tr := playCall(t, simFlags, filepath.Join(dir, "truth.json"), "desktop-qos", "8s")
+			agent.stop(t)
+			spans := col.WaitSpans(t, 20*time.Second, func(s []otelcoltest.Span) bool { return rootOf(s) != nil })
+			checkCallTrace(t, tr, spans)
+		})
+	}
+}
+
+func playCall(t *testing.T, simFlags []string, truthFile, scenario, duration string) *truth.File {
+	t.Helper()
+	play := exec.Command(simulator(t), append(simFlags, "play", "--scenario", scenario, "--duration", duration, "--truth", truthFile)...)
+	var out bytes.Buffer
+	play.Stdout, play.Stderr = &out, &out
+	if err := play.Run(); err != nil {
+		t.Fatalf("play: %v\n%s", err, out.String())
+	}
+	tr, err := truth.Read(truthFile)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return tr
+}
+
+// rootOf finds the root span of a Teams call.
+func rootOf(spans []otelcoltest.Span) *otelcoltest.Span {
+	for i, s := range spans {
+		if s.ParentSpanID == "" && s.Attrs["teamsflow.call.id"] != nil && s.Attrs["teamsflow.stream.id"] == nil {
+			return &spans[i]
+		}
+	}
+	return nil
+}
+
+func checkCallTrace(t *testing.T, tr *truth.File, spans []otelcoltest.Span) {
+	t.Helper()
+	root := rootOf(spans)
+	traces := map[string]bool{}
+	var children []otelcoltest.Span
+	for _, s := range spans {
+		if s.Attrs["teamsflow.call.id"] == nil {
+			continue
+		}
+		traces[s.TraceID] = true
+		if s.TraceID == root.TraceID && s.ParentSpanID == root.SpanID {
+			children = append(children, s)
+		}
+	}
+	if len(traces) != 1 {
+		t.Errorf("%d traces for one call, want 1", len(traces))
+	}
+	labels := map[string]int{}
+	for _, c := range children {
+		labels[fmt.Sprint(c.Attrs["teamsflow.stream.label"])]++
+	}
+	t.Logf("call trace: root %q, %d child spans, labels %v", root.Name, len(children), labels)
+	for _, s := range tr.Streams {
+		if s.SSRC == 0 || s.Label == truth.LabelRTCP {
+			continue
+		}
+		if !hasSpan(children, s) {
+			t.Errorf("no child span for the simulator's %s stream ssrc %#x from port %d", s.Label, s.SSRC, s.LocalPort)
+		}
+	}
+	if labels["signalling"] == 0 {
+		t.Error("no signalling span in the call")
+	}
+}
+
+func hasSpan(children []otelcoltest.Span, s truth.Stream) bool {
+	for _, c := range children {
+		a := c.Attrs
+		if a["teamsflow.rtp.ssrc"] == int64(s.SSRC) && a["teamsflow.stream.label"] == s.Label &&
+			a["network.local.port"] == int64(s.LocalPort) && a["network.peer.port"] == int64(s.PeerPort) &&
+			a["process.pid"] == int64(s.PID) && a["process.executable.name"] == s.Comm {
+			return true
+		}
+	}
+	return false
+}
