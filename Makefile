@@ -8,7 +8,6 @@ BIN      := bin
 VERSION  ?= $(shell git describe --tags --always --dirty 2>/dev/null || echo dev)
 LDFLAGS  := -X main.version=$(VERSION)
 APT_PKGS := clang llvm libbpf-dev iproute2 tmux systemd util-linux passwd
-DURATION ?= 24h
 # Packages: deb and rpm versions must start with a digit and hold no '-'.
 PKG_DIR     ?= $(BIN)/package
 PKG_VERSION ?= $(shell echo $(VERSION) | sed -E 's/^v//; s/-/./g; /^[0-9]/!s/^/0.0.0+git./')
@@ -67,8 +66,8 @@ lint: ## gofmt and go vet
 	$(GO) vet ./...
 
 .PHONY: run
-run: build ## Build and run the agent in the foreground (root); Ctrl-C prints the flows
-	$(BIN)/teamsflow capture --duration $(DURATION)
+run: build ## Build and run the agent (teamsflow run) in the foreground with defaults (root); Ctrl-C stops it
+	$(BIN)/teamsflow run
 
 .PHONY: demo
 demo: build ## A 20-second simulated Teams call watched by teamsflow; prints the flow table (root)
