@@ -119,16 +119,7 @@ func ReadRTP(m *ebpf.Map) ([]RTP, error) {
 
 // DeleteRTP removes RTP sources; entries already gone are not an error.
 func DeleteRTP(m *ebpf.Map, keys []bpf.RTPKey) error {
-	var errs []error
-	for i := range keys {
-		if err := m.Delete(&keys[i]); err != nil && !errors.Is(err, ebpf.ErrKeyNotExist) {
-			errs = append(errs, err)
-		}
-	}
-	if err := errors.Join(errs...); err != nil {
-		return fmt.Errorf("deleting RTP sources: %w", err)
-	}
-	return nil
+	return deleteKeys(m, keys, "RTP sources")
 }
 
 // Flow is one entry of the flow map, its CPUs merged.
@@ -162,6 +153,10 @@ func ReadFlows(m *ebpf.Map, lastToNs func(uint64) uint64) ([]Flow, error) {
 // DeleteFlows removes entries from the flow map; entries already gone are
 // not an error.
 func DeleteFlows(m *ebpf.Map, keys []bpf.FlowKey) error {
+	return deleteKeys(m, keys, "idle flows")
+}
+
+func deleteKeys[K any](m *ebpf.Map, keys []K, what string) error {
 	var errs []error
 	for i := range keys {
 		if err := m.Delete(&keys[i]); err != nil && !errors.Is(err, ebpf.ErrKeyNotExist) {
@@ -169,7 +164,7 @@ func DeleteFlows(m *ebpf.Map, keys []bpf.FlowKey) error {
 		}
 	}
 	if err := errors.Join(errs...); err != nil {
-		return fmt.Errorf("deleting idle flows: %w", err)
+		return fmt.Errorf("deleting %s: %w", what, err)
 	}
 	return nil
 }
