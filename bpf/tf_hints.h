@@ -5,6 +5,8 @@
  * 1. UDP: the first byte tells STUN (0-3), DTLS (20-63), TURN ChannelData
  *    (64-79) and RTP/RTCP (128-191) apart (RFC 7983). STUN needs the magic
  *    cookie; Microsoft's TURN variant has none but a length that matches.
+ *    A UDP flow that showed none of these in its first TF_HINT_TRIES
+ *    packets is not read further: a bulk transfer pays one comparison.
  * 2. RTP, also inside ChannelData: per (flow, SSRC, direction) counters in
  *    tf_rtp, with the RFC 3550 sequence and jitter state. Only packets that
  *    look like RTP pay for this; other traffic costs one 12-byte read.
@@ -20,6 +22,8 @@
 
 #define TF_SAMPLES_PER_SEC 256
 #define TF_HELLO_TRIES 8        /* packets per direction and CPU that may start a ClientHello */
+#define TF_HINT_TRIES 16        /* UDP packets per direction and CPU read before a flow that
+				 * showed no known protocol is left alone */
 #define TF_RTP_DEFAULT_CLOCK 90000
 #define TF_STUN_MAGIC 0x2112A442
 #define EEXIST_ 17
@@ -242,6 +246,8 @@ static __always_inline void tf_rtp_or_rtcp(struct __sk_buff *skb, struct tf_flow
 static __always_inline void tf_hints_udp(struct __sk_buff *skb, struct tf_flow_stats *v,
 					 const struct tf_flow_key *k, const struct tf_pkt *p, __u32 egress)
 {
+	if (v->protos == 0 && v->dir[egress ? 0 : 1].packets > TF_HINT_TRIES)
+		return;
 	__u32 off = p->payload_off, len = p->payload_len;
 	if (p->sport == 53 || p->dport == 53) {
 		/* DNS: a random query id can look like RTP. Answers are sampled. */

@@ -12,6 +12,7 @@ import (
 const (
 	samplesPerSec = 256 // TF_SAMPLES_PER_SEC
 	helloTries    = 8   // TF_HELLO_TRIES
+	hintTries     = 16  // TF_HINT_TRIES
 	sampleMax     = 2048
 	stunMagic     = 0x2112A442
 )
@@ -65,6 +66,13 @@ func (f *Flows) hints(data []byte, s *bpf.FlowStats, k bpf.FlowKey, p Packet, eg
 }
 
 func (f *Flows) hintsUDP(data []byte, s *bpf.FlowStats, k bpf.FlowKey, p Packet, egress bool, tsNs uint64) {
+	d := s.Dir[1]
+	if egress {
+		d = s.Dir[0]
+	}
+	if s.Protos == 0 && d.Packets > hintTries {
+		return // nothing known in its first packets: not read further
+	}
 	off, n := int(uint16(p.PayloadStart)), p.PayloadLen
 	if p.SrcPort == 53 || p.DstPort == 53 {
 		// DNS: a random query id can look like RTP. Answers are sampled.
