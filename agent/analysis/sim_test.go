@@ -2,7 +2,6 @@ package analysis_test
 
 import (
 	"fmt"
-	"os/exec"
 	"path/filepath"
 	"strings"
 	"testing"
@@ -23,20 +22,11 @@ func TestSimulatorScenarios(t *testing.T) {
 		t.Skip("plays calls in network namespaces")
 	}
 	testenv.RequirePrivileged(t)
-	bin := testenv.Build(t, "./cmd/teamsflow-sim", t.TempDir())
+	sim := testenv.NewSim(t, "tfan")
 	for _, sc := range []string{"desktop-qos", "desktop-noqos", "browser-bundle", "edge-pwa-bundle", "relay", "p2p", "impaired-audio", "multi-call", "zoom-negative"} {
 		t.Run(sc, func(t *testing.T) {
-			dir := t.TempDir()
-			pcap, truthPath := filepath.Join(dir, "call.pcap"), filepath.Join(dir, "truth.json")
-			cmd := exec.Command(bin, "--client-netns", "tfan-c", "--cloud-netns", "tfan-s", "--log-level", "warn",
-				"play", "--scenario", sc, "--duration", "6s", "--truth", truthPath, "--pcap", pcap)
-			if out, err := cmd.CombinedOutput(); err != nil {
-				t.Fatalf("simulator: %v\n%s", err, out)
-			}
-			tr, err := truth.Read(truthPath)
-			if err != nil {
-				t.Fatal(err)
-			}
+			pcap := filepath.Join(t.TempDir(), "call.pcap")
+			tr := sim.Play(t, sc, "6s", "--pcap", pcap)
 			p := analysis.New(analysis.Config{Linger: 1 << 62})
 			if err := capfile.Feed(pcap, p.Observe, nil); err != nil {
 				t.Fatal(err)

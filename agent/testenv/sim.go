@@ -70,33 +70,32 @@ func NewSim(t testing.TB, prefix string) *Sim {
 	}
 	s := &Sim{bin: simBin, Client: prefix + "-client", Cloud: prefix + "-cloud"}
 	s.ClientNetnsPath = "/run/netns/" + s.Client
-	s.run(t, "netns", "down") // leftovers of an interrupted run
-	if out, err := s.cmd("netns", "up").CombinedOutput(); err != nil {
+	_ = s.Command("netns", "down").Run() // leftovers of an interrupted run
+	if out, err := s.Command("netns", "up").CombinedOutput(); err != nil {
 		t.Fatalf("simulator netns up: %v\n%s", err, out)
 	}
-	t.Cleanup(func() { s.run(t, "netns", "down") })
+	t.Cleanup(func() { _ = s.Command("netns", "down").Run() })
 	return s
 }
 
-func (s *Sim) cmd(args ...string) *exec.Cmd {
+// Command is the simulator with these arguments, in this Sim's
+// namespaces; for a call played in the background.
+func (s *Sim) Command(args ...string) *exec.Cmd {
 	all := append([]string{"--client-netns", s.Client, "--cloud-netns", s.Cloud, "--log-level", "warn"}, args...)
 	return exec.Command(s.bin, all...)
 }
 
-func (s *Sim) run(t testing.TB, args ...string) {
-	_ = s.cmd(args...).Run()
-}
-
 // Play plays a scenario (a built-in name or a file) for duration ("" for
-// the scenario's own) and returns its ground truth.
-func (s *Sim) Play(t testing.TB, scenario, duration string) *truth.File {
+// the scenario's own), with extra play flags (e.g. --pcap FILE), and
+// returns its ground truth.
+func (s *Sim) Play(t testing.TB, scenario, duration string, extra ...string) *truth.File {
 	t.Helper()
 	path := filepath.Join(t.TempDir(), "truth.json")
-	args := []string{"play", "--scenario", scenario, "--truth", path}
+	args := append([]string{"play", "--scenario", scenario, "--truth", path}, extra...)
 	if duration != "" {
 		args = append(args, "--duration", duration)
 	}
-	if out, err := s.cmd(args...).CombinedOutput(); err != nil {
+	if out, err := s.Command(args...).CombinedOutput(); err != nil {
 		t.Fatalf("simulator play %s: %v\n%s", scenario, err, strings.TrimSpace(string(out)))
 	}
 	tr, err := truth.Read(path)

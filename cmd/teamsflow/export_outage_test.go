@@ -7,7 +7,6 @@ import (
 	"net"
 	"net/http"
 	"os"
-	"os/exec"
 	"path/filepath"
 	"strconv"
 	"strings"
@@ -28,13 +27,12 @@ func TestRunSurvivesCollectorOutage(t *testing.T) {
 		t.Skip("a 45 s call")
 	}
 	col := otelcoltest.Start(t, otelcoltest.Options{})
-	simFlags := simNetns(t)
+	sim := newSim(t)
 	dir := t.TempDir()
 	socket := filepath.Join(dir, "api.sock")
-	agent := startRun(t, socket, "--netns", "/run/netns/"+simFlags[1], "--export-endpoint", col.GRPCAddr,
+	agent := startRun(t, socket, "--netns", sim.ClientNetnsPath, "--export-endpoint", col.GRPCAddr,
 		"--export-insecure", "--export-active-timeout", "2s", "--export-queue-size", "64")
-	play := exec.Command(simulator(t), append(simFlags, "play", "--scenario", "desktop-qos", "--duration", "45s",
-		"--truth", filepath.Join(dir, "truth.json"))...)
+	play := sim.Command("play", "--scenario", "desktop-qos", "--duration", "45s", "--truth", filepath.Join(dir, "truth.json"))
 	if err := play.Start(); err != nil {
 		t.Fatal(err)
 	}

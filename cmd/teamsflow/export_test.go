@@ -1,9 +1,7 @@
 package main
 
 import (
-	"bytes"
 	"fmt"
-	"os/exec"
 	"path/filepath"
 	"testing"
 	"time"
@@ -25,31 +23,15 @@ func TestRunExportsCallAsTrace(t *testing.T) {
 			if proto != "grpc" {
 				addr = "http://" + col.HTTPAddr
 			}
-			simFlags := simNetns(t)
-			dir := t.TempDir()
-			agent := startRun(t, filepath.Join(dir, "api.sock"), "--netns", "/run/netns/"+simFlags[1],
+			sim := newSim(t)
+			agent := startRun(t, filepath.Join(t.TempDir(), "api.sock"), "--netns", sim.ClientNetnsPath,
 				"--export-endpoint", addr, "--export-protocol", proto, "--export-insecure")
-			tr := playCall(t, simFlags, filepath.Join(dir, "truth.json"), "desktop-qos", "8s")
+			tr := sim.Play(t, "desktop-qos", "8s")
 			agent.stop(t)
 			spans := col.WaitSpans(t, 20*time.Second, func(s []otelcoltest.Span) bool { return rootOf(s) != nil })
 			checkCallTrace(t, tr, spans)
 		})
 	}
-}
-
-func playCall(t *testing.T, simFlags []string, truthFile, scenario, duration string) *truth.File {
-	t.Helper()
-	play := exec.Command(simulator(t), append(simFlags, "play", "--scenario", scenario, "--duration", duration, "--truth", truthFile)...)
-	var out bytes.Buffer
-	play.Stdout, play.Stderr = &out, &out
-	if err := play.Run(); err != nil {
-		t.Fatalf("play: %v\n%s", err, out.String())
-	}
-	tr, err := truth.Read(truthFile)
-	if err != nil {
-		t.Fatal(err)
-	}
-	return tr
 }
 
 // rootOf finds the root span of a Teams call.

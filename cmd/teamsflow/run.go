@@ -109,14 +109,13 @@ func runAgent(cmd *cobra.Command, file string, printConfig bool) error {
 
 // daemon is a running `teamsflow run`.
 type daemon struct {
-	cfg       config.Config
-	log       zerolog.Logger
-	agent     *agent.Agent
-	streams   *streamTable
-	exporter  Exporter
-	started   time.Time
-	lastTick  atomic.Int64 // unix ns of the last completed tick
-	lastAsked atomic.Int64 // unix ns of the last API request for streams
+	cfg      config.Config
+	log      zerolog.Logger
+	agent    *agent.Agent
+	streams  *streamTable
+	exporter Exporter
+	started  time.Time
+	lastTick atomic.Int64 // unix ns of the last completed tick
 }
 
 func (d *daemon) run(ctx context.Context, acfg agent.Config) error {
@@ -195,7 +194,6 @@ func (d *daemon) stop(srv *api.Server) error {
 // Records serves the API; it exists before the agent so the socket can
 // be claimed first.
 func (d *daemon) Records(allApps bool) []record.Record {
-	d.lastAsked.Store(time.Now().UnixNano())
 	if d.streams == nil {
 		return []record.Record{}
 	}

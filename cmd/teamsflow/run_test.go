@@ -20,39 +20,10 @@ import (
 	"github.com/teamsflow/teamsflow/cmd/teamsflow-sim/truth"
 )
 
-var (
-	simOnce sync.Once
-	simBin  string
-	simErr  error
-)
-
-// simulator builds teamsflow-sim next to the teamsflow binary.
-func simulator(t *testing.T) string {
-	t.Helper()
-	simOnce.Do(func() {
-		simBin = filepath.Join(filepath.Dir(binary), "teamsflow-sim")
-		if out, err := exec.Command("go", "build", "-o", simBin, "../teamsflow-sim").CombinedOutput(); err != nil {
-			simErr = fmt.Errorf("building teamsflow-sim: %v\n%s", err, out)
-		}
-	})
-	if simErr != nil {
-		t.Fatal(simErr)
-	}
-	return simBin
-}
-
-// simNetns brings the simulator's namespaces up under names unique to
-// this test process and returns its global flags.
-func simNetns(t *testing.T) []string {
-	t.Helper()
-	id := fmt.Sprintf("tfr%d", os.Getpid()%100000)
-	flags := []string{"--client-netns", id + "-client", "--cloud-netns", id + "-cloud", "--log-level", "warn"}
-	sim := simulator(t)
-	if out, err := exec.Command(sim, append(flags, "netns", "up")...).CombinedOutput(); err != nil {
-		t.Fatalf("netns up: %v\n%s", err, out)
-	}
-	t.Cleanup(func() { _ = exec.Command(sim, append(flags, "netns", "down")...).Run() })
-	return flags
+// newSim brings the simulator's namespaces up under names unique to this
+// test process.
+func newSim(t *testing.T) *testenv.Sim {
+	return testenv.NewSim(t, fmt.Sprintf("tfr%d", os.Getpid()%100000))
 }
 
 // agentProc is a running `teamsflow run`.
@@ -135,10 +106,10 @@ func streamsJSON(t *testing.T, socket string) []record.Record {
 // `teamsflow streams --watch` shows them in a terminal.
 func TestRunServesSimulatedCall(t *testing.T) {
 	testenv.RequirePrivileged(t)
-	simFlags := simNetns(t)
+	sim := newSim(t)
 	dir := t.TempDir()
 	socket := filepath.Join(dir, "api.sock")
-	agent := startRun(t, socket, "--netns", "/run/netns/"+simFlags[1])
+	agent := startRun(t, socket, "--netns", sim.ClientNetnsPath)
 
 	_, stderr, code := runCLI(t, nil, "run", "--socket", socket, "--group", "")
 	if code != 1 || !strings.Contains(stderr, "teamsflow: another teamsflow agent is already listening on "+socket) {
@@ -146,7 +117,7 @@ func TestRunServesSimulatedCall(t *testing.T) {
 	}
 
 	truthFile := filepath.Join(dir, "truth.json")
-	play := exec.Command(simulator(t), append(simFlags, "play", "--scenario", "desktop-qos", "--duration", "15s", "--truth", truthFile)...)
+	play := sim.Command("play", "--scenario", "desktop-qos", "--duration", "15s", "--truth", truthFile)
 	var playOut bytes.Buffer
 	play.Stdout, play.Stderr = &playOut, &playOut
 	if err := play.Start(); err != nil {
