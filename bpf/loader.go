@@ -55,6 +55,7 @@ const (
 	ProtoRTCP
 	ProtoTLS
 	ProtoDNS
+	ProtoTURN
 )
 
 // Counter indexes (enum tf_counter).

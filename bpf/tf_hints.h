@@ -271,7 +271,11 @@ static __always_inline void tf_hints_udp(struct __sk_buff *skb, struct tf_flow_s
 			v->protos |= TF_P_MSTURN;
 		else
 			return;
-		v->stun_type = (b[0] << 8) | b[1];
+		__u16 type = (b[0] << 8) | b[1];
+		v->stun_type = type;
+		/* RFC 5389 method bits; every method but binding (1) is TURN's. */
+		if (((type & 0x000F) | ((type & 0x00E0) >> 1) | ((type & 0x3E00) >> 2)) != 1)
+			v->protos |= TF_P_TURN;
 	} else if (c >= 20 && c < 64) {
 		if (b[1] == 0xFE)
 			v->protos |= TF_P_DTLS;

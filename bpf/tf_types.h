@@ -46,6 +46,8 @@ enum tf_proto_bits {
 	TF_P_RTCP = 1 << 5,
 	TF_P_TLS = 1 << 6,         /* a TLS ClientHello sent */
 	TF_P_DNS = 1 << 7,         /* a DNS response received */
+	TF_P_TURN = 1 << 8,        /* a STUN message of a TURN method (allocate, refresh, send, ...):
+				    * kept as a bit because the last type seen depends on the CPU */
 };
 
 /* What a payload sample holds (struct tf_payload_event.kind). */

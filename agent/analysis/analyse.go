@@ -130,7 +130,7 @@ func (p *Pipeline) labelFlow(st *flowState) {
 	id := st.f.ID
 	r := p.classify.Flow(classify.Flow{
 		Transport: id.Transport, LocalPort: id.Local.Port(), PeerPort: id.Peer.Port(),
-		Protos: st.f.Protos, STUNTypes: st.f.STUNTypes, HasRTP: st.hasRTP,
+		Protos: st.f.Protos, HasRTP: st.hasRTP,
 		Teams: st.app == teams.App, TeamsPeer: st.destination, AppMedia: st.ownSignalling,
 		Features: st.window.Features(),
 	})

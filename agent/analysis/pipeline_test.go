@@ -60,8 +60,8 @@ func desktopQoS(t testing.TB) *scene {
 	sc.add(&sceneFlow{id: udp("10.99.0.2:41000", "10.99.0.1:53"), owner: teamsProc, protos: observe.ProtoDNS, end: 300 * time.Millisecond})
 	sc.add(&sceneFlow{id: signalling, owner: teamsProc, protos: observe.ProtoTLS, start: 150 * time.Millisecond, ctrlPPS: 2})
 	sc.add(&sceneFlow{id: tcp("10.99.0.2:40102", "20.42.65.92:443"), owner: teamsProc, protos: observe.ProtoTLS, start: 150 * time.Millisecond, ctrlPPS: 1})
-	sc.add(&sceneFlow{id: udp("10.99.0.2:50000", "52.114.250.10:3478"), owner: teamsProc, protos: observe.ProtoSTUN, stun: []uint16{0x0001, 0x0101, 0x0003, 0x0103}, start: 400 * time.Millisecond, ctrlPPS: 0.5})
-	sc.add(&sceneFlow{id: udp("10.99.0.2:50000", "52.113.10.20:3478"), owner: teamsProc, protos: observe.ProtoSTUN, stun: []uint16{0x0001}, start: 500 * time.Millisecond, end: 2 * sec})
+	sc.add(&sceneFlow{id: udp("10.99.0.2:50000", "52.114.250.10:3478"), owner: teamsProc, protos: observe.ProtoSTUN | observe.ProtoTURN, start: 400 * time.Millisecond, ctrlPPS: 0.5})
+	sc.add(&sceneFlow{id: udp("10.99.0.2:50000", "52.113.10.20:3478"), owner: teamsProc, protos: observe.ProtoSTUN, start: 500 * time.Millisecond, end: 2 * sec})
 	sc.add(&sceneFlow{id: udp("10.99.0.2:50000", "52.112.65.10:3479"), owner: teamsProc, protos: observe.ProtoSTUN | observe.ProtoRTCP, start: 600 * time.Millisecond, ctrlPPS: 1, dscp: 46}).
 		media(1000, 104, ct.Audio(50, 90, 160, 60*sec, 1))
 	sc.add(&sceneFlow{id: udp("10.99.0.2:50020", "52.112.65.10:3480"), owner: teamsProc, protos: observe.ProtoSTUN | observe.ProtoRTCP, start: 700 * time.Millisecond, ctrlPPS: 1, dscp: 34}).
@@ -195,7 +195,7 @@ func TestZoomIsNotTeams(t *testing.T) {
 // Teams because its socket also spoke to a Teams relay.
 func TestCaptureP2PByCallEvidence(t *testing.T) {
 	sc := &scene{}
-	sc.add(&sceneFlow{id: udp("10.99.0.2:40000", "52.114.250.10:3478"), protos: observe.ProtoSTUN, stun: []uint16{0x0001, 0x0003}, ctrlPPS: 0.5})
+	sc.add(&sceneFlow{id: udp("10.99.0.2:40000", "52.114.250.10:3478"), protos: observe.ProtoSTUN | observe.ProtoTURN, ctrlPPS: 0.5})
 	sc.add(&sceneFlow{id: udp("10.99.0.2:40000", "198.51.100.20:50002"), protos: observe.ProtoSTUN | observe.ProtoRTCP, start: 500 * time.Millisecond, ctrlPPS: 1}).
 		media(7, 111, ct.Audio(50, 90, 160, 30*sec, 7))
 	// A different socket to the same participant has no Teams sibling.

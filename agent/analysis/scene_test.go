@@ -21,7 +21,6 @@ type sceneFlow struct {
 	id       observe.FlowID
 	owner    *observe.Owner
 	protos   observe.Protocols
-	stun     []uint16
 	start    time.Duration // first handshake packet
 	end      time.Duration // 0: runs to the end
 	ctrlPPS  float64       // non-RTP packets per second each way (ICE, keep-alives)
@@ -83,7 +82,7 @@ func (f *sceneFlow) observe(at time.Duration) (observe.Flow, []observe.RTPStream
 		until = f.end
 	}
 	ctrl := uint64(f.ctrlPPS*(until-f.start).Seconds()) + 1
-	fl := observe.Flow{ID: f.id, Owner: f.owner, Protos: f.protos, STUNTypes: f.stun,
+	fl := observe.Flow{ID: f.id, Owner: f.owner, Protos: f.protos,
 		Sent:   observe.Counters{Packets: ctrl, Bytes: ctrl * 120, DSCP: f.dscp, First: t0.Add(f.start), Last: t0.Add(until)},
 		Recv:   observe.Counters{Packets: ctrl, Bytes: ctrl * 120, First: t0.Add(f.start), Last: t0.Add(until)},
 		Closed: f.closedAt > 0 && at >= f.closedAt,

@@ -131,7 +131,6 @@ type Flow struct {
 	LocalPort uint16
 	PeerPort  uint16
 	Protos    observe.Protocols
-	STUNTypes []uint16
 	HasRTP    bool // RTP streams ride on it (they are labelled on their own)
 	Teams     bool // the flow's app is Teams
 	TeamsPeer bool // the peer is a Teams name or range

@@ -45,7 +45,7 @@ func carriesMedia(p observe.Protocols) bool {
 // handshake labels the ICE/TURN/DTLS part of a UDP flow.
 func handshake(f Flow) (Result, bool) {
 	switch {
-	case f.Protos&(observe.ProtoMSTURN|observe.ProtoChannelData) != 0 || hasTURNMethod(f.STUNTypes):
+	case f.Protos&(observe.ProtoMSTURN|observe.ProtoChannelData|observe.ProtoTURN) != 0:
 		return Result{LabelTURN, ReasonProtocol, 0.95}, true
 	case f.Protos&observe.ProtoSTUN != 0:
 		return Result{LabelSTUN, ReasonProtocol, 0.95}, true
@@ -53,19 +53,6 @@ func handshake(f Flow) (Result, bool) {
 		return Result{LabelDTLS, ReasonProtocol, 0.9}, true
 	}
 	return Result{}, false
-}
-
-// hasTURNMethod says whether a STUN message type other than Binding was
-// seen (Allocate, Refresh, Send, Data, CreatePermission, ChannelBind and
-// Microsoft's variants). The method is the type without its class bits.
-func hasTURNMethod(types []uint16) bool {
-	for _, t := range types {
-		method := t&0x000f | (t&0x00e0)>>1 | (t&0x3e00)>>2
-		if method != 0x001 {
-			return true
-		}
-	}
-	return false
 }
 
 func tcpFlow(f Flow) Result {

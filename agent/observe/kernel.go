@@ -19,11 +19,7 @@ func FlowIDOf(k bpf.FlowKey) FlowID {
 
 // FlowOf converts a flow's merged counters; Last must already be in ns.
 func FlowOf(k bpf.FlowKey, s bpf.FlowStats, wall func(uint64) time.Time) Flow {
-	f := Flow{ID: FlowIDOf(k), Sent: counters(s.Dir[0], wall), Recv: counters(s.Dir[1], wall), Protos: Protocols(s.Protos)}
-	if s.StunType != 0 {
-		f.STUNTypes = []uint16{s.StunType}
-	}
-	return f
+	return Flow{ID: FlowIDOf(k), Sent: counters(s.Dir[0], wall), Recv: counters(s.Dir[1], wall), Protos: Protocols(s.Protos)}
 }
 
 func counters(d bpf.FlowDir, wall func(uint64) time.Time) Counters {

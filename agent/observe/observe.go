@@ -67,6 +67,7 @@ const (
 	ProtoRTCP                              // RTCP (payload type 192-223)
 	ProtoTLS                               // TLS handshake record from the local end
 	ProtoDNS                               // DNS response to the local end (UDP source port 53)
+	ProtoTURN                              // a STUN message of a TURN method (allocate, refresh, send, ...)
 )
 
 // Flow is one TCP or UDP flow with its totals so far.
@@ -76,11 +77,7 @@ type Flow struct {
 	Sent   Counters
 	Recv   Counters
 	Protos Protocols
-	// STUNTypes lists the STUN/TURN message types seen (bounded, first seen
-	// first), e.g. 0x0001 binding request, 0x0003 allocate, 0x0115 MS data
-	// indication.
-	STUNTypes []uint16
-	Closed    bool // its socket was closed (live only)
+	Closed bool // its socket was closed (live only)
 }
 
 // RTPStream is one RTP source (SSRC) in one direction of a flow: a browser

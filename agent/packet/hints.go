@@ -102,6 +102,9 @@ func (f *Flows) hintsUDP(data []byte, s *bpf.FlowStats, k bpf.FlowKey, p Packet,
 			return
 		}
 		s.StunType = binary.BigEndian.Uint16(b)
+		if stunMethod(s.StunType) != 1 { // every method but binding is TURN's
+			s.Protos |= bpf.ProtoTURN
+		}
 	case c >= 20 && c < 64:
 		if b[1] == 0xFE {
 			s.Protos |= bpf.ProtoDTLS
@@ -153,3 +156,7 @@ func (f *Flows) hintsTCP(data []byte, s *bpf.FlowStats, k bpf.FlowKey, p Packet,
 	}
 	f.sample(data, k, p, bpf.SampleClientHello, tsNs)
 }
+
+// stunMethod is the RFC 5389 method of a STUN message type (the class bits
+// taken out).
+func stunMethod(t uint16) uint16 { return t&0x000F | (t&0x00E0)>>1 | (t&0x3E00)>>2 }
