@@ -16,6 +16,7 @@ import (
 // (prog.Run) and through Flows, and requires identical flows and counters.
 func TestSameAsKernel(t *testing.T) {
 	testenv.RequirePrivileged(t)
+	onOneCPU(t)
 	objs, err := bpf.Load(bpf.Config{FlowMapEntries: 8192})
 	if err != nil {
 		t.Fatal(err)

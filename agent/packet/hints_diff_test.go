@@ -5,11 +5,13 @@ import (
 	"errors"
 	"math/rand"
 	"os"
+	"runtime"
 	"testing"
 	"time"
 
 	"github.com/cilium/ebpf"
 	"github.com/cilium/ebpf/ringbuf"
+	"golang.org/x/sys/unix"
 
 	"github.com/teamsflow/teamsflow/agent/kernel"
 	"github.com/teamsflow/teamsflow/agent/sockets"
@@ -23,6 +25,7 @@ import (
 // and jitter depend on the kernel's clock and are compared elsewhere.
 func TestHintsSameAsKernel(t *testing.T) {
 	testenv.RequirePrivileged(t)
+	onOneCPU(t)
 	objs, err := bpf.Load(bpf.Config{FlowMapEntries: 8192})
 	if err != nil {
 		t.Fatal(err)
@@ -112,5 +115,19 @@ func compareSamples(t *testing.T, got, want []bpf.Sample) {
 			t.Errorf("sample %d: kernel kind %d seq %d %d bytes, Go kind %d seq %d %d bytes",
 				i, g.Kind, g.TCPSeq, len(g.Data), w.Kind, w.TCPSeq, len(w.Data))
 		}
+	}
+}
+
+// onOneCPU keeps the test on one CPU: per-CPU state (the hint and hello
+// budgets of each flow's CPU slot) must see the packets in order, as the
+// Go twin, which models one CPU, does. The thread stays locked, so it
+// ends with the test instead of going back, pinned, to the scheduler.
+func onOneCPU(t *testing.T) {
+	t.Helper()
+	runtime.LockOSThread()
+	var set unix.CPUSet
+	set.Set(0)
+	if err := unix.SchedSetaffinity(0, &set); err != nil {
+		t.Fatal(err)
 	}
 }
