@@ -1,0 +1,174 @@
+package agent
+
+import (
+	"bytes"
+	"fmt"
+	"net"
+	"os"
+	"strconv"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/rs/zerolog"
+	"golang.org/x/sys/unix"
+
+	"github.com/teamsflow/teamsflow/agent/netns"
+)
+
+// The fault tests need child processes that do more than testenv's peers:
+// many flows from one process, a storm of short-lived sockets. They are the
+// test binary started again through testenv.StartPeer with a mode that
+// starts with "fault-"; init runs before TestMain hands the other modes to
+// testenv.PeerMain.
+func init() {
+	mode := os.Getenv("TEAMSFLOW_TEST_PEER")
+	if !strings.HasPrefix(mode, "fault-") {
+		return
+	}
+	if err := runFaultPeer(mode, os.Args[1:]); err != nil {
+		fmt.Fprintln(os.Stderr, "fault peer:", err)
+		os.Exit(1)
+	}
+	os.Exit(0)
+}
+
+func runFaultPeer(mode string, args []string) error {
+	n := func(i int) int {
+		v, err := strconv.Atoi(args[i])
+		if err != nil {
+			panic(err)
+		}
+		return v
+	}
+	switch mode {
+	case "fault-udp-flows":
+		return udpFlows(args[0], n(1), n(2), n(3))
+	case "fault-socket-storm":
+		return socketStorm(n(0))
+	}
+	return fmt.Errorf("unknown fault peer mode %q", mode)
+}
+
+// udpFlows opens flows connected UDP sockets to addr (each its own local
+// port, so its own flow), prints "port N" for each, sends count datagrams
+// of size bytes on every one, prints "done" and exits.
+func udpFlows(addr string, flows, count, size int) error {
+	raddr, err := net.ResolveUDPAddr("udp", addr)
+	if err != nil {
+		return err
+	}
+	fmt.Println("ready")
+	conns := make([]*net.UDPConn, 0, flows)
+	for range flows {
+		c, err := net.DialUDP("udp", nil, raddr)
+		if err != nil {
+			return err
+		}
+		defer c.Close()
+		conns = append(conns, c)
+		fmt.Println("port", c.LocalAddr().(*net.UDPAddr).Port)
+	}
+	buf := make([]byte, size)
+	for _, c := range conns {
+		for range count {
+			if _, err := c.Write(buf); err != nil {
+				return err
+			}
+		}
+	}
+	fmt.Println("done")
+	return nil
+}
+
+// socketStorm opens and closes n UDP sockets as fast as it can: each one is
+// an open and a close event for the ring buffer.
+func socketStorm(n int) error {
+	fmt.Println("ready")
+	for range n {
+		fd, err := unix.Socket(unix.AF_INET, unix.SOCK_DGRAM, 0)
+		if err != nil {
+			return err
+		}
+		_ = unix.Close(fd)
+	}
+	fmt.Println("done")
+	return nil
+}
+
+// logLines keeps the agent's zerolog output so that a test can count the
+// lines by level: an error storm is a defect even when nothing else fails.
+type logLines struct {
+	mu    sync.Mutex
+	lines []string
+}
+
+func (l *logLines) Write(p []byte) (int, error) {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	for _, line := range bytes.Split(bytes.TrimRight(p, "\n"), []byte("\n")) {
+		l.lines = append(l.lines, string(line))
+	}
+	return len(p), nil
+}
+
+// warnings returns the lines at level warn or above.
+func (l *logLines) warnings() []string {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	var out []string
+	for _, s := range l.lines {
+		for _, lvl := range []string{`"level":"warn"`, `"level":"error"`, `"level":"fatal"`, `"level":"panic"`} {
+			if strings.Contains(s, lvl) {
+				out = append(out, s)
+				break
+			}
+		}
+	}
+	return out
+}
+
+func (l *logLines) count() int {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	return len(l.lines)
+}
+
+// startAgentLogged runs the agent with cfg, its log kept in the returned
+// lines (at debug level, so the count includes every line it writes).
+func startAgentLogged(t *testing.T, cfg Config) (*Agent, *logLines) {
+	t.Helper()
+	lines := &logLines{}
+	cfg.Log = zerolog.New(lines).Level(zerolog.DebugLevel)
+	if cfg.PollInterval == 0 {
+		cfg.PollInterval = 100 * time.Millisecond
+	}
+	a, err := Start(cfg)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() {
+		_ = a.Close()
+		for _, l := range lines.warnings() {
+			t.Log("agent:", l)
+		}
+	})
+	return a, lines
+}
+
+// udpSink binds a UDP socket inside ns that nobody reads: datagrams to it
+// are delivered (no ICMP errors back) and dropped when its buffer is full.
+func udpSink(t *testing.T, ns netns.Named, addr string) {
+	t.Helper()
+	var c net.PacketConn
+	err := ns.Do(func() error {
+		var err error
+		c, err = net.ListenPacket("udp", addr)
+		return err
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { _ = c.Close() })
+}
