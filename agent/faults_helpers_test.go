@@ -1,6 +1,7 @@
 package agent
 
 import (
+	"bufio"
 	"bytes"
 	"fmt"
 	"net"
@@ -51,15 +52,17 @@ func runFaultPeer(mode string, args []string) error {
 	return fmt.Errorf("unknown fault peer mode %q", mode)
 }
 
-// udpFlows opens flows connected UDP sockets to addr (each its own local
-// port, so its own flow), prints "port N" for each, sends count datagrams
-// of size bytes on every one, prints "done" and exits.
+// udpFlows waits for a line on stdin, then opens flows connected UDP
+// sockets to addr (each its own local port, so its own flow), prints
+// "port N" for each, sends count datagrams of size bytes on every one,
+// prints "done" and exits.
 func udpFlows(addr string, flows, count, size int) error {
 	raddr, err := net.ResolveUDPAddr("udp", addr)
 	if err != nil {
 		return err
 	}
 	fmt.Println("ready")
+	waitForGo()
 	conns := make([]*net.UDPConn, 0, flows)
 	for range flows {
 		c, err := net.DialUDP("udp", nil, raddr)
@@ -82,10 +85,12 @@ func udpFlows(addr string, flows, count, size int) error {
 	return nil
 }
 
-// socketStorm opens and closes n UDP sockets as fast as it can: each one is
-// an open and a close event for the ring buffer.
+// socketStorm waits for a line on stdin, then opens and closes n UDP
+// sockets as fast as it can: each one is an open and a close event for the
+// ring buffer.
 func socketStorm(n int) error {
 	fmt.Println("ready")
+	waitForGo()
 	for range n {
 		fd, err := unix.Socket(unix.AF_INET, unix.SOCK_DGRAM, 0)
 		if err != nil {
@@ -96,6 +101,8 @@ func socketStorm(n int) error {
 	fmt.Println("done")
 	return nil
 }
+
+func waitForGo() { _, _ = bufio.NewReader(os.Stdin).ReadString('\n') }
 
 // logLines keeps the agent's zerolog output so that a test can count the
 // lines by level: an error storm is a defect even when nothing else fails.
