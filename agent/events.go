@@ -40,12 +40,12 @@ func (a *Agent) handleSock(e *bpf.SockEvent) {
 // a short-lived process may be gone by the time its flows are printed.
 func (a *Agent) learnProcess(o bpf.Owner) {
 	if o.Tgid != 0 {
-		a.procs.Lookup(proc.Key{PID: o.Tgid, StartTicks: proc.TicksFromBootNs(o.StartNs)})
+		a.procs.Lookup(proc.KeyFromBootNs(o.Tgid, o.StartNs))
 	}
 }
 
 func (a *Agent) handleProc(e *bpf.ProcEvent) {
-	key := proc.Key{PID: e.Tgid, StartTicks: proc.TicksFromBootNs(e.StartNs)}
+	key := proc.KeyFromBootNs(e.Tgid, e.StartNs)
 	switch bpf.EventType(e.Type) {
 	case bpf.EvProcExec:
 		args := make([]byte, min(int(e.ArgsLen), len(e.Args)))

@@ -54,11 +54,7 @@ func (a *Agent) record(f *flow.Flow) record.Record {
 func (a *Agent) fillOwner(r *record.Record, o flow.Owner) {
 	uid := o.UID
 	r.PID, r.Comm, r.UID, r.OwnerSource = o.TGID, o.Comm, &uid, o.Source
-	key := proc.Key{PID: o.TGID, StartTicks: proc.TicksFromBootNs(o.StartNs)}
-	if o.StartNs == 0 {
-		key.StartTicks = 0 // backfill: only the pid is known
-	}
-	if info, ok := a.procs.Lookup(key); ok {
+	if info, ok := a.procs.Lookup(ownerKey(o)); ok {
 		r.Exe, r.PPID = info.Exe, info.PPID
 		if r.Comm == "" {
 			r.Comm = info.Comm
@@ -69,7 +65,16 @@ func (a *Agent) fillOwner(r *record.Record, o flow.Owner) {
 func ownerFromProc(info proc.Info) flow.Owner {
 	// StartNs is rebuilt from ticks so that later lookups hit the same key.
 	return flow.Owner{TGID: info.PID, PID: info.PID, UID: info.UID, Comm: info.Comm,
-		StartNs: info.StartTicks * 10_000_000}
+		StartNs: info.StartTicks * 10_000_000, Source: "backfill"}
+}
+
+// ownerKey is the process cache key of a socket owner. The kernel gives
+// the exact start time; a backfilled owner only the tick /proc knows.
+func ownerKey(o flow.Owner) proc.Key {
+	if o.Source == "backfill" {
+		return proc.Key{PID: o.TGID, StartTicks: proc.TicksFromBootNs(o.StartNs)}
+	}
+	return proc.KeyFromBootNs(o.TGID, o.StartNs)
 }
 
 func transport(p uint8) string {

@@ -10,6 +10,7 @@ import (
 	"context"
 	"fmt"
 	"os"
+	"slices"
 	"strconv"
 	"strings"
 	"sync"
@@ -24,10 +25,24 @@ type Key struct {
 	// StartTicks is the start time in clock ticks since boot (USER_HZ=100),
 	// as in /proc/PID/stat field 22.
 	StartTicks uint64
+	// StartNs is the exact start time (ns since boot) when the kernel told
+	// it: exec events and socket owners. 0 for a process only read from
+	// /proc. A pid reused within one tick (a busy machine, pid namespaces)
+	// gives two processes one StartTicks; only StartNs tells them apart.
+	StartNs uint64
 }
 
 // TicksFromBootNs converts a kernel start_boottime to StartTicks.
 func TicksFromBootNs(ns uint64) uint64 { return ns / 10_000_000 }
+
+// KeyFromBootNs is the key of a process the kernel described by its
+// start_boottime; ns 0 (start unknown) matches the pid's current process.
+func KeyFromBootNs(pid uint32, ns uint64) Key {
+	return Key{PID: pid, StartTicks: TicksFromBootNs(ns), StartNs: ns}
+}
+
+// coarse is the key as /proc can know it: to the tick.
+func (k Key) coarse() Key { return Key{PID: k.PID, StartTicks: k.StartTicks} }
 
 // Info is what is known about a process.
 type Info struct {
@@ -44,6 +59,10 @@ type Info struct {
 type Cache struct {
 	mu    sync.Mutex
 	procs map[Key]*Info
+	// exact lists the StartNs of the entries that have one, per coarse
+	// key: when there is one, a tick-precise answer from /proc may be
+	// another process; when there are two, a tick-precise key is ambiguous.
+	exact map[Key][]uint64
 	// keep is how long an exited process stays known.
 	keep time.Duration
 }
@@ -51,35 +70,44 @@ type Cache struct {
 // NewCache makes an empty cache. Exited processes are forgotten keep after
 // their exit.
 func NewCache(keep time.Duration) *Cache {
-	return &Cache{procs: map[Key]*Info{}, keep: keep}
+	return &Cache{procs: map[Key]*Info{}, exact: map[Key][]uint64{}, keep: keep}
 }
 
 // Exec records a process from the kernel's exec event.
 func (c *Cache) Exec(info Info) {
 	c.mu.Lock()
 	defer c.mu.Unlock()
+	if _, ok := c.procs[info.Key]; !ok && info.StartNs != 0 {
+		c.exact[info.coarse()] = append(c.exact[info.coarse()], info.StartNs)
+	}
 	c.procs[info.Key] = &info
 }
 
-// Exit marks a process as gone at t.
+// Exit marks a process as gone at t, also when it is known from /proc
+// only.
 func (c *Cache) Exit(k Key, t time.Time) {
 	c.mu.Lock()
 	defer c.mu.Unlock()
-	if p, ok := c.procs[k]; ok {
-		p.Exited = t
+	for _, key := range []Key{k, k.coarse()} {
+		if p, ok := c.procs[key]; ok {
+			p.Exited = t
+		}
 	}
 }
 
 // Lookup returns the process k. Unknown processes are read from /proc;
 // when /proc has the pid with another start time, it is a different
-// process and nothing is returned.
+// process and nothing is returned. Two processes may share a pid and a
+// tick: then a key that cannot tell which one it means gets nothing, as no
+// answer beats a wrong one.
 func (c *Cache) Lookup(k Key) (Info, bool) {
-	c.mu.Lock()
-	if p, ok := c.procs[k]; ok {
-		c.mu.Unlock()
-		return *p, true
+	p, known, ambiguous := c.cached(k)
+	if known {
+		return p, true
 	}
-	c.mu.Unlock()
+	if ambiguous {
+		return Info{}, false
+	}
 	info, ok := c.read(k.PID)
 	if !ok || (k.StartTicks != 0 && info.StartTicks != k.StartTicks) {
 		return Info{}, false
@@ -88,6 +116,36 @@ func (c *Cache) Lookup(k Key) (Info, bool) {
 	c.procs[info.Key] = &info
 	c.mu.Unlock()
 	return info, true
+}
+
+// cached finds k in the cache: exactly, or by its tick when that names
+// one process only.
+func (c *Cache) cached(k Key) (info Info, known, ambiguous bool) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	if p, ok := c.procs[k]; ok {
+		return *p, true, false
+	}
+	exact := c.exact[k.coarse()]
+	if k.StartNs != 0 {
+		if len(exact) > 0 {
+			// Another process of this pid and tick is known exactly: a
+			// tick-precise entry, or /proc, may be it.
+			return Info{}, false, true
+		}
+		p, ok := c.procs[k.coarse()]
+		if ok {
+			return *p, true, false
+		}
+		return Info{}, false, false
+	}
+	switch {
+	case k.StartTicks == 0:
+		return Info{}, false, false
+	case len(exact) == 1:
+		return *c.procs[Key{PID: k.PID, StartTicks: k.StartTicks, StartNs: exact[0]}], true, false
+	}
+	return Info{}, false, len(exact) > 1
 }
 
 // LookupPID reads a running process by pid alone (backfill from /proc).
@@ -150,7 +208,19 @@ func (c *Cache) Prune(now time.Time) {
 	for k, p := range c.procs {
 		if !p.Exited.IsZero() && now.Sub(p.Exited) > c.keep {
 			delete(c.procs, k)
+			if k.StartNs != 0 {
+				c.forgetExact(k)
+			}
 		}
+	}
+}
+
+func (c *Cache) forgetExact(k Key) {
+	rest := slices.DeleteFunc(c.exact[k.coarse()], func(ns uint64) bool { return ns == k.StartNs })
+	if len(rest) == 0 {
+		delete(c.exact, k.coarse())
+	} else {
+		c.exact[k.coarse()] = rest
 	}
 }
 
