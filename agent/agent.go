@@ -163,22 +163,27 @@ func (a *Agent) pollLoop() {
 }
 
 // Poll reads the flow map into the table and deletes kernel entries idle
-// for longer than the idle timeout.
+// for longer than the idle timeout, and those of flows whose socket was
+// closed before the read.
 func (a *Agent) Poll() error {
 	a.pollMu.Lock()
 	defer a.pollMu.Unlock()
 	if err := a.ticks.resample(a.objs); err != nil {
 		return err
 	}
+	closedGen := a.table.CloseGen()
 	flows, err := kernel.ReadFlows(a.objs.Flows(), a.ticks.bootNs)
 	cutoff := a.clock.BootNs(time.Now().Add(-a.cfg.IdleTimeout))
-	var idle []bpf.FlowKey
+	var idle, active []bpf.FlowKey
 	for _, f := range flows {
 		a.table.Update(f.Key, f.Stats)
 		if max(f.Stats.Dir[0].Last, f.Stats.Dir[1].Last) < cutoff {
 			idle = append(idle, f.Key)
+		} else {
+			active = append(active, f.Key)
 		}
 	}
+	idle = append(idle, a.table.ClosedBy(active, closedGen)...)
 	if len(idle) > 0 {
 		err = errors.Join(err, kernel.DeleteFlows(a.objs.Flows(), idle))
 		for _, k := range idle {

@@ -46,6 +46,8 @@ type Socket struct {
 	Owner    Owner
 	Closed   bool
 	ClosedAt time.Time
+	// closedGen orders closes against reads of the kernel map (CloseGen).
+	closedGen uint64
 }
 
 // tuple finds a socket by address when its cookie is not in the flow.
@@ -61,6 +63,8 @@ type Table struct {
 	flows   map[bpf.FlowKey]*Flow
 	sockets map[uint64]*Socket
 	tuples  map[tuple]uint64
+	// closes counts the sockets closed so far.
+	closes uint64
 }
 
 // NewTable makes an empty table.
@@ -123,7 +127,43 @@ func (t *Table) SocketClosed(cookie uint64, when time.Time) {
 	t.mu.Lock()
 	defer t.mu.Unlock()
 	s := t.socket(cookie)
-	s.Closed, s.ClosedAt = true, when
+	t.closes++
+	s.Closed, s.ClosedAt, s.closedGen = true, when, t.closes
+}
+
+// CloseGen marks the sockets closed so far. Taken before a read of the
+// kernel map, it tells ClosedBy which flows that read saw complete.
+func (t *Table) CloseGen() uint64 {
+	t.mu.Lock()
+	defer t.mu.Unlock()
+	return t.closes
+}
+
+// ClosedBy returns the flows among keys whose socket was closed by gen:
+// their sockets sent their last packet before the read that followed, so
+// that read holds all they sent. Their kernel entries may go at once
+// instead of after the idle timeout, which keeps the kernel map for the
+// flows still running when short flows come by the thousand; a late
+// packet (a peer's reply, TCP's last segments) makes a new entry, whose
+// counts add to the flow's.
+func (t *Table) ClosedBy(keys []bpf.FlowKey, gen uint64) []bpf.FlowKey {
+	t.mu.Lock()
+	defer t.mu.Unlock()
+	var out []bpf.FlowKey
+	for _, k := range keys {
+		f := t.flows[k]
+		if f == nil {
+			continue
+		}
+		cookie := f.Cookie
+		if cookie == 0 {
+			cookie = t.cookieByTuple(k, false)
+		}
+		if s := t.sockets[cookie]; s != nil && s.Closed && s.closedGen <= gen {
+			out = append(out, k)
+		}
+	}
+	return out
 }
 
 // Backfill records the owner of a socket that existed before the agent.

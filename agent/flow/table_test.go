@@ -89,3 +89,33 @@ func TestCountsSurviveKernelEviction(t *testing.T) {
 		t.Errorf("expire returned %d flows, table has %d", len(got), tb.Len())
 	}
 }
+
+// Short flows leave the kernel map once a read after their socket's close
+// holds them; a flow still open, or closed during the read, stays.
+func TestClosedFlowsLeaveTheKernelMapAfterTheReadThatFollowsTheClose(t *testing.T) {
+	tb := NewTable()
+	done := key("10.0.0.1:5000", "10.0.0.2:53", 17)
+	open := key("10.0.0.1:5001", "10.0.0.2:53", 17)
+	late := key("10.0.0.1:5002", "10.0.0.2:53", 17)
+	byTuple := key("10.0.0.1:5003", "10.0.0.2:53", 17)
+	l, p := Addrs(byTuple)
+	tb.SocketTuple(7, 17, l, p, 4)
+	for i, k := range []bpf.FlowKey{done, open, late, byTuple} {
+		cookie := uint64(i + 1)
+		if k == byTuple {
+			cookie = 0 // the kernel entry has no cookie: found by address
+		}
+		tb.Update(k, stats(1, 0, cookie, owner(5, "app")))
+	}
+	tb.SocketClosed(1, time.Now())
+	tb.SocketClosed(4, time.Now())
+	gen := tb.CloseGen()
+	tb.SocketClosed(3, time.Now()) // during the read
+	got := tb.ClosedBy([]bpf.FlowKey{done, open, late, byTuple}, gen)
+	if len(got) != 2 || got[0] != done || got[1] != byTuple {
+		t.Errorf("closed by the read: %v, want the first and the last flow", got)
+	}
+	if got := tb.ClosedBy([]bpf.FlowKey{late}, tb.CloseGen()); len(got) != 1 {
+		t.Errorf("a flow closed before the next read is not released: %v", got)
+	}
+}
