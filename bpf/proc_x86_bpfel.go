@@ -26,8 +26,12 @@ type procTfFlowKey struct {
 }
 
 type procTfFlowStats struct {
-	_   structs.HostLayout
-	Dir [2]struct {
+	_         structs.HostLayout
+	Protos    uint16
+	StunType  uint16
+	HelloLeft uint16
+	Pad       [2]uint8
+	Dir       [2]struct {
 		_        structs.HostLayout
 		Bytes    uint64
 		Packets  uint64
@@ -37,13 +41,10 @@ type procTfFlowStats struct {
 		Dscp     uint8
 		Pad      [6]uint8
 	}
-	Cookie    uint64
-	Owner     procTfOwner
-	Ifindex   uint32
-	Protos    uint16
-	StunType  uint16
-	HelloLeft uint16
-	Pad       [6]uint8
+	Cookie  uint64
+	Owner   procTfOwner
+	Ifindex uint32
+	Pad2    [4]uint8
 }
 
 type procTfOwner struct {

@@ -44,14 +44,15 @@ type sockTfFlowKey struct {
 
 type sockTfFlowStats struct {
 	_         structs.HostLayout
+	Protos    uint16
+	StunType  uint16
+	HelloLeft uint16
+	Pad       [2]uint8
 	Dir       [2]sockTfFlowDir
 	Cookie    uint64
 	Owner     sockTfOwner
 	Ifindex   uint32
-	Protos    uint16
-	StunType  uint16
-	HelloLeft uint16
-	Pad       [6]uint8
+	Pad2      [4]uint8
 }
 
 type sockTfOwner struct {

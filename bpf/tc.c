@@ -202,7 +202,7 @@ static __always_inline int tf_handle(struct __sk_buff *skb, int l2, int egress)
 		return TF_TC_NEXT;
 	}
 	struct tf_flow_dir *d = &v->dir[egress ? 0 : 1];
-	if (v->owner.tgid == 0 && d->packets < TF_OWNER_TRIES)
+	if (d->packets < TF_OWNER_TRIES && v->owner.tgid == 0)
 		tf_find_owner(skb, v, &p, egress);
 	tf_add(d, &p, segs, bytes, tick);
 	tf_hints(skb, v, &k, &p, egress);

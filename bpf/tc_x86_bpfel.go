@@ -38,8 +38,12 @@ type tcTfFlowKey struct {
 }
 
 type tcTfFlowStats struct {
-	_   structs.HostLayout
-	Dir [2]struct {
+	_         structs.HostLayout
+	Protos    uint16
+	StunType  uint16
+	HelloLeft uint16
+	Pad       [2]uint8
+	Dir       [2]struct {
 		_        structs.HostLayout
 		Bytes    uint64
 		Packets  uint64
@@ -49,13 +53,10 @@ type tcTfFlowStats struct {
 		Dscp     uint8
 		Pad      [6]uint8
 	}
-	Cookie    uint64
-	Owner     tcTfOwner
-	Ifindex   uint32
-	Protos    uint16
-	StunType  uint16
-	HelloLeft uint16
-	Pad       [6]uint8
+	Cookie  uint64
+	Owner   tcTfOwner
+	Ifindex uint32
+	Pad2    [4]uint8
 }
 
 type tcTfOwner struct {

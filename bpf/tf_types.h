@@ -138,16 +138,19 @@ struct tf_flow_dir {
 
 /* Per-CPU value of the flow map: the agent sums the CPUs. The owner and
  * cookie are filled on the first packet of each direction on each CPU, the
- * only time the program does more than count. */
+ * only time the program does more than count. What every packet reads and
+ * writes comes first and together (hint state, then the direction's
+ * counters), so that a packet touches as few cache lines as it can. */
 struct tf_flow_stats {
+	__u16 protos;      /* enum tf_proto_bits seen on this CPU */
+	__u16 stun_type;   /* last STUN/TURN message type */
+	__u16 hello_left;  /* bytes of a ClientHello still to sample */
+	__u8 pad[2];
 	struct tf_flow_dir dir[2]; /* 0 = egress (sent), 1 = ingress (received) */
 	__u64 cookie;
 	struct tf_owner owner;
 	__u32 ifindex;
-	__u16 protos;      /* enum tf_proto_bits seen on this CPU */
-	__u16 stun_type;   /* last STUN/TURN message type */
-	__u16 hello_left;  /* bytes of a ClientHello still to sample */
-	__u8 pad[6];
+	__u8 pad2[4];
 };
 
 /* One RTP source in one direction of a flow: browsers BUNDLE audio, video
