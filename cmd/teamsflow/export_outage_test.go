@@ -17,48 +17,53 @@ import (
 	"github.com/teamsflow/teamsflow/deploy/otel-collector/otelcoltest"
 )
 
-// The collector goes away for 30 s in the middle of a call and comes
-// back: the agent keeps running and answering, its memory stays bounded,
-// the spans it could not deliver are counted as dropped, and spans made
-// after the collector returned arrive.
+// The collector goes away for 60 s in the middle of a call and comes
+// back: the agent keeps running and answering, its memory stays bounded
+// (the span queue is, and nothing else piles up), the spans it could not
+// deliver are counted as dropped, and spans made after the collector
+// returned arrive.
 func TestRunSurvivesCollectorOutage(t *testing.T) {
 	testenv.RequirePrivileged(t)
 	if testing.Short() {
-		t.Skip("a 45 s call")
+		t.Skip("a 75 s call")
 	}
+	const outage, queue = 60 * time.Second, 64
 	col := otelcoltest.Start(t, otelcoltest.Options{})
 	sim := newSim(t)
 	dir := t.TempDir()
 	socket := filepath.Join(dir, "api.sock")
 	agent := startRun(t, socket, "--netns", sim.ClientNetnsPath, "--export-endpoint", col.GRPCAddr,
-		"--export-insecure", "--export-active-timeout", "2s", "--export-queue-size", "64")
-	play := sim.Command("play", "--scenario", "desktop-qos", "--duration", "45s", "--truth", filepath.Join(dir, "truth.json"))
+		"--export-insecure", "--export-active-timeout", "2s", "--export-queue-size", strconv.Itoa(queue))
+	play := sim.Command("play", "--scenario", "desktop-qos", "--duration", "75s", "--truth", filepath.Join(dir, "truth.json"))
 	if err := play.Start(); err != nil {
 		t.Fatal(err)
 	}
-	time.Sleep(5 * time.Second)
+	// Spans go out in batches every 5 s: wait until some went.
+	var exportedBefore float64
+	for deadline := time.Now().Add(15 * time.Second); exportedBefore == 0 && time.Now().Before(deadline); {
+		time.Sleep(500 * time.Millisecond)
+		exportedBefore = metric(t, socket, "teamsflow_export_spans_exported_total")
+	}
 	col.Stop()
 	rssBefore := rssKB(t, agent.cmd.Process.Pid)
-	for i := 0; i < 6; i++ {
-		time.Sleep(5 * time.Second)
-		if recs := streamsJSON(t, socket); len(recs) == 0 {
-			t.Error("the agent answered with no streams during the outage")
-		}
-	}
-	rssDuring := rssKB(t, agent.cmd.Process.Pid)
-	dropped := metric(t, socket, "teamsflow_export_spans_dropped_total")
+	peak, dropped := watchOutage(t, agent, outage, queue)
 	returned := time.Now()
 	col.Restart()
 	if err := play.Wait(); err != nil {
 		t.Fatalf("play: %v", err)
 	}
+	exportedAfter := metric(t, socket, "teamsflow_export_spans_exported_total")
 	agent.stop(t)
-	t.Logf("RSS %d kB before the outage, %d kB after 30 s of it; %v spans dropped", rssBefore, rssDuring, dropped)
-	if dropped <= 0 {
-		t.Error("no spans counted as dropped during a 30 s outage")
+	t.Logf("RSS %d kB before the outage, peak %d kB during %s of it; %v spans dropped; %v exported before, %v at the end",
+		rssBefore, peak, outage, dropped, exportedBefore, exportedAfter)
+	if exportedBefore == 0 {
+		t.Error("nothing was exported before the outage")
 	}
-	if rssDuring > rssBefore+20*1024 {
-		t.Errorf("memory grew from %d kB to %d kB during the outage", rssBefore, rssDuring)
+	if peak > rssBefore+24*1024 {
+		t.Errorf("memory grew from %d kB to %d kB during the outage", rssBefore, peak)
+	}
+	if exportedAfter <= exportedBefore {
+		t.Errorf("spans exported: %v before the outage, %v after the collector returned", exportedBefore, exportedAfter)
 	}
 	spans := col.WaitSpans(t, 20*time.Second, func(s []otelcoltest.Span) bool { return rootOf(s) != nil })
 	var later int
@@ -70,6 +75,44 @@ func TestRunSurvivesCollectorOutage(t *testing.T) {
 	if later == 0 {
 		t.Error("no span arrived from after the collector returned")
 	}
+}
+
+// watchOutage samples the agent every 5 s while the collector is away:
+// it must keep answering with streams, its queue must stay within its
+// capacity, and every span it made must be exported, dropped and
+// counted, or waiting in the queue or the one batch in flight (nothing
+// piles up elsewhere, nothing is lost silently). It returns the peak RSS
+// and the spans dropped.
+func watchOutage(t *testing.T, agent *agentProc, outage time.Duration, queue int) (peakKB int, dropped float64) {
+	t.Helper()
+	m := func(name string) float64 { return metric(t, agent.socket, "teamsflow_export_"+name) }
+	endedBefore := m("spans_ended_total")
+	var ended float64
+	for waited := 5 * time.Second; waited <= outage; waited += 5 * time.Second {
+		time.Sleep(5 * time.Second)
+		if recs := streamsJSON(t, agent.socket); len(recs) == 0 {
+			t.Error("the agent answered with no streams during the outage")
+		}
+		rss := rssKB(t, agent.cmd.Process.Pid)
+		peakKB = max(peakKB, rss)
+		// Read the queue first: what it holds now was ended by the next read.
+		queued := m("queue_length")
+		ended, dropped = m("spans_ended_total"), m("spans_dropped_total")
+		exported := m("spans_exported_total")
+		unaccounted := ended - exported - dropped - queued
+		t.Logf("%s: rss %d kB, spans ended %v, exported %v, dropped %v, queued %v", waited, rss, ended, exported, dropped, queued)
+		if queued > float64(queue) {
+			t.Errorf("%v spans queued, more than the queue's %d", queued, queue)
+		}
+		if unaccounted < 0 || unaccounted > float64(queue) {
+			t.Errorf("%s into the outage %v spans are neither exported, dropped nor queued; at most one batch (%d) may be in flight",
+				waited, unaccounted, queue)
+		}
+	}
+	if dropped < ended-endedBefore-2*float64(queue) {
+		t.Errorf("%v spans ended during the outage but only %v were counted as dropped", ended-endedBefore, dropped)
+	}
+	return peakKB, dropped
 }
 
 func rssKB(t *testing.T, pid int) int {

@@ -242,9 +242,26 @@ func (d *daemon) metrics() []api.Metric {
 		ms = append(ms, d.streams.metrics()...)
 	}
 	if d.exporter != nil {
-		for name, v := range d.exporter.Stats() {
-			ms = append(ms, api.Metric{Name: "export_" + name + "_total", Help: "Exporter counter " + name + ".", Counter: true, Value: float64(v)})
+		ms = append(ms, exportMetrics(d.exporter.Stats())...)
+	}
+	return ms
+}
+
+// exporterGauges are the exporter's figures that go up and down; the
+// rest only grow.
+var exporterGauges = map[string]string{
+	"queue_length":   "Spans waiting for the collector.",
+	"queue_capacity": "Spans the queue holds before it drops (export.queue_size).",
+}
+
+func exportMetrics(stats map[string]uint64) []api.Metric {
+	var ms []api.Metric
+	for name, v := range stats {
+		if help, ok := exporterGauges[name]; ok {
+			ms = append(ms, api.Metric{Name: "export_" + name, Help: help, Value: float64(v)})
+			continue
 		}
+		ms = append(ms, api.Metric{Name: "export_" + name + "_total", Help: "Exporter counter " + name + ".", Counter: true, Value: float64(v)})
 	}
 	return ms
 }
