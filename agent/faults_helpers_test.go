@@ -136,6 +136,19 @@ func (l *logLines) warnings() []string {
 	return out
 }
 
+// containing counts the lines that contain s.
+func (l *logLines) containing(s string) int {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	n := 0
+	for _, line := range l.lines {
+		if strings.Contains(line, s) {
+			n++
+		}
+	}
+	return n
+}
+
 func (l *logLines) count() int {
 	l.mu.Lock()
 	defer l.mu.Unlock()

@@ -146,12 +146,27 @@ func (m *Manager) attach(s *space, l netlink.Link) {
 		m.log.Info().Int("filters", n).Str("interface", a.Name).Msg("removed filters left by an earlier run")
 	}
 	att, err := m.objs.AttachTC(a.Index, hasEthernet(a), m.mode)
+	if err != nil && gone(a.Index) {
+		// Removed before its announcement was handled (interfaces that come
+		// and go quickly): each of its queued announcements fails the same
+		// way, and none of them is a problem.
+		m.log.Debug().Err(err).Str("interface", a.Name).Msg("interface gone before it could be watched")
+		return
+	}
 	if err != nil {
 		m.log.Warn().Err(err).Str("interface", a.Name).Msg("not watching interface")
 		return
 	}
 	s.attached[a.Index] = &iface{name: a.Name, att: att}
 	m.log.Debug().Str("interface", a.Name).Str("mode", string(att.Mode)).Str("netns", s.path).Msg("attached")
+}
+
+// gone says whether the interface ifindex no longer exists in the calling
+// thread's namespace.
+func gone(ifindex int) bool {
+	_, err := netlink.LinkByIndex(ifindex)
+	var notFound netlink.LinkNotFoundError
+	return errors.As(err, &notFound) || errors.Is(err, unix.ENODEV)
 }
 
 // hasEthernet tells the classifier variant: L3 devices (tun, wireguard)
