@@ -4,8 +4,8 @@ import (
 	"fmt"
 	"net"
 	"os/exec"
-	"strings"
 	"slices"
+	"strings"
 	"testing"
 	"time"
 
