@@ -48,6 +48,8 @@ func runFaultPeer(mode string, args []string) error {
 		return udpFlows(args[0], n(1), n(2), n(3))
 	case "fault-socket-storm":
 		return socketStorm(n(0))
+	case "fault-udp-from":
+		return udpFrom(args[0], args[1], n(2), n(3))
 	}
 	return fmt.Errorf("unknown fault peer mode %q", mode)
 }
@@ -82,6 +84,31 @@ func udpFlows(addr string, flows, count, size int) error {
 		}
 	}
 	fmt.Println("done")
+	return nil
+}
+
+// udpFrom sends count datagrams of size bytes from the local address (a
+// fixed port) to addr, then exits.
+func udpFrom(local, addr string, count, size int) error {
+	laddr, err := net.ResolveUDPAddr("udp", local)
+	if err != nil {
+		return err
+	}
+	raddr, err := net.ResolveUDPAddr("udp", addr)
+	if err != nil {
+		return err
+	}
+	c, err := net.DialUDP("udp", laddr, raddr)
+	if err != nil {
+		return err
+	}
+	defer c.Close()
+	fmt.Println("ready", c.LocalAddr())
+	for range count {
+		if _, err := c.Write(make([]byte, size)); err != nil {
+			return err
+		}
+	}
 	return nil
 }
 

@@ -85,9 +85,19 @@ func (t *Table) Update(k bpf.FlowKey, s bpf.FlowStats) {
 	if s.Cookie != 0 {
 		f.Cookie = s.Cookie
 	}
-	if s.Owner.Tgid != 0 && f.Owner.Source != "socket" {
+	// The kernel entry names the process whose socket sends now. It differs
+	// from the flow's owner when the entry was made anew for another
+	// socket on the same addresses (a fixed port used again by another
+	// process after the first one's entry left the map): the new sender
+	// owns the flow from then on.
+	if s.Owner.Tgid != 0 && (f.Owner.Source != "socket" || !sameProcess(f.Owner, s.Owner)) {
 		f.Owner = ownerFrom(s.Owner, "socket")
 	}
+}
+
+// sameProcess says whether o is the process k names (pid and start time).
+func sameProcess(o Owner, k bpf.Owner) bool {
+	return o.TGID == k.Tgid && o.StartNs == k.StartNs
 }
 
 // Removed records that the kernel entry of a flow was deleted after its
