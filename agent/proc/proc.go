@@ -157,6 +157,19 @@ func (c *Cache) LookupPID(pid uint32) (Info, bool) {
 	return c.Lookup(info.Key)
 }
 
+// LookupParent returns the running process ppid as the parent of child:
+// only if it started no later than the child, since a younger process
+// with that pid took it after the parent died. It reads one line of /proc
+// to learn which process holds the pid now; the rest usually comes from
+// the cache.
+func (c *Cache) LookupParent(ppid uint32, child Key) (Info, bool) {
+	ticks, err := startTicks(ppid)
+	if err != nil || (child.StartTicks != 0 && ticks > child.StartTicks) {
+		return Info{}, false
+	}
+	return c.Lookup(Key{PID: ppid, StartTicks: ticks})
+}
+
 func (c *Cache) read(pid uint32) (Info, bool) {
 	ctx, cancel := context.WithTimeout(context.Background(), time.Second)
 	defer cancel()

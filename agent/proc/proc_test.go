@@ -60,3 +60,21 @@ func TestExactKeyFindsProcOnlyProcess(t *testing.T) {
 		t.Errorf("a key five ticks later gave %q", info.Comm)
 	}
 }
+
+// A parent is a process that started no later than its child: a younger
+// process holding the parent's pid is not it.
+func TestLookupParentRefusesAYoungerProcess(t *testing.T) {
+	c := NewCache(time.Minute)
+	parent, ok := c.LookupPID(uint32(os.Getppid()))
+	if !ok {
+		t.Fatal("the test's parent is not in /proc")
+	}
+	child := Key{PID: uint32(os.Getpid()), StartTicks: parent.StartTicks + 100}
+	if info, ok := c.LookupParent(parent.PID, child); !ok || info.Comm != parent.Comm {
+		t.Errorf("LookupParent of a child that started later: %v %q, want %q", ok, info.Comm, parent.Comm)
+	}
+	older := Key{PID: child.PID, StartTicks: parent.StartTicks - 1}
+	if info, ok := c.LookupParent(parent.PID, older); ok {
+		t.Errorf("a process younger than the child was given as its parent: %q", info.Comm)
+	}
+}
