@@ -13,6 +13,7 @@ import (
 	"golang.org/x/sys/unix"
 
 	"github.com/teamsflow/teamsflow/agent"
+	"github.com/teamsflow/teamsflow/agent/netns"
 	"github.com/teamsflow/teamsflow/bpf"
 )
 
@@ -24,9 +25,10 @@ const (
 	modeOn               // the full agent (agent.Start on the client namespace)
 	modeNoop             // only the no-op classifier, for the floor
 	modeTC               // only the agent's classifier, without the rest of the agent
+	modeBoth             // the full agent on both namespaces: both ends of the veth
 )
 
-func (m mode) String() string { return [...]string{"off", "on", "noop", "tc"}[m] }
+func (m mode) String() string { return [...]string{"off", "on", "noop", "tc", "both"}[m] }
 
 // measurement is one series of alternating trials.
 type measurement struct {
@@ -55,6 +57,32 @@ type bench struct {
 	topo *topology
 	noop *ebpf.Program
 	objs *bpf.Objects // the agent's programs, loaded but not attached
+
+	daemonBin string // teamsflow, for the daemon's measurements
+	binDir    string // where the bench built it, removed at the end
+}
+
+func (b *bench) oneFlow() measurement {
+	modes := []mode{modeOff, modeOn}
+	if b.cfg.both {
+		modes = append(modes, modeBoth)
+	}
+	if b.cfg.noop {
+		modes = append(modes, modeNoop)
+	}
+	if b.cfg.tcOnly {
+		modes = append(modes, modeTC)
+	}
+	title := fmt.Sprintf("1 flow: %d-byte UDP, sendmmsg x%d, pairs: %d x (%v + %v with bpf stats), nice %d",
+		b.cfg.size, b.cfg.batch, b.cfg.pairs, b.cfg.trial, b.cfg.profile, b.cfg.nice)
+	return measurement{title: title, flows: 1, batch: b.cfg.batch, pairs: b.cfg.pairs, modes: modes}
+}
+
+// manyFlows sends one datagram per socket in turn, so that consecutive
+// packets hit different flow map entries.
+func (b *bench) manyFlows() measurement {
+	title := fmt.Sprintf("%d flows: one datagram per socket in turn, pairs: %d", b.cfg.manyFlows, b.cfg.manyPairs)
+	return measurement{title: title, flows: b.cfg.manyFlows, batch: 1, pairs: b.cfg.manyPairs, modes: []mode{modeOff, modeOn}}
 }
 
 // measure runs the pairs. Odd pairs run the modes in reverse order so
@@ -80,8 +108,8 @@ func (b *bench) measure(m measurement) (*series, error) {
 
 func (b *bench) trial(s *series, md mode) error {
 	switch md {
-	case modeOn:
-		return b.agentTrial(s)
+	case modeOn, modeBoth:
+		return b.agentTrial(s, md)
 	case modeNoop:
 		return b.noopTrial(s)
 	case modeTC:
@@ -102,24 +130,45 @@ func (b *bench) senderArgs(m measurement, d time.Duration) senderArgs {
 
 // agentTrial starts the whole agent for one trial, as a user would: the
 // socket hooks, the process tracepoints, the classifier on every interface
-// of the client namespace, and the agent's own readers.
-func (b *bench) agentTrial(s *series) (err error) {
+// of the client namespace (and of the server's, in modeBoth), and the
+// agent's own readers.
+func (b *bench) agentTrial(s *series, md mode) (err error) {
+	ends := []end{{b.topo.client, b.topo.clientIf}}
+	if md == modeBoth {
+		ends = append(ends, end{b.topo.server, b.topo.serverIf})
+	}
+	var paths []string
+	for _, e := range ends {
+		paths = append(paths, e.ns.Path())
+	}
 	start := time.Now()
-	a, err := agent.Start(agent.Config{Netns: []string{b.topo.client.Path()}, Log: zerolog.Nop()})
+	a, err := agent.Start(agent.Config{Netns: paths, Log: zerolog.Nop()})
 	if err != nil {
 		return fmt.Errorf("starting the agent: %w", err)
 	}
-	s.starts = append(s.starts, float64(time.Since(start).Microseconds())/1000)
+	if md == modeOn {
+		s.starts = append(s.starts, float64(time.Since(start).Microseconds())/1000)
+	}
 	defer func() { err = errors.Join(err, a.Close()) }()
-	progs, err := attachedTC(b.topo.client, b.topo.clientIf, "tf_tc")
-	if err != nil {
-		return err
+	var progs progSet
+	defer func() { progs.Close() }()
+	for _, e := range ends {
+		p, err := attachedTC(e.ns, e.iface, "tf_tc")
+		if err != nil {
+			return err
+		}
+		progs = append(progs, p...)
+		if len(p) != 2 {
+			return fmt.Errorf("the agent attached %d tf_tc programs to %s, want ingress and egress", len(p), e.iface)
+		}
 	}
-	defer progs.Close()
-	if len(progs) == 0 {
-		return fmt.Errorf("the agent attached no tf_tc program to %s", b.topo.clientIf)
-	}
-	return b.timedTrials(s, modeOn, progs)
+	return b.timedTrials(s, md, progs)
+}
+
+// end is one end of the veth pair.
+type end struct {
+	ns    netns.Named
+	iface string
 }
 
 func (b *bench) noopTrial(s *series) error {

@@ -116,14 +116,3 @@ func printCosts(s *series) {
 	fmt.Printf("agent: start %.0f ms median (max %.0f), cpu %.1f%% of a core during ON trials; send errors %d\n",
 		st.median, st.max, 100*ratio(s.agentCPU.Seconds(), s.agentWall.Seconds()), errs)
 }
-
-// finalLine is the line `make bench` and CI read.
-func finalLine(one, many *series) string {
-	off, on := medianPPS(one, modeOff), medianPPS(one, modeOn)
-	manyNs := 0.0
-	if many != nil {
-		manyNs = many.tc[modeOn].nsPerRun()
-	}
-	return fmt.Sprintf("bench: pps_kept=%.3f tc_ns_per_packet=%.1f tc_ns_per_packet_1000flows=%.1f pps_off=%.0f pps_on=%.0f",
-		ratio(on, off), one.tc[modeOn].nsPerRun(), manyNs, off, on)
-}

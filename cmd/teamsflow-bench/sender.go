@@ -12,11 +12,6 @@ import (
 	"golang.org/x/sys/unix"
 )
 
-// senderEnv marks the bench binary started again as the flood's sender.
-// An environment variable rather than a flag keeps the mode out of the
-// user-facing usage text.
-const senderEnv = "TEAMSFLOW_BENCH_SENDER"
-
 // senderArgs configure one sender run; the parent passes them as flags.
 type senderArgs struct {
 	dst      netip.AddrPort

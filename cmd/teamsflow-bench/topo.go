@@ -3,6 +3,7 @@ package main
 import (
 	"errors"
 	"fmt"
+	"net"
 	"net/netip"
 	"os"
 	"strconv"
@@ -17,6 +18,11 @@ var (
 	clientAddr = netip.MustParsePrefix("10.250.0.1/30")
 	serverAddr = netip.MustParsePrefix("10.250.0.2/30")
 	sinkPort   = uint16(9)
+	// blackhole is an address beyond the server, reached through it: the
+	// server drops what is sent there without a word (it does not forward
+	// and sends no ICMP when forwarding is off), so short flows to any
+	// port cost no receiver and draw no port-unreachable.
+	blackhole = netip.MustParseAddr("10.250.1.1")
 )
 
 // topology is two fresh namespaces joined by a veth pair, with a UDP sink
@@ -25,6 +31,7 @@ type topology struct {
 	client   netns.Named
 	server   netns.Named
 	clientIf string
+	serverIf string
 	dst      netip.AddrPort
 	sink     int // the sink's socket, -1 when not open
 }
@@ -33,7 +40,8 @@ type topology struct {
 // runs never share them. On error nothing is left behind.
 func setupTopology() (_ *topology, err error) {
 	id := strconv.Itoa(os.Getpid())
-	t := &topology{clientIf: "tfb" + id + "c", sink: -1, dst: netip.AddrPortFrom(serverAddr.Addr(), sinkPort)}
+	t := &topology{clientIf: "tfb" + id + "c", serverIf: "tfb" + id + "s", sink: -1,
+		dst: netip.AddrPortFrom(serverAddr.Addr(), sinkPort)}
 	defer func() {
 		if err != nil {
 			_ = t.Close() // the setup error is the one to report
@@ -47,14 +55,40 @@ func setupTopology() (_ *topology, err error) {
 	}
 	err = netns.Veth(
 		netns.End{NS: t.client, Iface: t.clientIf, Addrs: []string{clientAddr.String()}},
-		netns.End{NS: t.server, Iface: "tfb" + id + "s", Addrs: []string{serverAddr.String()}})
+		netns.End{NS: t.server, Iface: t.serverIf, Addrs: []string{serverAddr.String()}})
 	if err != nil {
 		return nil, fmt.Errorf("connecting the namespaces: %w", err)
+	}
+	if err := t.routeBlackhole(); err != nil {
+		return nil, err
 	}
 	if t.sink, err = openSink(t.server, t.dst); err != nil {
 		return nil, err
 	}
 	return t, nil
+}
+
+// routeBlackhole sends the blackhole address to the server's MAC with a
+// permanent neighbour entry, so no ARP is ever asked for it.
+func (t *topology) routeBlackhole() error {
+	var mac string
+	err := t.server.Do(func() error {
+		ifi, err := net.InterfaceByName(t.serverIf)
+		if err == nil {
+			mac = ifi.HardwareAddr.String()
+		}
+		return err
+	})
+	if err == nil {
+		err = t.client.IP("route", "add", blackhole.String()+"/32", "dev", t.clientIf)
+	}
+	if err == nil {
+		err = t.client.IP("neigh", "replace", blackhole.String(), "lladdr", mac, "dev", t.clientIf, "nud", "permanent")
+	}
+	if err != nil {
+		return fmt.Errorf("routing the blackhole address: %w", err)
+	}
+	return nil
 }
 
 // openSink binds a UDP socket that is never read, with the smallest

@@ -1,11 +1,8 @@
 package main
 
 import (
-	"bytes"
 	"context"
 	"fmt"
-	"os"
-	"os/exec"
 	"strings"
 	"time"
 )
@@ -34,27 +31,13 @@ func (r trialResult) cpuPPS() float64 {
 	return float64(r.packets) / r.cpu.Seconds()
 }
 
-// runSender starts the bench binary again inside the client namespace as
-// the sender, so the flood is a process of its own that competes with the
-// agent for CPU as an application would.
+// runSender runs one flood from the client namespace.
 func runSender(ctx context.Context, t *topology, a senderArgs) (trialResult, error) {
-	self, err := os.Executable()
+	out, err := runRole(ctx, t.client, roleFlood, a.argv())
 	if err != nil {
-		return trialResult{}, fmt.Errorf("finding the bench binary: %w", err)
+		return trialResult{}, err
 	}
-	args := append([]string{"netns", "exec", t.client.Name, self}, a.argv()...)
-	cmd := exec.CommandContext(ctx, "ip", args...)
-	cmd.Env = append(os.Environ(), senderEnv+"=1")
-	var stderr bytes.Buffer
-	cmd.Stderr = &stderr
-	out, err := cmd.Output()
-	if ctx.Err() != nil {
-		return trialResult{}, ctx.Err()
-	}
-	if err != nil {
-		return trialResult{}, fmt.Errorf("running the sender: %w: %s", err, strings.TrimSpace(stderr.String()))
-	}
-	return parseResult(string(out))
+	return parseResult(out)
 }
 
 func parseResult(line string) (trialResult, error) {
