@@ -7,7 +7,6 @@ import (
 	"github.com/teamsflow/teamsflow/agent/flow"
 	"github.com/teamsflow/teamsflow/agent/kernel"
 	"github.com/teamsflow/teamsflow/agent/observe"
-	"github.com/teamsflow/teamsflow/agent/proc"
 	"github.com/teamsflow/teamsflow/bpf"
 )
 
@@ -106,11 +105,7 @@ func (m *media) forgetFlow(k bpf.FlowKey) {
 // owner describes a flow's owner with its ancestry from the process cache.
 func (a *Agent) owner(o flow.Owner) *observe.Owner {
 	out := &observe.Owner{Process: observe.Process{PID: o.TGID, Comm: o.Comm}, UID: o.UID}
-	key := proc.Key{PID: o.TGID, StartTicks: proc.TicksFromBootNs(o.StartNs)}
-	if o.StartNs == 0 {
-		key.StartTicks = 0
-	}
-	info, ok := a.procs.Lookup(key)
+	info, ok := a.procs.Lookup(ownerKey(o))
 	if !ok {
 		return out
 	}
@@ -118,13 +113,13 @@ func (a *Agent) owner(o flow.Owner) *observe.Owner {
 	if out.Comm == "" {
 		out.Comm = info.Comm
 	}
-	for pid, n := info.PPID, 0; pid > 1 && n < maxAncestors; n++ {
-		parent, ok := a.procs.LookupPID(pid)
+	for child, n := info, 0; child.PPID > 1 && n < maxAncestors; n++ {
+		parent, ok := a.procs.LookupParent(child.PPID, child.Key)
 		if !ok {
 			break
 		}
 		out.Ancestors = append(out.Ancestors, observe.Process{PID: parent.PID, Comm: parent.Comm, Exe: parent.Exe, Cmdline: parent.Cmdline})
-		pid = parent.PPID
+		child = parent
 	}
 	return out
 }
