@@ -20,8 +20,10 @@ const maxAncestors = 4
 // media keeps what the kernel told about RTP sources and payload samples
 // between snapshots.
 type media struct {
-	mu      sync.Mutex
-	rtp     map[bpf.RTPKey]bpf.RTPStats
+	mu sync.Mutex
+	// rtp holds the RTP sources by flow, so that forgetting an expired
+	// flow does not scan every source of every other flow.
+	rtp     map[bpf.FlowKey]map[bpf.RTPKey]bpf.RTPStats
 	samples []bpf.Sample
 	dropped uint64 // samples dropped because too many were pending
 }
@@ -40,12 +42,9 @@ func (m *media) addSample(s *bpf.Sample) {
 func (a *Agent) pollRTP(cutoffNs uint64) error {
 	entries, err := kernel.ReadRTP(a.objs.RTP())
 	a.media.mu.Lock()
-	if a.media.rtp == nil {
-		a.media.rtp = map[bpf.RTPKey]bpf.RTPStats{}
-	}
 	var idle []bpf.RTPKey
 	for _, e := range entries {
-		a.media.rtp[e.Key] = e.Stats
+		a.media.putRTP(e.Key, e.Stats)
 		if e.Stats.LastNs < cutoffNs {
 			idle = append(idle, e.Key)
 		}
@@ -65,25 +64,45 @@ func (a *Agent) Snapshot() observe.Snapshot {
 	if err := a.Poll(); err != nil {
 		a.log.Warn().Err(err).Msg("reading flows")
 	}
-	now := time.Now()
+	return a.snapshotAt(time.Now())
+}
+
+// snapshotAt turns the flow table and the RTP sources into observations;
+// flows idle since before now minus the idle timeout are forgotten.
+func (a *Agent) snapshotAt(now time.Time) observe.Snapshot {
 	snap := observe.Snapshot{Time: now}
 	cutoff := a.clock.BootNs(now.Add(-a.cfg.IdleTimeout))
 	for _, f := range a.table.Expire(cutoff, now.Add(-a.cfg.IdleTimeout)) {
 		snap.Gone = append(snap.Gone, observe.FlowIDOf(f.Key))
 		a.media.forgetFlow(f.Key)
 	}
-	for _, f := range a.table.Snapshot() {
+	// An owner is described once per snapshot, however many flows it has:
+	// its ancestry walk reads /proc. Flows share the (read-only) result.
+	owners := map[flow.Owner]*observe.Owner{}
+	flows := a.table.Snapshot()
+	snap.Flows = make([]observe.Flow, 0, len(flows))
+	for _, f := range flows {
 		o := observe.FlowOf(f.Key, f.Stats(), a.clock.Wall)
 		o.Closed = f.Closed
 		if f.Owner.Known() {
-			o.Owner = a.owner(f.Owner)
+			if owners[f.Owner] == nil {
+				owners[f.Owner] = a.owner(f.Owner)
+			}
+			o.Owner = owners[f.Owner]
 		}
 		snap.Flows = append(snap.Flows, o)
 	}
 	a.media.mu.Lock()
 	defer a.media.mu.Unlock()
-	for k, s := range a.media.rtp {
-		snap.RTP = append(snap.RTP, observe.RTPOf(k, s, a.clock.Wall))
+	n := 0
+	for _, sources := range a.media.rtp {
+		n += len(sources)
+	}
+	snap.RTP = make([]observe.RTPStream, 0, n)
+	for _, sources := range a.media.rtp {
+		for k, s := range sources {
+			snap.RTP = append(snap.RTP, observe.RTPOf(k, s, a.clock.Wall))
+		}
 	}
 	for _, s := range a.media.samples {
 		snap.Payloads = append(snap.Payloads, observe.PayloadOf(s, a.clock.Wall))
@@ -95,11 +114,7 @@ func (a *Agent) Snapshot() observe.Snapshot {
 func (m *media) forgetFlow(k bpf.FlowKey) {
 	m.mu.Lock()
 	defer m.mu.Unlock()
-	for rk := range m.rtp {
-		if bpf.FlowKey(rk.Flow) == k {
-			delete(m.rtp, rk)
-		}
-	}
+	delete(m.rtp, k)
 }
 
 // owner describes a flow's owner with its ancestry from the process cache.
@@ -130,4 +145,18 @@ func (a *Agent) SamplesDropped() uint64 {
 	a.media.mu.Lock()
 	defer a.media.mu.Unlock()
 	return a.media.dropped
+}
+
+// putRTP records a source's counters; the caller holds m.mu.
+func (m *media) putRTP(k bpf.RTPKey, s bpf.RTPStats) {
+	if m.rtp == nil {
+		m.rtp = map[bpf.FlowKey]map[bpf.RTPKey]bpf.RTPStats{}
+	}
+	fk := bpf.FlowKey(k.Flow)
+	sources := m.rtp[fk]
+	if sources == nil {
+		sources = map[bpf.RTPKey]bpf.RTPStats{}
+		m.rtp[fk] = sources
+	}
+	sources[k] = s
 }
