@@ -174,6 +174,9 @@ func TestMalformedTrafficLive(t *testing.T) {
 	assertBytes(t, "udp bytes_sent", u.BytesSent, 200*1028, 0)
 	assertBytes(t, "udp bytes_recv", u.BytesRecv, 200*1028, 0)
 
+	if err := a.Poll(); err != nil {
+		t.Errorf("reading the kernel after the garbage: %v", err)
+	}
 	assertGarbageCounted(t, a, twin)
 	assertGarbageFlows(t, a, twin, fromRaw.Stats)
 	if warn := logs.warnings(); len(warn) > 0 || logs.count() > 20 {

@@ -190,9 +190,14 @@ func TestInterfaceChurn(t *testing.T) {
 			if got := a.Attached(); !slices.Equal(got, want) {
 				t.Errorf("attached after the churn: %v, want %v", got, want)
 			}
-			if mode == bpf.TCX {
-				if n := tcLinks(t, a.objs); n != 4 {
-					t.Errorf("%d tcx links run the classifier, want 4 (lo and %s, both ways)", n, p.ClientIface)
+			if n := tcLinks(t, a.objs); mode == bpf.TCX && n != 4 {
+				t.Errorf("%d tcx links run the classifier, want 4 (lo and %s, both ways)", n, p.ClientIface)
+			}
+			if mode == bpf.TCClsact {
+				for _, iface := range []string{"lo", p.ClientIface} {
+					if n := filtersOn(t, p.Client, iface); n != 2 {
+						t.Errorf("%d tc filters on %s after the churn, want 2", n, iface)
+					}
 				}
 			}
 			warn := logs.warnings()
