@@ -119,7 +119,7 @@ func (m *media) forgetFlow(k bpf.FlowKey) {
 
 // owner describes a flow's owner with its ancestry from the process cache.
 func (a *Agent) owner(o flow.Owner) *observe.Owner {
-	out := &observe.Owner{Process: observe.Process{PID: o.TGID, Comm: o.Comm}, UID: o.UID}
+	out := &observe.Owner{Process: observe.Process{PID: o.TGID, Comm: o.Comm}, UID: o.UID, Source: o.Source}
 	info, ok := a.procs.Lookup(ownerKey(o))
 	if !ok {
 		return out

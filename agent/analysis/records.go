@@ -97,7 +97,7 @@ func base(st *flowState) record.Record {
 	}
 	if o := st.f.Owner; o != nil {
 		uid := o.UID
-		r.PID, r.Comm, r.Exe, r.UID, r.PPID = o.PID, o.Comm, o.Exe, &uid, o.PPID
+		r.PID, r.Comm, r.Exe, r.UID, r.PPID, r.OwnerSource = o.PID, o.Comm, o.Exe, &uid, o.PPID, o.Source
 	}
 	return r
 }

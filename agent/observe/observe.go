@@ -43,6 +43,9 @@ type Owner struct {
 	UID       uint32
 	PPID      uint32
 	Ancestors []Process // parent, grandparent, ... (bounded)
+	// Source says how the owner was learned: "socket" (the kernel saw the
+	// socket made) or "backfill" (/proc, for sockets older than the agent).
+	Source string
 }
 
 // Counters are one direction of a flow.
