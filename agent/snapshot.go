@@ -57,9 +57,10 @@ func (a *Agent) pollRTP(cutoffNs uint64) error {
 }
 
 // Snapshot reads the kernel afresh and returns everything seen so far as
-// observations for the analysis pipeline: flows with their owners, RTP
-// sources, the payload samples since the last snapshot, and the flows
-// forgotten since then (idle past the idle timeout, or closed).
+// observations for the analysis pipeline: flows with their owners (a
+// closed flow until one snapshot has had its final counts), RTP sources,
+// the payload samples since the last snapshot, and the flows forgotten
+// since then (idle past the idle timeout, or closed).
 func (a *Agent) Snapshot() observe.Snapshot {
 	if err := a.Poll(); err != nil {
 		a.log.Warn().Err(err).Msg("reading flows")
@@ -79,7 +80,7 @@ func (a *Agent) snapshotAt(now time.Time) observe.Snapshot {
 	// An owner is described once per snapshot, however many flows it has:
 	// its ancestry walk reads /proc. Flows share the (read-only) result.
 	owners := map[flow.Owner]*observe.Owner{}
-	flows := a.table.Snapshot()
+	flows := a.table.Changed()
 	snap.Flows = make([]observe.Flow, 0, len(flows))
 	for _, f := range flows {
 		o := observe.FlowOf(f.Key, f.Stats(), a.clock.Wall)

@@ -20,6 +20,30 @@ func (t *Table) Snapshot() []Flow {
 	return out
 }
 
+// Changed returns what Snapshot does, less the closed flows already
+// returned with their final counts (closed and out of the kernel map) and
+// unchanged since. Closed flows stay in the table for the idle timeout;
+// at thousands of short flows a second that is a million flows, and
+// copying them all on every read held the table long enough to stall the
+// event reader (ring buffer lost events) and the polls (flow map full).
+func (t *Table) Changed() []Flow {
+	t.mu.Lock()
+	defer t.mu.Unlock()
+	out := make([]Flow, 0, len(t.flows)-t.final)
+	for _, f := range t.flows {
+		if f.finalSent {
+			continue
+		}
+		t.resolve(f)
+		if f.Closed && !f.inKernel {
+			f.finalSent = true
+			t.final++
+		}
+		out = append(out, *f)
+	}
+	return out
+}
+
 // resolve fills a flow's owner and cookie from sockets when the kernel
 // entry did not carry them.
 func (t *Table) resolve(f *Flow) {
@@ -87,7 +111,7 @@ func (t *Table) Expire(cutoffNs uint64, closedCutoff time.Time) []Flow {
 		if !f.inKernel && last < cutoffNs {
 			t.resolve(f)
 			out = append(out, *f)
-			delete(t.flows, k)
+			t.forget(k, f)
 		}
 	}
 	for cookie, s := range t.sockets {
@@ -101,6 +125,14 @@ func (t *Table) Expire(cutoffNs uint64, closedCutoff time.Time) []Flow {
 		}
 	}
 	return out
+}
+
+// forget deletes a flow; the caller holds t.mu.
+func (t *Table) forget(k bpf.FlowKey, f *Flow) {
+	if f.finalSent {
+		t.final--
+	}
+	delete(t.flows, k)
 }
 
 // Len is the number of flows in the table.

@@ -34,6 +34,8 @@ type Flow struct {
 	// current the live kernel entry.
 	folded, current bpf.FlowStats
 	inKernel        bool
+	// finalSent: Changed returned the flow closed with its final counts.
+	finalSent bool
 }
 
 // Stats is the flow's total traffic.
@@ -65,6 +67,8 @@ type Table struct {
 	tuples  map[tuple]uint64
 	// closes counts the sockets closed so far.
 	closes uint64
+	// final counts the flows with finalSent.
+	final int
 }
 
 // NewTable makes an empty table.
@@ -82,6 +86,10 @@ func (t *Table) Update(k bpf.FlowKey, s bpf.FlowStats) {
 		t.flows[k] = f
 	}
 	f.current, f.inKernel = s, true
+	if f.finalSent { // traffic after the close: news again
+		f.finalSent = false
+		t.final--
+	}
 	if s.Cookie != 0 {
 		f.Cookie = s.Cookie
 	}

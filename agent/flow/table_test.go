@@ -119,3 +119,36 @@ func TestClosedFlowsLeaveTheKernelMapAfterTheReadThatFollowsTheClose(t *testing.
 		t.Errorf("a flow closed before the next read is not released: %v", got)
 	}
 }
+
+// A closed flow is news until it has been handed out once with its final
+// counts; traffic after that makes it news again.
+func TestChangedHandsOutAClosedFlowOnce(t *testing.T) {
+	tb := NewTable()
+	k := key("10.0.0.1:5000", "10.0.0.2:53", 17)
+	running := key("10.0.0.1:5001", "10.0.0.2:53", 17)
+	tb.Update(k, stats(1, 0, 1, owner(5, "app")))
+	tb.Update(running, stats(1, 0, 2, owner(5, "app")))
+	tb.SocketClosed(1, time.Now())
+	if got := tb.Changed(); len(got) != 2 {
+		t.Fatalf("closed flow still in the kernel map: %d flows, want 2", len(got))
+	}
+	tb.Removed(k)
+	if got := tb.Changed(); len(got) != 2 {
+		t.Fatalf("closed flow with its final counts: %d flows, want 2", len(got))
+	}
+	if got := tb.Changed(); len(got) != 1 || got[0].Key != running {
+		t.Fatalf("after the final counts: %v, want only the running flow", got)
+	}
+	if len(tb.Snapshot()) != 2 {
+		t.Errorf("Snapshot left the closed flow out")
+	}
+	tb.Update(k, stats(3, 0, 1, owner(5, "app"))) // a late packet
+	if got := tb.Changed(); len(got) != 2 {
+		t.Errorf("a late packet: %d flows, want 2", len(got))
+	}
+	tb.Removed(k)
+	tb.Changed()
+	if got := tb.Expire(1<<62, time.Now()); len(got) != 1 || tb.Len() != 1 || tb.final != 0 {
+		t.Errorf("expired %d, %d left, %d final, want 1, 1, 0", len(got), tb.Len(), tb.final)
+	}
+}
