@@ -22,12 +22,11 @@ func (p *Pipeline) analyse() {
 		p.attribute(st, false)
 		if st.app == teams.App && carriesRealtime(st.f) {
 			media[st.socketKey] = append(media[st.socketKey], st)
-			peer := peerKey(st)
-			media[peer] = append(media[peer], st)
+			media[st.peerKey] = append(media[st.peerKey], st)
 		}
 		if st.hasRTP {
 			withMedia[st.callKey] = true
-			withMedia[st.callKey+"@"+network(st.f.ID.Peer.Addr())] = true
+			withMedia[st.peerNet] = true
 		}
 	}
 	// Call evidence: a real-time UDP flow of the same socket (or process)
@@ -40,10 +39,10 @@ func (p *Pipeline) analyse() {
 		joined = false
 		for _, st := range p.flows {
 			if !st.ended() && st.app == "" && carriesRealtime(st.f) &&
-				(overlapsAny(st, media[st.socketKey]) || (st.hasRTP && overlapsAny(st, media[peerKey(st)]))) {
+				(overlapsAny(st, media[st.socketKey]) || (st.hasRTP && overlapsAny(st, media[st.peerKey]))) {
 				p.attribute(st, true)
 				media[st.socketKey] = append(media[st.socketKey], st)
-				media[peerKey(st)] = append(media[peerKey(st)], st)
+				media[st.peerKey] = append(media[st.peerKey], st)
 				joined = true
 			}
 		}
@@ -53,7 +52,7 @@ func (p *Pipeline) analyse() {
 		// without an owner, TLS into the network of the host's media peer
 		// (providers run signalling and media in their own ranges).
 		st.ownSignalling = (st.process == teams.ProcessOther && withMedia[st.callKey]) ||
-			(st.process == teams.ProcessUnknown && withMedia[st.callKey+"@"+network(st.f.ID.Peer.Addr())])
+			(st.process == teams.ProcessUnknown && withMedia[st.peerNet])
 	}
 	for _, st := range p.flows {
 		if !st.ended() {
@@ -96,7 +95,11 @@ func (p *Pipeline) attribute(st *flowState, call bool) {
 	}
 	e.RelayPort = st.f.ID.Transport == observe.UDP && p.cfg.Names.IsRelayPort(peer.Port()) && e.Destination()
 	st.destination = e.Destination()
-	st.app, st.evidence = e.Verdict()
+	if st.verdictOf == nil || *st.verdictOf != e {
+		// The evidence rarely changes: keep the verdict (and its slice).
+		st.app, st.evidence = e.Verdict()
+		st.verdictOf = &e
+	}
 }
 
 // carriesRealtime says whether a UDP flow carries ICE, TURN, DTLS or media.
@@ -114,8 +117,6 @@ func network(a netip.Addr) string {
 	p, _ := a.Unmap().Prefix(bits)
 	return p.String()
 }
-
-func peerKey(st *flowState) string { return st.callKey + ">" + st.f.ID.Peer.Addr().String() }
 
 func overlapsAny(st *flowState, others []*flowState) bool {
 	for _, o := range others {

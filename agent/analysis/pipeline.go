@@ -20,8 +20,11 @@ type Pipeline struct {
 	classify *classify.Classifier
 	calls    *calls.Tracker
 
-	flows  map[observe.FlowID]*flowState
-	rtp    map[rtpKey]*rtpState
+	flows map[observe.FlowID]*flowState
+	rtp   map[rtpKey]*rtpState
+	// rtpOf indexes rtp by flow, so that ending a flow's sub-streams does
+	// not scan every RTP source of every other flow.
+	rtpOf  map[observe.FlowID]map[rtpKey]struct{}
 	ended  []endedStream // streams replaced by a new one of the same key, lingering
 	hellos map[observe.FlowID]*helloBuffer
 	snis   map[observe.FlowID]string // learned before the flow's counters arrived
@@ -47,6 +50,7 @@ func New(cfg Config) *Pipeline {
 		calls:    calls.New(cfg.CallGap),
 		flows:    map[observe.FlowID]*flowState{},
 		rtp:      map[rtpKey]*rtpState{},
+		rtpOf:    map[observe.FlowID]map[rtpKey]struct{}{},
 		hellos:   map[observe.FlowID]*helloBuffer{},
 		snis:     map[observe.FlowID]string{},
 	}
@@ -169,6 +173,10 @@ func (p *Pipeline) updateRTP(r *observe.RTPStream) {
 		st.first = firstOf(r.First, time.Time{}, p.now)
 		st.prevAt = st.first
 		p.rtp[k] = st
+		if p.rtpOf[r.Flow] == nil {
+			p.rtpOf[r.Flow] = map[rtpKey]struct{}{}
+		}
+		p.rtpOf[r.Flow][k] = struct{}{}
 	}
 	if fl := p.flows[r.Flow]; fl != nil {
 		fl.hasRTP = true
@@ -215,10 +223,8 @@ func (p *Pipeline) gone(ids []observe.FlowID) {
 			reason = EndClosed
 		}
 		st.end(reason, p.now)
-		for k, r := range p.rtp {
-			if k.flow == id {
-				r.end(reason, p.now)
-			}
+		for k := range p.rtpOf[id] {
+			p.rtp[k].end(reason, p.now)
 		}
 		delete(p.hellos, id)
 	}
@@ -261,6 +267,10 @@ func (p *Pipeline) forget() {
 	for k, st := range p.rtp {
 		if gone(&st.stream) {
 			delete(p.rtp, k)
+			delete(p.rtpOf[k.flow], k)
+			if len(p.rtpOf[k.flow]) == 0 {
+				delete(p.rtpOf, k.flow)
+			}
 		}
 	}
 	kept := p.ended[:0]

@@ -47,13 +47,16 @@ type flowState struct {
 	process     teams.ProcessKind
 	socketKey   string // one socket (or process): for call evidence
 	callKey     string // one process (or host): for calls
+	peerKey     string // callKey and the peer address: one participant of a call
+	peerNet     string // callKey and the peer's network
 	serverName  string
 	nameIsTeams bool
 	sni         bool // serverName came from this flow's ClientHello
 	hasRTP      bool
 	app         string
 	evidence    []string
-	destination bool // the peer is known Teams (range, DNS, SNI)
+	verdictOf   *teams.Evidence // the evidence app and evidence were decided from
+	destination bool            // the peer is known Teams (range, DNS, SNI)
 	// ownSignalling: a non-Teams, non-browser process that also carries
 	// media: its TLS connections are its call's signalling.
 	ownSignalling bool
@@ -95,6 +98,9 @@ func (st *flowState) setOwner(o *observe.Owner) {
 		st.socketKey = fmt.Sprintf("s%d/%d/%s", id.Netns, id.Transport, id.Local)
 		st.callKey = fmt.Sprintf("h%d/%s", id.Netns, id.Local.Addr())
 	}
+	// Built once: analyse looks them up for every flow at every snapshot.
+	st.peerKey = st.callKey + ">" + id.Peer.Addr().String()
+	st.peerNet = st.callKey + "@" + network(id.Peer.Addr())
 }
 
 func firstOf(a, b, fallback time.Time) time.Time {
