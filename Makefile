@@ -57,8 +57,8 @@ otelcol: ## Build (once, cached under ~/.cache/teamsflow) the OpenTelemetry Coll
 	deploy/otel-collector/build.sh
 
 .PHONY: bench
-bench: deps ## Measure the classifier's cost: ns per packet and packets/s kept (root)
-	$(GO) run ./cmd/teamsflow-bench
+bench: deps ## Measure the agent against issue #8's budgets, ~5 min (root; BENCH_FLAGS="--quick --only churn,rss --strict")
+	$(GO) run ./cmd/teamsflow-bench $(BENCH_FLAGS)
 
 .PHONY: lint
 lint: ## gofmt and go vet

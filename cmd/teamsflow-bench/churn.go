@@ -25,7 +25,7 @@ type churnReport struct {
 	extra      int // flows to the blackhole that the sender did not make
 	losses     map[string]uint64
 	snapshots  []float64 // Snapshot durations, ms
-	tableMax   int       // flows in the agent's table at most
+	snapMax    int       // flows in one snapshot at most
 	target     int       // flows per second asked for
 }
 
@@ -121,7 +121,7 @@ func (r *churnReport) collect(a *agent.Agent, seen map[uint32]flowSeen) {
 	start := time.Now()
 	snap := a.Snapshot()
 	r.snapshots = append(r.snapshots, float64(time.Since(start).Microseconds())/1000)
-	r.tableMax = max(r.tableMax, len(snap.Flows))
+	r.snapMax = max(r.snapMax, len(snap.Flows))
 	for _, f := range snap.Flows {
 		key, ok := churnKey(f.ID)
 		if !ok {
@@ -198,8 +198,8 @@ func printChurn(r *churnReport) {
 		r.sent.flows, r.sent.elapsed.Seconds(), r.sent.rate(), r.sent.retries, r.sent.pid)
 	fmt.Printf("agent: missing %d, without owner %d, other owner %d, unexpected %d; losses %v\n",
 		r.missing, r.noOwner, r.wrongOwner, r.extra, r.losses)
-	fmt.Printf("agent: %d snapshots, %.0f ms median, %.0f ms max; at most %d flows in its table\n",
-		len(r.snapshots), snaps.median, snaps.max, r.tableMax)
+	fmt.Printf("agent: %d snapshots, %.0f ms median, %.0f ms max; at most %d flows in one snapshot\n",
+		len(r.snapshots), snaps.median, snaps.max, r.snapMax)
 	fmt.Printf("churn_lost=%d churn_events_lost=%d churn_rate=%.0f\n", r.lost(), r.eventsLost(), r.sent.rate())
 }
 
