@@ -78,8 +78,12 @@ func runCapture(cmd *cobra.Command, o captureOptions) error {
 	if err != nil {
 		return err
 	}
-	if err := agent.CheckPrivileges(cfg); err != nil {
+	warning, err := agent.CheckPrivileges(cfg)
+	if err != nil {
 		return err
+	}
+	if warning != "" {
+		cfg.Log.Warn().Msg(warning)
 	}
 	a, err := agent.Start(cfg)
 	if err != nil {

@@ -100,8 +100,12 @@ func runAgent(cmd *cobra.Command, file string, printConfig bool) error {
 	acfg := agent.Config{Interfaces: cfg.Interfaces, Netns: append([]string{""}, cfg.Netns...),
 		TCMode: bpf.TCMode(cfg.TCMode), Maps: bpf.Config{FlowMapEntries: cfg.FlowMapSize},
 		PollInterval: cfg.PollInterval, IdleTimeout: cfg.IdleTimeout, Log: log}
-	if err := agent.CheckPrivileges(acfg); err != nil {
+	warning, err := agent.CheckPrivileges(acfg)
+	if err != nil {
 		return err
+	}
+	if warning != "" {
+		log.Warn().Msg(warning)
 	}
 	d := &daemon{cfg: cfg, log: log.With().Str("component", "run").Logger(), started: time.Now()}
 	return d.run(cmd.Context(), acfg)
@@ -125,16 +129,20 @@ func (d *daemon) run(ctx context.Context, acfg agent.Config) error {
 	if err != nil {
 		return err
 	}
-	// The exporter checks its settings before anything is attached.
+	// The names file and the exporter's settings are checked before
+	// anything is attached.
+	streams, err := newStreamTable(d.cfg)
+	if err != nil {
+		return errors.Join(err, srv.Close())
+	}
 	if d.exporter, err = newExporter(context.Background(), d.cfg, d.log); err != nil {
 		return errors.Join(err, srv.Close())
 	}
 	if d.agent, err = agent.Start(acfg); err != nil {
 		return errors.Join(err, d.shutdownExporter(), srv.Close())
 	}
-	if d.streams, err = newStreamTable(d.agent, d.cfg); err != nil {
-		return errors.Join(err, d.shutdownExporter(), srv.Close(), d.agent.Close())
-	}
+	streams.attach(d.agent)
+	d.streams = streams
 	d.lastTick.Store(time.Now().UnixNano())
 	srv.Serve()
 	d.log.Info().Str("socket", d.cfg.API.Socket).Strs("interfaces", d.agent.Attached()).

@@ -20,7 +20,10 @@ type streamTable struct {
 	p     *analysis.Pipeline
 }
 
-func newStreamTable(a *agent.Agent, cfg config.Config) (*streamTable, error) {
+// newStreamTable reads the names file before anything is attached, so
+// that a bad file stops the agent with nothing to undo; the agent comes
+// later (see attach).
+func newStreamTable(cfg config.Config) (*streamTable, error) {
 	acfg := analysis.Config{QoS: qosPorts(cfg.QoS), IdleTimeout: cfg.IdleTimeout}
 	if cfg.NamesFile != "" {
 		data, err := names.LoadData(cfg.NamesFile)
@@ -29,7 +32,14 @@ func newStreamTable(a *agent.Agent, cfg config.Config) (*streamTable, error) {
 		}
 		acfg.Names = data
 	}
-	return &streamTable{agent: a, p: analysis.New(acfg)}, nil
+	return &streamTable{p: analysis.New(acfg)}, nil
+}
+
+// attach gives the table the running agent to read at every update.
+func (s *streamTable) attach(a *agent.Agent) {
+	s.mu.Lock()
+	s.agent = a
+	s.mu.Unlock()
 }
 
 func qosPorts(q config.QoS) classify.QoSPorts {

@@ -44,7 +44,15 @@ func (s *syncBuffer) String() string     { s.mu.Lock(); defer s.mu.Unlock(); ret
 // startRun starts the agent and waits for its "agent running" line.
 func startRun(t *testing.T, socket string, args ...string) *agentProc {
 	t.Helper()
-	cmd := exec.Command(binary, append([]string{"run", "--socket", socket, "--group", "", "--poll-interval", "500ms"}, args...)...)
+	return startRunWrapped(t, nil, socket, args...)
+}
+
+// startRunWrapped starts the agent under a wrapper command (e.g. setpriv
+// with fewer capabilities).
+func startRunWrapped(t *testing.T, wrap []string, socket string, args ...string) *agentProc {
+	t.Helper()
+	argv := append(append(append([]string{}, wrap...), binary, "run", "--socket", socket, "--group", "", "--poll-interval", "500ms"), args...)
+	cmd := exec.Command(argv[0], argv[1:]...)
 	pr, pw := io.Pipe()
 	cmd.Stderr = pw
 	if err := cmd.Start(); err != nil {
