@@ -108,4 +108,3 @@ func shortFlows(dst netip.Addr, firstPort, n, rate int) error {
 	}
 	return nil
 }
-
