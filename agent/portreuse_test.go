@@ -2,8 +2,12 @@ package agent
 
 import (
 	"fmt"
+	"runtime"
 	"testing"
 	"time"
+
+	"github.com/rs/zerolog"
+	"golang.org/x/sys/unix"
 
 	"github.com/teamsflow/teamsflow/agent/testenv"
 	"github.com/teamsflow/teamsflow/bpf"
@@ -62,4 +66,61 @@ func waitKernelEntryGone(t *testing.T, a *Agent, ns uint64) {
 		}
 		time.Sleep(20 * time.Millisecond)
 	}
+}
+
+// The same, but the second program starts before the agent has read the
+// kernel map again: the kernel entry itself must name the new sender,
+// since a packet after an idle spell looks for the flow's socket again.
+func TestReusedPortWithinOnePoll(t *testing.T) {
+	p := testenv.NewPair(t)
+	a, err := Start(Config{Netns: []string{p.Client.Path()}, PollInterval: time.Hour, Log: zerolog.New(zerolog.NewTestWriter(t))})
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { _ = a.Close() })
+	ns := netnsCookie(t, p.Client)
+	sink := fmt.Sprintf("%s:7463", p.ServerIP4)
+	udpSink(t, p.Server, sink)
+	local := fmt.Sprintf("%s:7462", p.ClientIP4)
+	// Both senders on one CPU, so the second finds the first's per-CPU
+	// slot of the entry rather than an empty one of its own.
+	runtime.LockOSThread()
+	defer runtime.UnlockOSThread()
+	var one unix.CPUSet
+	one.Set(0)
+	if err := unix.SchedSetaffinity(0, &one); err != nil {
+		t.Fatal(err)
+	}
+
+	first := testenv.StartPeer(t, p.Client, "tf-poll-first", "fault-udp-from", local, sink, "5", "100")
+	first.Wait(t)
+	if owner := kernelOwner(t, a, ns, 7462); owner != uint32(first.PID()) {
+		t.Fatalf("first use: kernel entry owner %d, want %d", owner, first.PID())
+	}
+	time.Sleep(300 * time.Millisecond) // an idle spell longer than 25 jiffies at any HZ >= 100
+	second := testenv.StartPeer(t, p.Client, "tf-poll-second", "fault-udp-from", local, sink, "7", "300")
+	second.Wait(t)
+	if owner := kernelOwner(t, a, ns, 7462); owner != uint32(second.PID()) {
+		t.Errorf("port used again within one poll: kernel entry owner %d, want the process sending now (%d), not the first (%d)",
+			owner, second.PID(), first.PID())
+	}
+}
+
+// kernelOwner reads the flow with the local port straight from the kernel
+// map, all CPUs merged, and returns its owner's pid.
+func kernelOwner(t *testing.T, a *Agent, ns uint64, port uint16) uint32 {
+	t.Helper()
+	var k bpf.FlowKey
+	var v []bpf.FlowStats
+	it := a.objs.Flows().Iterate()
+	for it.Next(&k, &v) {
+		if k.Netns == ns && k.LocalPort == port {
+			return bpf.MergeCPUs(v).Owner.Tgid
+		}
+	}
+	if err := it.Err(); err != nil {
+		t.Fatal(err)
+	}
+	t.Fatalf("no kernel entry for local port %d", port)
+	return 0
 }

@@ -4,19 +4,21 @@ import "net/netip"
 
 // MergeCPUs folds the per-CPU slots of one flow into one value: counters
 // add up, first/last seen take the earliest/latest, the DSCP is the one of
-// the most recent packet, and the owner and cookie come from whichever CPU
-// found them.
+// the most recent packet. The socket (cookie and owner, together) comes
+// from the CPU that saw the flow last among those that found one: when a
+// new socket took the address pair, a CPU idle since may still name the
+// old one.
 func MergeCPUs(perCPU []FlowStats) FlowStats {
 	var out FlowStats
+	var socketSeen uint64
 	for i := range perCPU {
 		s := &perCPU[i]
 		for d := range out.Dir {
 			mergeDir(&out.Dir[d], &s.Dir[d])
 		}
-		if out.Cookie == 0 {
-			out.Cookie = s.Cookie
-		}
-		if out.Owner.Tgid == 0 && s.Owner.Tgid != 0 {
+		if last := max(s.Dir[0].Last, s.Dir[1].Last); s.Cookie != 0 && (out.Cookie == 0 || last > socketSeen) {
+			out.Cookie, out.Owner, socketSeen = s.Cookie, s.Owner, last
+		} else if out.Cookie == 0 && out.Owner.Tgid == 0 && s.Owner.Tgid != 0 {
 			out.Owner = s.Owner
 		}
 		if out.Ifindex == 0 {

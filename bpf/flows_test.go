@@ -16,3 +16,25 @@ func TestMergeCPUs(t *testing.T) {
 		t.Errorf("owner/cookie/other direction wrong: %+v", m)
 	}
 }
+
+// A new socket took the address pair on one CPU while another CPU, idle
+// since, still names the old one: the socket seen last wins, cookie and
+// owner together.
+func TestMergeCPUsTakesTheLatestSocket(t *testing.T) {
+	var old, cur FlowStats
+	old.Dir[0] = FlowDir{Packets: 5, Last: 100}
+	old.Cookie, old.Owner.Tgid = 11, 1000
+	cur.Dir[1] = FlowDir{Packets: 2, Last: 300}
+	cur.Cookie, cur.Owner.Tgid = 22, 2000
+	for _, order := range [][]FlowStats{{old, cur}, {cur, old}} {
+		m := MergeCPUs(order)
+		if m.Cookie != 22 || m.Owner.Tgid != 2000 {
+			t.Errorf("merged socket: cookie %d owner %d, want the latest: 22, 2000", m.Cookie, m.Owner.Tgid)
+		}
+	}
+	// A socket opened before the agent has a cookie and no owner yet.
+	cur.Owner.Tgid = 0
+	if m := MergeCPUs([]FlowStats{old, cur}); m.Cookie != 22 || m.Owner.Tgid != 0 {
+		t.Errorf("latest socket without an owner: cookie %d owner %d, want 22 and none", m.Cookie, m.Owner.Tgid)
+	}
+}

@@ -10,7 +10,8 @@
  * 3. A flow's first packets in a direction on a CPU also find the socket
  *    (egress: the skb's socket; ingress: a socket lookup, because skb->sk
  *    may be the sender's socket in another namespace) and copy its cookie
- *    and owner from tf_owners into the flow.
+ *    and owner from tf_owners into the flow. A packet after an idle spell
+ *    does so again, since the address pair may belong to a new socket.
  * 4. A new flow is inserted; when the map is full the packet is counted in
  *    tf_counters instead. The agent reads flows and deletes idle ones.
  * 5. Payload hints (tf_hints.h): protocols seen, RTP sources, and samples
@@ -26,6 +27,8 @@ char __license[] SEC("license") = "Dual BSD/GPL";
 
 #define TF_TC_NEXT -1   /* TCX_NEXT, and TC_ACT_UNSPEC for cls_bpf */
 #define TF_OWNER_TRIES 8 /* packets per direction and CPU that look for an owner */
+#define TF_OWNER_RECHECK_TICKS 25 /* idle jiffies (0.1 s at HZ=250) after which a packet
+				   * looks for the owner again: the port may have a new socket */
 #define BPF_F_CURRENT_NETNS_ (-1L)
 
 extern void *bpf_rdonly_cast(const void *obj, __u32 btf_id) __ksym __weak;
@@ -48,11 +51,15 @@ static __always_inline __u64 tf_sk_cookie(struct bpf_sock *sk)
 	return s->__sk_common.skc_cookie.counter;
 }
 
+/* Copies the socket's owner into the flow; a socket without one (opened
+ * before the agent) clears it, for the agent to fill in by cookie. */
 static __always_inline void tf_take_owner(struct tf_flow_stats *v, struct bpf_sock *sk)
 {
 	struct tf_owner *o = bpf_sk_storage_get(&tf_owners, sk, 0, 0);
 	if (o)
 		__builtin_memcpy(&v->owner, o, sizeof(*o));
+	else
+		__builtin_memset(&v->owner, 0, sizeof(v->owner));
 }
 
 static __always_inline __u32 tf_tuple(struct bpf_sock_tuple *t, const struct tf_pkt *p)
@@ -103,10 +110,11 @@ static __always_inline void tf_find_owner(struct __sk_buff *skb, struct tf_flow_
 					  const struct tf_pkt *p, int egress)
 {
 	if (egress) {
-		v->cookie = bpf_get_socket_cookie(skb);
 		struct bpf_sock *sk = skb->sk;
-		if (sk)
-			sk = bpf_sk_fullsock(sk);
+		if (!sk)
+			return; /* sent by the kernel itself (a reset, an ICMP error) */
+		v->cookie = bpf_get_socket_cookie(skb);
+		sk = bpf_sk_fullsock(sk);
 		if (sk)
 			tf_take_owner(v, sk);
 		return;
@@ -202,7 +210,12 @@ static __always_inline int tf_handle(struct __sk_buff *skb, int l2, int egress)
 		return TF_TC_NEXT;
 	}
 	struct tf_flow_dir *d = &v->dir[egress ? 0 : 1];
-	if (d->packets < TF_OWNER_TRIES && v->owner.tgid == 0)
+	/* A flow's first packets look for its owner until one is found, and a
+	 * packet after an idle spell looks again: the socket that used the
+	 * address pair may have closed and another (maybe another process's)
+	 * taken it before the agent removed the entry. Busy flows pay two
+	 * comparisons of values already loaded. */
+	if ((d->packets < TF_OWNER_TRIES && v->owner.tgid == 0) || tick - d->last > TF_OWNER_RECHECK_TICKS)
 		tf_find_owner(skb, v, &p, egress);
 	tf_add(d, &p, segs, bytes, tick);
 	tf_hints(skb, v, &k, &p, egress);
