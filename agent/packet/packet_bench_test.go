@@ -1,0 +1,179 @@
+package packet
+
+import (
+	"encoding/binary"
+	"net"
+	"testing"
+
+	"github.com/gopacket/gopacket"
+	"github.com/gopacket/gopacket/layers"
+	"github.com/miekg/dns"
+	"github.com/pion/rtp"
+	"github.com/pion/stun/v3"
+
+	"github.com/teamsflow/teamsflow/bpf"
+)
+
+// The Go twin per packet, on frames built with real encoders (gopacket
+// for the headers, pion for RTP and STUN, miekg/dns for an answer): what
+// `teamsflow analyze` pays for each packet of a capture.
+
+var (
+	benchClient   = net.ParseIP("10.99.0.2").To4()
+	benchRelay    = net.ParseIP("52.112.65.10").To4()
+	benchClient6  = net.ParseIP("fd99::2")
+	benchRelay6   = net.ParseIP("2603:1063:4::10")
+	benchResolver = net.ParseIP("10.99.0.1").To4()
+)
+
+// benchUDPFrame is Ethernet + IP + UDP around payload, from src to dst.
+func benchUDPFrame(tb testing.TB, src, dst net.IP, sport, dport uint16, tos uint8, payload []byte) []byte {
+	tb.Helper()
+	eth := &layers.Ethernet{SrcMAC: net.HardwareAddr{2, 0, 0, 0, 0, 2}, DstMAC: net.HardwareAddr{2, 0, 0, 0, 0, 1}}
+	udp := &layers.UDP{SrcPort: layers.UDPPort(sport), DstPort: layers.UDPPort(dport)}
+	var ip gopacket.NetworkLayer
+	if src.To4() == nil {
+		eth.EthernetType = layers.EthernetTypeIPv6
+		ip = &layers.IPv6{Version: 6, TrafficClass: tos, NextHeader: layers.IPProtocolUDP, HopLimit: 64, SrcIP: src, DstIP: dst}
+	} else {
+		eth.EthernetType = layers.EthernetTypeIPv4
+		ip = &layers.IPv4{Version: 4, TOS: tos, TTL: 64, Protocol: layers.IPProtocolUDP, SrcIP: src, DstIP: dst}
+	}
+	if err := udp.SetNetworkLayerForChecksum(ip); err != nil {
+		tb.Fatal(err)
+	}
+	buf := gopacket.NewSerializeBuffer()
+	opts := gopacket.SerializeOptions{FixLengths: true, ComputeChecksums: true}
+	if err := gopacket.SerializeLayers(buf, opts, eth, ip.(gopacket.SerializableLayer), udp, gopacket.Payload(payload)); err != nil {
+		tb.Fatalf("building a frame: %v", err)
+	}
+	return buf.Bytes()
+}
+
+// benchRTPStream is n consecutive SRTP-sized RTP packets of one source.
+func benchRTPStream(tb testing.TB, n int, pt uint8, ssrc uint32, size int, tsStep uint32, markEvery int) [][]byte {
+	tb.Helper()
+	var out [][]byte
+	for i := range n {
+		p := rtp.Packet{Header: rtp.Header{Version: 2, PayloadType: pt, SequenceNumber: uint16(1000 + i),
+			Timestamp: uint32(i) * tsStep, SSRC: ssrc, Marker: markEvery > 0 && i%markEvery == 0},
+			Payload: make([]byte, size)}
+		raw, err := p.Marshal()
+		if err != nil {
+			tb.Fatal(err)
+		}
+		out = append(out, raw)
+	}
+	return out
+}
+
+// benchChannelData wraps a packet in TURN ChannelData (RFC 8656 §12.4) on
+// channel 0x4000, padded to 4 bytes as over UDP.
+func benchChannelData(inner []byte) []byte {
+	b := binary.BigEndian.AppendUint16(nil, 0x4000)
+	b = binary.BigEndian.AppendUint16(b, uint16(len(inner)))
+	b = append(b, inner...)
+	return append(b, make([]byte, (4-len(inner)%4)%4)...)
+}
+
+func benchSTUNBinding(tb testing.TB) []byte {
+	m, err := stun.Build(stun.TransactionID, stun.BindingRequest, stun.NewUsername("abcd:efgh"), stun.Fingerprint)
+	if err != nil {
+		tb.Fatal(err)
+	}
+	return m.Raw
+}
+
+func benchDNSAnswer(tb testing.TB) []byte {
+	m := new(dns.Msg)
+	m.SetQuestion("teams.microsoft.com.", dns.TypeA)
+	m.Response = true
+	cname, _ := dns.NewRR("teams.microsoft.com. 60 IN CNAME s-0005.s-msedge.net.")
+	a, _ := dns.NewRR("s-0005.s-msedge.net. 60 IN A 52.113.194.132")
+	m.Answer = []dns.RR{cname, a}
+	raw, err := m.Pack()
+	if err != nil {
+		tb.Fatal(err)
+	}
+	return raw
+}
+
+type benchFrame struct {
+	data   []byte
+	egress bool
+}
+
+func benchFrames(tb testing.TB, kind string) []benchFrame {
+	var out []benchFrame
+	add := func(egress bool, data []byte) { out = append(out, benchFrame{data, egress}) }
+	switch kind {
+	case "rtp_audio_v4":
+		for _, p := range benchRTPStream(tb, 500, 111, 0x1234, 120, 960, 0) {
+			add(true, benchUDPFrame(tb, benchClient, benchRelay, 50000, 3479, 46<<2, p))
+		}
+	case "rtp_video_v6":
+		for _, p := range benchRTPStream(tb, 500, 102, 0x5678, 1180, 3000, 4) {
+			add(false, benchUDPFrame(tb, benchRelay6, benchClient6, 3480, 50020, 34<<2, p))
+		}
+	case "channeldata_rtp":
+		for _, p := range benchRTPStream(tb, 500, 111, 0x9abc, 120, 960, 0) {
+			add(true, benchUDPFrame(tb, benchClient, benchRelay, 49417, 3478, 0, benchChannelData(p)))
+		}
+	case "stun":
+		add(true, benchUDPFrame(tb, benchClient, benchRelay, 50000, 3478, 46<<2, benchSTUNBinding(tb)))
+	case "dns_answer":
+		add(false, benchUDPFrame(tb, benchResolver, benchClient, 53, 41000, 0, benchDNSAnswer(tb)))
+	default:
+		tb.Fatalf("no frames %q", kind)
+	}
+	return out
+}
+
+func BenchmarkTwinPerPacket(b *testing.B) {
+	for _, kind := range []string{"rtp_audio_v4", "rtp_video_v6", "channeldata_rtp", "stun", "dns_answer"} {
+		b.Run(kind, func(b *testing.B) {
+			frames := benchFrames(b, kind)
+			f := NewFlows()
+			ts := uint64(1_000_000_000)
+			for _, fr := range frames { // the flow and its sources exist, as mid-call
+				ts += 20_000_000
+				if _, res := f.Add(fr.data, true, 0, fr.egress, 1, ts); res != OK {
+					b.Fatalf("%s: parse result %d", kind, res)
+				}
+			}
+			checkTwinSaw(b, kind, f)
+			b.ReportAllocs()
+			b.SetBytes(int64(len(frames[0].data)))
+			i := 0
+			for b.Loop() {
+				fr := frames[i%len(frames)]
+				i++
+				ts += 20_000_000
+				f.Add(fr.data, true, 0, fr.egress, 1, ts)
+				if len(f.Samples) > 1024 {
+					f.Samples = f.Samples[:0] // analyze hands them on each second
+				}
+			}
+		})
+	}
+}
+
+// checkTwinSaw makes sure the frames took the path the benchmark names.
+func checkTwinSaw(b *testing.B, kind string, f *Flows) {
+	b.Helper()
+	var protos uint16
+	for _, s := range f.Stats {
+		protos |= s.Protos
+	}
+	want := map[string]uint16{"rtp_audio_v4": bpf.ProtoRTP, "rtp_video_v6": bpf.ProtoRTP,
+		"channeldata_rtp": bpf.ProtoChannelData | bpf.ProtoRTP, "stun": bpf.ProtoSTUN, "dns_answer": bpf.ProtoDNS}[kind]
+	if protos&want != want || len(f.Stats) != 1 {
+		b.Fatalf("%s: %d flows with protocols %#x, want one flow with %#x", kind, len(f.Stats), protos, want)
+	}
+	if want&bpf.ProtoRTP != 0 && len(f.RTP) != 1 {
+		b.Fatalf("%s: %d RTP sources, want 1", kind, len(f.RTP))
+	}
+	if kind == "dns_answer" && len(f.Samples) != 1 {
+		b.Fatalf("dns: %d samples, want 1", len(f.Samples))
+	}
+}
