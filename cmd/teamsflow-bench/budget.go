@@ -82,6 +82,8 @@ func (r *results) finalLine() string {
 	add("tc_ns_per_packet_1000flows", r.many != nil, "%.1f", func() any { return r.many.tc[modeOn].nsPerRun() })
 	add("agent_cpu_pct_200k", r.cpu != nil, "%.2f", func() any { return r.cpu.last().pct })
 	add("agent_cpu_200k_pps", r.cpu != nil, "%.0f", func() any { return r.cpu.last().pps })
+	add("agent_cpu_pct_schedstat", r.cpu != nil, "%.2f", func() any { return r.cpu.first().precisePct })
+	add("agent_cpu_pct_200k_schedstat", r.cpu != nil, "%.2f", func() any { return r.cpu.last().precisePct })
 	add("churn_events_lost", r.churn != nil, "%d", func() any { return r.churn.eventsLost() })
 	add("churn_rate", r.churn != nil, "%.0f", func() any { return r.churn.sent.rate() })
 	add("start_ms", one, "%.0f", func() any { return summarize(r.one.starts).median })
