@@ -2,7 +2,10 @@ package analysis
 
 import (
 	"fmt"
+	"math/rand/v2"
 	"testing"
+
+	"github.com/teamsflow/teamsflow/agent/record"
 )
 
 // Observe at 1k and 10k flows (a quarter of them Teams media with an RTP
@@ -40,4 +43,27 @@ func benchObserve(b *testing.B, n, gone int) {
 		p.Observe(snap)
 	}
 	b.ReportMetric(float64(b.Elapsed().Nanoseconds())/float64(b.N*n), "ns/flow")
+}
+
+// permute moves every record to its sorted place, whatever the cycles of
+// the permutation.
+func TestPermuteFollowsEveryCycle(t *testing.T) {
+	rng := rand.New(rand.NewPCG(1, 2))
+	for n := range 40 {
+		order := rng.Perm(n)
+		rs := make([]record.Record, n)
+		for i := range rs {
+			rs[i].StreamID = fmt.Sprint(i)
+		}
+		want := make([]string, n)
+		for i, o := range order {
+			want[i] = rs[o].StreamID
+		}
+		permute(rs, order)
+		for i := range rs {
+			if rs[i].StreamID != want[i] || order[i] != i {
+				t.Fatalf("n=%d: position %d holds %s, want %s", n, i, rs[i].StreamID, want[i])
+			}
+		}
+	}
 }

@@ -56,8 +56,14 @@ func (p *Pipeline) sortRecords(rs []record.Record) {
 		t, _ := p.calls.Start(id)
 		return t
 	}
-	sort.SliceStable(rs, func(i, j int) bool {
-		a, b := &rs[i], &rs[j]
+	// Sort indexes, then move each record once: a record is a few hundred
+	// bytes, and moving them on every swap dominated Records.
+	order := make([]int, len(rs))
+	for i := range order {
+		order[i] = i
+	}
+	sort.SliceStable(order, func(i, j int) bool {
+		a, b := &rs[order[i]], &rs[order[j]]
 		if (a.App == teams.App) != (b.App == teams.App) {
 			return a.App == teams.App
 		}
@@ -79,6 +85,24 @@ func (p *Pipeline) sortRecords(rs []record.Record) {
 		}
 		return a.StreamID < b.StreamID
 	})
+	permute(rs, order)
+}
+
+// permute puts rs[order[i]] at i for every i, following each cycle of the
+// permutation with one record in hand; order ends as the identity.
+func permute(rs []record.Record, order []int) {
+	for start := range order {
+		if order[start] == start {
+			continue
+		}
+		held, at := rs[start], start
+		for order[at] != start {
+			next := order[at]
+			rs[at], order[at] = rs[next], at
+			at = next
+		}
+		rs[at], order[at] = held, at
+	}
 }
 
 // base fills what a flow and its RTP sub-streams share.
