@@ -6,6 +6,7 @@ package agent
 import (
 	"errors"
 	"fmt"
+	"runtime/debug"
 	"sync"
 	"sync/atomic"
 	"time"
@@ -114,6 +115,9 @@ func Start(cfg Config) (a *Agent, err error) {
 	}
 	a.wg.Add(1)
 	go a.pollLoop()
+	// Loading parsed the kernel's BTF (tens of MB, garbage now): hand the
+	// memory back rather than keep it resident for the agent's lifetime.
+	debug.FreeOSMemory()
 	return a, nil
 }
 
