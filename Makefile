@@ -57,8 +57,12 @@ otelcol: ## Build (once, cached under ~/.cache/teamsflow) the OpenTelemetry Coll
 	deploy/otel-collector/build.sh
 
 .PHONY: bench
-bench: deps ## Measure the agent against issue #8's budgets, ~5 min (root; BENCH_FLAGS="--quick --only churn,rss --strict")
+bench: deps bench-go ## Measure the agent against its overhead budgets, ~5 min (root; BENCH_FLAGS="--quick --only churn,rss --strict")
 	$(GO) run ./cmd/teamsflow-bench $(BENCH_FLAGS)
+
+.PHONY: bench-go
+bench-go: ## Go benchmarks of the hot user-space paths (decode, flow table, snapshot, classify, pipeline, packet twin), ~1 min
+	$(GO) test -run '^$$' -bench . -benchmem -count 1 ./agent/kernel ./agent/flow ./agent ./agent/classify ./agent/analysis ./agent/packet
 
 .PHONY: lint
 lint: ## gofmt and go vet
