@@ -70,6 +70,9 @@ type Export struct {
 	Headers       map[string]string `yaml:"headers"`
 	ActiveTimeout time.Duration     `yaml:"active_timeout"`
 	QueueSize     int               `yaml:"queue_size"`
+	// CommandLine exports the owner's arguments (process.command_args).
+	// Off by default: command lines often carry tokens and paths.
+	CommandLine bool `yaml:"command_line"`
 }
 
 // Enabled says whether spans are exported at all.
@@ -134,6 +137,7 @@ var keys = []Key{
 	{"export.headers", "export-headers", "headers sent with every export", func(c *Config) any { return &c.Export.Headers }},
 	{"export.active_timeout", "export-active-timeout", "how often a running stream is reported", func(c *Config) any { return &c.Export.ActiveTimeout }},
 	{"export.queue_size", "export-queue-size", "spans kept while the collector is away (then dropped and counted)", func(c *Config) any { return &c.Export.QueueSize }},
+	{"export.command_line", "export-command-line", "export the owner's command line (process.command_args; it may hold secrets)", func(c *Config) any { return &c.Export.CommandLine }},
 }
 
 // Keys lists every setting, in the order of the YAML file.

@@ -80,7 +80,7 @@ func TestEveryKeyFromEveryLayer(t *testing.T) {
 		"qos.screenshare_ports": "", "names_file": "/etc/names.yaml", "export.endpoint": "collector:4317",
 		"export.protocol": "http/protobuf", "export.insecure": "true", "export.ca_file": "/ca.pem",
 		"export.cert_file": "/c.pem", "export.key_file": "/k.pem", "export.headers": "api-key=s3cret,x=y",
-		"export.active_timeout": "10s", "export.queue_size": "99",
+		"export.active_timeout": "10s", "export.queue_size": "99", "export.command_line": "true",
 	}
 	var env []string
 	for _, k := range Keys() {

@@ -38,7 +38,7 @@ func newExporter(ctx context.Context, cfg config.Config, log zerolog.Logger) (Ex
 	}
 	ecfg := exporter.Config{Endpoint: e.Endpoint, Protocol: e.Protocol, Insecure: e.Insecure, CAFile: e.CAFile,
 		ClientCertFile: e.CertFile, ClientKeyFile: e.KeyFile, Headers: e.Headers, ActiveTimeout: e.ActiveTimeout,
-		QueueSize: e.QueueSize, AllApps: cfg.AllApps, ServiceVersion: version}
+		QueueSize: e.QueueSize, AllApps: cfg.AllApps, CommandLine: e.CommandLine, ServiceVersion: version}
 	if !e.Enabled() {
 		ecfg.Protocol = "" // the OTEL_* variables decide
 	}
