@@ -172,7 +172,7 @@ func setNode(p any, n *yaml.Node) error {
 		}
 		out := []string{}
 		for _, item := range n.Content {
-			if item.Kind != yaml.ScalarNode {
+			if item.Kind != yaml.ScalarNode || item.Tag == "!!binary" {
 				return fmt.Errorf("line %d: want a string in the list, got %s", item.Line, kindName(item))
 			}
 			out = append(out, item.Value)
@@ -196,6 +196,9 @@ func setNode(p any, n *yaml.Node) error {
 	if n.Kind != yaml.ScalarNode {
 		return fmt.Errorf("want a single value, got %s", kindName(n))
 	}
+	if n.Tag == "!!binary" {
+		return errors.New("want text, got a !!binary value")
+	}
 	return set(p, scalar(n))
 }
 
@@ -214,6 +217,9 @@ func kindName(n *yaml.Node) string {
 		return "a list"
 	case yaml.AliasNode:
 		return "an alias"
+	}
+	if n.Tag == "!!binary" {
+		return "a !!binary value"
 	}
 	return fmt.Sprintf("%q", n.Value)
 }

@@ -6,6 +6,7 @@ import (
 	"strconv"
 	"strings"
 	"time"
+	"unicode/utf8"
 )
 
 // PortRange is an inclusive range of ports; the zero value is "none".
@@ -56,6 +57,11 @@ func ParsePortRange(s string) (PortRange, error) {
 // environment variables and YAML scalars, so all three accept the same
 // spellings and fail with the same words.
 func set(p any, s string) error {
+	// Values end up in logs, the printed configuration and span
+	// attributes, all of which are text.
+	if !utf8.ValidString(s) {
+		return fmt.Errorf("%q is not UTF-8 text", s)
+	}
 	switch v := p.(type) {
 	case *string:
 		*v = s
