@@ -24,6 +24,9 @@ const childSocketEnv = "TF_API_TEST_CHILD_SOCKET"
 
 func TestMain(m *testing.M) {
 	if sock := os.Getenv(childSocketEnv); sock != "" {
+		if paths := os.Getenv(childPathsEnv); paths != "" {
+			os.Exit(childGet(sock, strings.Split(paths, ",")))
+		}
 		os.Exit(childClient(sock))
 	}
 	os.Exit(m.Run())

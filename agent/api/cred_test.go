@@ -1,6 +1,10 @@
 package api
 
 import (
+	"context"
+	"fmt"
+	"net"
+	"net/http"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -99,5 +103,59 @@ func TestRootOnly(t *testing.T) {
 	err := (&PermissionError{Socket: sock}).Error()
 	if !strings.Contains(err, "only root may ask the agent; use sudo") {
 		t.Error(err)
+	}
+}
+
+// A child with this set asks each listed path and prints its status.
+const childPathsEnv = "TF_API_TEST_CHILD_PATHS"
+
+// childGet prints "PATH STATUS" for each path, on one line.
+func childGet(sock string, paths []string) int {
+	c := http.Client{Transport: &http.Transport{DialContext: func(ctx context.Context, _, _ string) (net.Conn, error) {
+		return (&net.Dialer{}).DialContext(ctx, "unix", sock)
+	}}}
+	var out []string
+	for _, p := range paths {
+		resp, err := c.Get("http://teamsflow" + p)
+		if err != nil {
+			out = append(out, p+" error")
+			continue
+		}
+		resp.Body.Close()
+		out = append(out, fmt.Sprintf("%s %d", p, resp.StatusCode))
+	}
+	fmt.Println(strings.Join(out, " "))
+	return 0
+}
+
+// Every endpoint, not only the streams, is behind the credential check;
+// a member of the group reaches each of them.
+func TestEveryEndpointChecksThePeer(t *testing.T) {
+	testenv.RequirePrivileged(t)
+	dir := sharedDir(t)
+	sock := filepath.Join(dir, "api.sock")
+	startServer(t, sock, "adm", true)
+	if err := os.Chmod(sock, 0o666); err != nil {
+		t.Fatal(err)
+	}
+	paths := []string{"/v1/streams", "/v1/calls", "/v1/health", "/v1/counters", "/metrics", "/nosuch"}
+	get := func(groups ...uint32) string {
+		t.Setenv(childPathsEnv, strings.Join(paths, ","))
+		return asAnotherUser(t, dir, sock, groups...)
+	}
+	var refused, member []string
+	for _, p := range paths {
+		refused = append(refused, p+" 403")
+		code := "200"
+		if p == "/nosuch" {
+			code = "404"
+		}
+		member = append(member, p+" "+code)
+	}
+	if got, want := get(), strings.Join(refused, " "); got != want {
+		t.Errorf("stranger: %q\nwant %q", got, want)
+	}
+	if got, want := get(4), strings.Join(member, " "); got != want {
+		t.Errorf("member of adm: %q\nwant %q", got, want)
 	}
 }
