@@ -35,10 +35,11 @@ func TestMediaHintsLive(t *testing.T) {
 	tr := sim.Play(t, "impaired-audio", "12s")
 	time.Sleep(200 * time.Millisecond)
 	snaps := watch()
-	snap := snaps[len(snaps)-1]
 
+	// A closed flow is handed out until one snapshot has carried its final
+	// counts: read the audio flow and its sources from the last that has it.
 	audio := findTruth(t, tr, truth.LabelAudio)
-	flow := findUDPFlow(t, snap, audio)
+	snap, flow := lastWithUDPFlow(t, snaps, audio)
 	if flow.Protos&observe.ProtoSTUN == 0 || flow.Protos&observe.ProtoRTP == 0 {
 		t.Errorf("audio flow protocols %#x: want STUN and RTP", flow.Protos)
 	}
@@ -97,16 +98,20 @@ func findTruth(t *testing.T, tr *truth.File, label string) truth.Stream {
 	return truth.Stream{}
 }
 
-func findUDPFlow(t *testing.T, snap observe.Snapshot, s truth.Stream) observe.Flow {
+// lastWithUDPFlow returns the last snapshot that lists the stream's UDP
+// flow, and the flow.
+func lastWithUDPFlow(t *testing.T, snaps []observe.Snapshot, s truth.Stream) (observe.Snapshot, observe.Flow) {
 	t.Helper()
-	for _, f := range snap.Flows {
-		if f.ID.Transport == observe.UDP && int(f.ID.Local.Port()) == s.LocalPort &&
-			f.ID.Peer.Addr().String() == s.PeerAddr && int(f.ID.Peer.Port()) == s.PeerPort {
-			return f
+	for i := len(snaps) - 1; i >= 0; i-- {
+		for _, f := range snaps[i].Flows {
+			if f.ID.Transport == observe.UDP && int(f.ID.Local.Port()) == s.LocalPort &&
+				f.ID.Peer.Addr().String() == s.PeerAddr && int(f.ID.Peer.Port()) == s.PeerPort {
+				return snaps[i], f
+			}
 		}
 	}
-	t.Fatalf("no UDP flow %d -> %s:%d", s.LocalPort, s.PeerAddr, s.PeerPort)
-	return observe.Flow{}
+	t.Fatalf("no UDP flow %d -> %s:%d in %d snapshots", s.LocalPort, s.PeerAddr, s.PeerPort, len(snaps))
+	return observe.Snapshot{}, observe.Flow{}
 }
 
 // watchSnapshots takes a snapshot every interval until the returned
