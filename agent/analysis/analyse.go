@@ -15,7 +15,7 @@ func (p *Pipeline) analyse() {
 	media := map[string][]*flowState{} // socket key, or owner and peer address -> Teams real-time flows
 	withMedia := map[string]bool{}     // call keys (owners) whose flows carry RTP
 	for _, st := range p.flows {
-		if st.ended() {
+		if !st.analysable() {
 			continue
 		}
 		p.name(st)
@@ -55,12 +55,12 @@ func (p *Pipeline) analyse() {
 			(st.process == teams.ProcessUnknown && withMedia[st.peerNet])
 	}
 	for _, st := range p.flows {
-		if !st.ended() {
+		if st.analysable() {
 			p.labelFlow(st)
 		}
 	}
 	for k, st := range p.rtp {
-		if !st.ended() {
+		if st.analysable() {
 			p.labelRTP(k, st)
 		}
 	}

@@ -298,3 +298,25 @@ func TestBoundsAreCounted(t *testing.T) {
 		t.Error("an old snapshot was taken")
 	}
 }
+
+// A connection that opened and closed between two snapshots is first
+// seen closed: it is still named, attributed and labelled once, so it is
+// listed (and exported) as an ended stream.
+func TestFlowFirstSeenClosed(t *testing.T) {
+	teamsProc := ownerOf(proc(1, "ms-teams"))
+	id := tcp("10.99.0.2:40200", "52.113.194.132:443")
+	p := New(Config{})
+	at := t0.Add(sec)
+	p.Observe(observe.Snapshot{Time: at, Flows: []observe.Flow{{
+		ID: id, Owner: teamsProc, Closed: true, Protos: observe.ProtoTLS,
+		Sent: observe.Counters{Packets: 6, Bytes: 900, First: at.Add(-500 * time.Millisecond), Last: at.Add(-100 * time.Millisecond)},
+		Recv: observe.Counters{Packets: 5, Bytes: 4000, First: at.Add(-490 * time.Millisecond), Last: at.Add(-110 * time.Millisecond)},
+	}}})
+	r := find(p.Records(false), byFlow("10.99.0.2:40200", 443))
+	if r == nil {
+		t.Fatalf("the connection closed before the first snapshot is not listed: %+v", p.Records(true))
+	}
+	if r.Label != "signalling" || r.App != "teams" || r.EndReason != "closed" || r.BytesSent != 900 {
+		t.Errorf("closed connection: label %q app %q end %q sent %d; want signalling, teams, closed, 900", r.Label, r.App, r.EndReason, r.BytesSent)
+	}
+}

@@ -34,6 +34,12 @@ type stream struct {
 
 func (s *stream) ended() bool { return s.endReason != "" }
 
+// analysable says whether the stream still gets named, attributed and
+// labelled: while it runs, and once more after it ended if it never was (a
+// connection that opened and closed between two snapshots is first seen
+// closed; without a label it would be listed and exported nowhere).
+func (s *stream) analysable() bool { return !s.ended() || s.settler.Current().Label == "" }
+
 func (s *stream) end(reason string, at time.Time) {
 	if !s.ended() {
 		s.endReason, s.endAt = reason, at

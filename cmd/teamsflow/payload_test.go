@@ -37,13 +37,12 @@ func TestRunExportsNoPayload(t *testing.T) {
 
 	const ssrc = 0x7f1e5a11
 	sendMarkedRTP(t, pair, marker, ssrc, 7701)
-	closeTCP := sendMarkedTCP(t, pair, marker, 7702)
+	sendMarkedTCP(t, pair, marker, 7702) // opened and closed before the agent's next poll
 	sim.Play(t, "desktop-qos", "6s")
 	apiOut, _, code := runCLI(t, nil, "streams", "--json", "--all-apps", "--socket", socket)
 	if code != 0 {
 		t.Fatalf("streams: exit %d", code)
 	}
-	closeTCP()
 	agent.stop(t)
 	spans := col.WaitSpans(t, 20*time.Second, func(s []otelcoltest.Span) bool { return rootOf(s) != nil && hasPeerPort(s, 7702) })
 
@@ -146,9 +145,9 @@ func sendMarkedRTP(t *testing.T, p *testenv.Pair, marker string, ssrc uint32, po
 	}
 }
 
-// sendMarkedTCP sends the marker over TCP both ways and keeps the
-// connection open until the returned function is called.
-func sendMarkedTCP(t *testing.T, p *testenv.Pair, marker string, port int) (closeConn func()) {
+// sendMarkedTCP sends the marker over TCP both ways and closes the
+// connection.
+func sendMarkedTCP(t *testing.T, p *testenv.Pair, marker string, port int) {
 	t.Helper()
 	var ln net.Listener
 	addr := net.JoinHostPort(p.ServerIP4, fmt.Sprint(port))
@@ -177,7 +176,7 @@ func sendMarkedTCP(t *testing.T, p *testenv.Pair, marker string, port int) (clos
 	if _, err := io.ReadFull(c, make([]byte, len(marker))); err != nil {
 		t.Fatal(err)
 	}
-	return func() { c.Close() }
+	c.Close()
 }
 
 func hasPeerPort(spans []otelcoltest.Span, port int64) bool {
