@@ -112,18 +112,21 @@ func sendUDP(t *testing.T, ns netns.Named, addr string, count int) uint16 {
 // waitFlow waits until the UDP flow between the ports has sent packets:
 // on a fresh veth the datagrams wait for ARP before the classifier sees
 // them.
-func waitFlow(t *testing.T, a *Agent, ns uint64, local, peer uint16, packets uint64) record.Record {
+// The peer address is part of the match: an earlier interface's flow may
+// have had the same ephemeral local port.
+func waitFlow(t *testing.T, a *Agent, ns uint64, local uint16, peer string, packets uint64) record.Record {
 	t.Helper()
 	deadline := time.Now().Add(3 * time.Second)
 	for {
 		for _, r := range a.Records() {
-			if r.Netns == ns && r.Transport == "udp" && r.LocalPort == local && r.PeerPort == peer &&
+			if r.Netns == ns && r.Transport == "udp" && r.LocalPort == local &&
+				net.JoinHostPort(r.PeerAddr, fmt.Sprint(r.PeerPort)) == peer &&
 				(r.PacketsSent >= packets || time.Now().After(deadline)) {
 				return r
 			}
 		}
 		if time.Now().After(deadline) {
-			t.Fatalf("no udp flow %d->%d within 3 s", local, peer)
+			t.Fatalf("no udp flow %d->%s within 3 s", local, peer)
 		}
 		time.Sleep(10 * time.Millisecond)
 	}
@@ -174,7 +177,7 @@ func TestInterfaceChurn(t *testing.T) {
 				name := p.Client.Path() + ":" + c.name
 				waitAttached(t, a, name, true)
 				local := sendUDP(t, p.Client, c.peer, 3)
-				r := waitFlow(t, a, ns, local, 7500, 3)
+				r := waitFlow(t, a, ns, local, c.peer, 3)
 				if r.Interface != c.name || r.PacketsSent != 3 {
 					t.Errorf("flow on %s: interface %q, %d packets; want 3", c.name, r.Interface, r.PacketsSent)
 				}
