@@ -1,6 +1,7 @@
 package testenv
 
 import (
+	"bytes"
 	"fmt"
 	"os"
 	"os/exec"
@@ -83,6 +84,51 @@ func NewSim(t testing.TB, prefix string) *Sim {
 func (s *Sim) Command(args ...string) *exec.Cmd {
 	all := append([]string{"--client-netns", s.Client, "--cloud-netns", s.Cloud, "--log-level", "warn"}, args...)
 	return exec.Command(s.bin, all...)
+}
+
+// Call is a scenario playing in the background (Sim.Start).
+type Call struct {
+	cmd      *exec.Cmd
+	out      bytes.Buffer
+	done     chan error
+	truth    string
+	scenario string
+}
+
+// Start plays a scenario in the background, for tests that watch the
+// agent while the call runs; Wait ends it.
+func (s *Sim) Start(t testing.TB, scenario, duration string) *Call {
+	t.Helper()
+	c := &Call{truth: filepath.Join(t.TempDir(), "truth.json"), scenario: scenario, done: make(chan error, 1)}
+	c.cmd = s.Command("play", "--scenario", scenario, "--duration", duration, "--truth", c.truth)
+	c.cmd.Stdout, c.cmd.Stderr = &c.out, &c.out
+	if err := c.cmd.Start(); err != nil {
+		t.Fatalf("starting simulator play %s: %v", scenario, err)
+	}
+	go func() { c.done <- c.cmd.Wait() }()
+	return c
+}
+
+// Done yields the play's exit error when the call ends.
+func (c *Call) Done() <-chan error { return c.done }
+
+// Wait waits for the call to end and returns its ground truth.
+func (c *Call) Wait(t testing.TB) *truth.File {
+	t.Helper()
+	return c.Ended(t, <-c.done)
+}
+
+// Ended reads the truth of a call whose end (err) came through Done.
+func (c *Call) Ended(t testing.TB, err error) *truth.File {
+	t.Helper()
+	if err != nil {
+		t.Fatalf("simulator play %s: %v\n%s", c.scenario, err, strings.TrimSpace(c.out.String()))
+	}
+	tr, err := truth.Read(c.truth)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return tr
 }
 
 // Play plays a scenario (a built-in name or a file) for duration ("" for

@@ -34,10 +34,7 @@ func TestRunSurvivesCollectorOutage(t *testing.T) {
 	socket := filepath.Join(dir, "api.sock")
 	agent := startRun(t, socket, "--netns", sim.ClientNetnsPath, "--export-endpoint", col.GRPCAddr,
 		"--export-insecure", "--export-active-timeout", "2s", "--export-queue-size", strconv.Itoa(queue))
-	play := sim.Command("play", "--scenario", "desktop-qos", "--duration", "75s", "--truth", filepath.Join(dir, "truth.json"))
-	if err := play.Start(); err != nil {
-		t.Fatal(err)
-	}
+	call := sim.Start(t, "desktop-qos", "75s")
 	// Spans go out in batches every 5 s: wait until some went.
 	var exportedBefore float64
 	for deadline := time.Now().Add(15 * time.Second); exportedBefore == 0 && time.Now().Before(deadline); {
@@ -49,9 +46,7 @@ func TestRunSurvivesCollectorOutage(t *testing.T) {
 	peak, dropped := watchOutage(t, agent, outage, queue)
 	returned := time.Now()
 	col.Restart()
-	if err := play.Wait(); err != nil {
-		t.Fatalf("play: %v", err)
-	}
+	call.Wait(t)
 	exportedAfter := metric(t, socket, "teamsflow_export_spans_exported_total")
 	agent.stop(t)
 	t.Logf("RSS %d kB before the outage, peak %d kB during %s of it; %v spans dropped; %v exported before, %v at the end",

@@ -1,7 +1,6 @@
 package main
 
 import (
-	"bytes"
 	"context"
 	"fmt"
 	"path/filepath"
@@ -55,30 +54,15 @@ func TestFirstLabelWithinBudget(t *testing.T) {
 // apiPollEvery until the call ends; it returns the answers and the truth.
 func playAndPoll(t *testing.T, sim *testenv.Sim, socket, scenario, duration string) ([]labelPoll, *truth.File) {
 	t.Helper()
-	truthFile := filepath.Join(t.TempDir(), "truth.json")
-	play := sim.Command("play", "--scenario", scenario, "--duration", duration, "--truth", truthFile)
-	var out bytes.Buffer
-	play.Stdout, play.Stderr = &out, &out
-	if err := play.Start(); err != nil {
-		t.Fatal(err)
-	}
-	done := make(chan error, 1)
-	go func() { done <- play.Wait() }()
+	call := sim.Start(t, scenario, duration)
 	client := api.NewClient(socket)
 	var polls []labelPoll
 	tick := time.NewTicker(apiPollEvery)
 	defer tick.Stop()
 	for {
 		select {
-		case err := <-done:
-			if err != nil {
-				t.Fatalf("simulator play %s: %v\n%s", scenario, err, out.String())
-			}
-			tr, err := truth.Read(truthFile)
-			if err != nil {
-				t.Fatal(err)
-			}
-			return polls, tr
+		case err := <-call.Done():
+			return polls, call.Ended(t, err)
 		case <-tick.C:
 			ctx, cancel := context.WithTimeout(context.Background(), time.Second)
 			recs, err := client.Streams(ctx, true)

@@ -1,7 +1,6 @@
 package main
 
 import (
-	"bytes"
 	"path/filepath"
 	"syscall"
 	"testing"
@@ -37,13 +36,7 @@ func checkRestartAfterKill(t *testing.T, mode string) {
 	args := []string{"--netns", sim.ClientNetnsPath, "--tc-mode", mode}
 	first := startRun(t, socket, args...)
 
-	truthFile := filepath.Join(dir, "truth.json")
-	play := sim.Command("play", "--scenario", "desktop-qos", "--duration", "20s", "--truth", truthFile)
-	var playOut bytes.Buffer
-	play.Stdout, play.Stderr = &playOut, &playOut
-	if err := play.Start(); err != nil {
-		t.Fatal(err)
-	}
+	call := sim.Start(t, "desktop-qos", "20s")
 	time.Sleep(5 * time.Second)
 	dead := heldPrograms(t, first.cmd.Process.Pid)
 	if len(dead) < 13 {
@@ -70,13 +63,7 @@ func checkRestartAfterKill(t *testing.T, mode string) {
 
 	time.Sleep(4 * time.Second) // a few polls while the call runs
 	midCall := streamsJSON(t, socket)
-	if err := play.Wait(); err != nil {
-		t.Fatalf("play: %v\n%s", err, playOut.String())
-	}
-	tr, err := truth.Read(truthFile)
-	if err != nil {
-		t.Fatal(err)
-	}
+	tr := call.Wait(t)
 	checkBackfilledCall(t, tr, killed, midCall)
 	second.stop(t)
 	if a := netnsAttachments(t, sim.ClientNetnsPath); countPrograms(a) != 0 {

@@ -124,23 +124,11 @@ func TestRunServesSimulatedCall(t *testing.T) {
 		t.Errorf("second agent: exit %d, %q", code, stderr)
 	}
 
-	truthFile := filepath.Join(dir, "truth.json")
-	play := sim.Command("play", "--scenario", "desktop-qos", "--duration", "15s", "--truth", truthFile)
-	var playOut bytes.Buffer
-	play.Stdout, play.Stderr = &playOut, &playOut
-	if err := play.Start(); err != nil {
-		t.Fatal(err)
-	}
+	call := sim.Start(t, "desktop-qos", "15s")
 	time.Sleep(8 * time.Second)
 	t.Run("rates during the call", func(t *testing.T) { checkMediaRates(t, streamsJSON(t, socket)) })
 	t.Run("watch in tmux", func(t *testing.T) { checkWatchInTmux(t, socket) })
-	if err := play.Wait(); err != nil {
-		t.Fatalf("play: %v\n%s", err, playOut.String())
-	}
-	tr, err := truth.Read(truthFile)
-	if err != nil {
-		t.Fatal(err)
-	}
+	tr := call.Wait(t)
 	t.Run("streams match the truth", func(t *testing.T) { checkAgainstTruth(t, tr, streamsJSON(t, socket)) })
 	agent.stop(t)
 }
