@@ -6,7 +6,6 @@ import (
 	"fmt"
 	"net"
 	"os"
-	"strconv"
 	"strings"
 	"sync"
 	"testing"
@@ -16,42 +15,21 @@ import (
 	"golang.org/x/sys/unix"
 
 	"github.com/teamsflow/teamsflow/agent/netns"
+	"github.com/teamsflow/teamsflow/agent/testenv"
 )
 
-// The fault tests need child processes that do more than testenv's peers:
-// many flows from one process, a storm of short-lived sockets. They are the
-// test binary started again through testenv.StartPeer with a mode that
-// starts with "fault-"; init runs before TestMain hands the other modes to
-// testenv.PeerMain.
-func init() {
-	mode := os.Getenv("TEAMSFLOW_TEST_PEER")
-	if !strings.HasPrefix(mode, "fault-") {
-		return
-	}
-	if err := runFaultPeer(mode, os.Args[1:]); err != nil {
-		fmt.Fprintln(os.Stderr, "fault peer:", err)
-		os.Exit(1)
-	}
-	os.Exit(0)
-}
-
-func runFaultPeer(mode string, args []string) error {
-	n := func(i int) int {
-		v, err := strconv.Atoi(args[i])
-		if err != nil {
-			panic(err)
-		}
-		return v
-	}
-	switch mode {
-	case "fault-udp-flows":
-		return udpFlows(args[0], n(1), n(2), n(3))
-	case "fault-socket-storm":
-		return socketStorm(n(0))
-	case "fault-udp-from":
-		return udpFrom(args[0], args[1], n(2), n(3))
-	}
-	return fmt.Errorf("unknown fault peer mode %q", mode)
+// faultPeers are the child processes the fault tests need beyond
+// testenv's peers: many flows from one process, a storm of short-lived
+// sockets, datagrams from a fixed port. TestMain hands them to
+// testenv.PeerMain; tests start them with testenv.StartPeer.
+var faultPeers = testenv.PeerModes{
+	"fault-udp-flows": func(a []string) error {
+		return udpFlows(a[0], testenv.Atoi(a[1]), testenv.Atoi(a[2]), testenv.Atoi(a[3]))
+	},
+	"fault-socket-storm": func(a []string) error { return socketStorm(testenv.Atoi(a[0])) },
+	"fault-udp-from": func(a []string) error {
+		return udpFrom(a[0], a[1], testenv.Atoi(a[2]), testenv.Atoi(a[3]))
+	},
 }
 
 // udpFlows waits for a line on stdin, then opens flows connected UDP

@@ -8,6 +8,6 @@ import (
 )
 
 func TestMain(m *testing.M) {
-	testenv.PeerMain()
+	testenv.PeerMain(faultPeers)
 	os.Exit(m.Run())
 }

@@ -15,14 +15,24 @@ import (
 // their own. TestMain of a package that uses peers calls PeerMain first.
 const peerEnv = "TEAMSFLOW_TEST_PEER"
 
+// PeerModes are a package's own peer modes, beside testenv's: the mode
+// name (for StartPeer) and what the peer does with its arguments.
+type PeerModes map[string]func(args []string) error
+
 // PeerMain runs the peer when the binary was started as one, then exits;
-// otherwise it returns at once.
-func PeerMain() {
+// otherwise it returns at once. extra adds the package's own modes.
+func PeerMain(extra ...PeerModes) {
 	mode := os.Getenv(peerEnv)
 	if mode == "" {
 		return
 	}
-	if err := runPeer(mode, os.Args[1:]); err != nil {
+	run := runPeer
+	for _, modes := range extra {
+		if f, ok := modes[mode]; ok {
+			run = func(string, []string) error { return f(os.Args[1:]) }
+		}
+	}
+	if err := run(mode, os.Args[1:]); err != nil {
 		fmt.Fprintln(os.Stderr, "peer:", err)
 		os.Exit(1)
 	}
@@ -32,21 +42,22 @@ func PeerMain() {
 func runPeer(mode string, args []string) error {
 	switch mode {
 	case "tcp-server":
-		return tcpServer(args[0], atoi(args[1]))
+		return tcpServer(args[0], Atoi(args[1]))
 	case "tcp-client":
-		return tcpClient(args[0], atoi(args[1]), args[2] == "wait")
+		return tcpClient(args[0], Atoi(args[1]), args[2] == "wait")
 	case "udp-server":
-		return udpServer(args[0], atoi(args[1]))
+		return udpServer(args[0], Atoi(args[1]))
 	case "udp-send":
-		return udpSend(args[0], atoi(args[1]), atoi(args[2]))
+		return udpSend(args[0], Atoi(args[1]), Atoi(args[2]))
 	case "udp-client":
-		return udpClient(args[0], atoi(args[1]), atoi(args[2]), args[3] == "connect", args[4] == "wait",
-			time.Duration(atoi(args[5]))*time.Millisecond)
+		return udpClient(args[0], Atoi(args[1]), Atoi(args[2]), args[3] == "connect", args[4] == "wait",
+			time.Duration(Atoi(args[5]))*time.Millisecond)
 	}
 	return fmt.Errorf("unknown peer mode %q", mode)
 }
 
-func atoi(s string) int {
+// Atoi reads a peer's numeric argument; a test's own bad argument panics.
+func Atoi(s string) int {
 	n, err := strconv.Atoi(s)
 	if err != nil {
 		panic(err)
