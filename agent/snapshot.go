@@ -56,9 +56,10 @@ func (a *Agent) pollRTP(cutoffNs uint64) error {
 	return err
 }
 
-// Snapshot reads the kernel afresh and returns everything seen so far as
-// observations for the analysis pipeline: flows with their owners (a
-// closed flow until one snapshot has had its final counts), RTP sources,
+// Snapshot reads the kernel afresh and returns what changed as
+// observations for the analysis pipeline: the flows whose counts, owner or
+// closed state moved since the previous snapshot, with their owners
+// (OnlyChanged: a running flow left out had no traffic), every RTP source,
 // the payload samples since the last snapshot, and the flows forgotten
 // since then (idle past the idle timeout, or closed).
 func (a *Agent) Snapshot() observe.Snapshot {
@@ -71,7 +72,7 @@ func (a *Agent) Snapshot() observe.Snapshot {
 // snapshotAt turns the flow table and the RTP sources into observations;
 // flows idle since before now minus the idle timeout are forgotten.
 func (a *Agent) snapshotAt(now time.Time) observe.Snapshot {
-	snap := observe.Snapshot{Time: now}
+	snap := observe.Snapshot{Time: now, OnlyChanged: true}
 	cutoff := a.clock.BootNs(now.Add(-a.cfg.IdleTimeout))
 	for _, f := range a.table.Expire(cutoff, now.Add(-a.cfg.IdleTimeout)) {
 		snap.Gone = append(snap.Gone, observe.FlowIDOf(f.Key))

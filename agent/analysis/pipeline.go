@@ -74,6 +74,9 @@ func (p *Pipeline) Observe(s observe.Snapshot) {
 	for i := range s.Flows {
 		p.updateFlow(&s.Flows[i])
 	}
+	if s.OnlyChanged {
+		p.sampleSilent()
+	}
 	for i := range s.RTP {
 		p.updateRTP(&s.RTP[i])
 	}
@@ -112,9 +115,24 @@ func (p *Pipeline) updateFlow(f *observe.Flow) {
 		st = newFlowState(*f, p.now)
 		p.flows[f.ID] = st
 	}
-	if st.ended() {
-		return
+	if !st.ended() {
+		p.sampleFlow(st, f)
 	}
+}
+
+// sampleSilent gives each running flow that a snapshot of changes left
+// out the silent interval it would have had with its unchanged counters.
+func (p *Pipeline) sampleSilent() {
+	for _, st := range p.flows {
+		if !st.ended() && st.prevAt.Before(p.now) {
+			p.sampleFlow(st, &st.f)
+		}
+	}
+}
+
+// sampleFlow takes a running flow's counters: the interval since the
+// previous ones goes into its window.
+func (p *Pipeline) sampleFlow(st *flowState, f *observe.Flow) {
 	if st.f.Owner == nil && f.Owner != nil {
 		st.setOwner(f.Owner)
 	}

@@ -34,8 +34,9 @@ type Flow struct {
 	// current the live kernel entry.
 	folded, current bpf.FlowStats
 	inKernel        bool
-	// finalSent: Changed returned the flow closed with its final counts.
-	finalSent bool
+	// changed: counts, owner or closed state moved since Changed last
+	// returned the flow.
+	changed bool
 }
 
 // Stats is the flow's total traffic.
@@ -67,8 +68,6 @@ type Table struct {
 	tuples  map[tuple]uint64
 	// closes counts the sockets closed so far.
 	closes uint64
-	// final counts the flows with finalSent.
-	final int
 }
 
 // NewTable makes an empty table.
@@ -82,14 +81,14 @@ func (t *Table) Update(k bpf.FlowKey, s bpf.FlowStats) {
 	defer t.mu.Unlock()
 	f := t.flows[k]
 	if f == nil {
-		f = &Flow{Key: k}
+		f = &Flow{Key: k, changed: true}
 		t.flows[k] = f
 	}
-	f.current, f.inKernel = s, true
-	if f.finalSent { // traffic after the close: news again
-		f.finalSent = false
-		t.final--
+	// Bytes, times and protocols only move with packets.
+	if s.Dir[0].Packets != f.current.Dir[0].Packets || s.Dir[1].Packets != f.current.Dir[1].Packets {
+		f.changed = true
 	}
+	f.current, f.inKernel = s, true
 	if s.Cookie != 0 {
 		f.Cookie = s.Cookie
 	}
@@ -99,7 +98,7 @@ func (t *Table) Update(k bpf.FlowKey, s bpf.FlowStats) {
 	// process after the first one's entry left the map): the new sender
 	// owns the flow from then on.
 	if s.Owner.Tgid != 0 && (f.Owner.Source != "socket" || !sameProcess(f.Owner, s.Owner)) {
-		f.Owner = ownerFrom(s.Owner, "socket")
+		f.Owner, f.changed = ownerFrom(s.Owner, "socket"), true
 	}
 }
 

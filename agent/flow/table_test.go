@@ -120,35 +120,61 @@ func TestClosedFlowsLeaveTheKernelMapAfterTheReadThatFollowsTheClose(t *testing.
 	}
 }
 
-// A closed flow is news until it has been handed out once with its final
-// counts; traffic after that makes it news again.
-func TestChangedHandsOutAClosedFlowOnce(t *testing.T) {
+// Changed hands out a flow when it is new and again only when its
+// counts, owner or closed state moved: a closed flow once more when its
+// close is seen, not again once its kernel entry goes, again after a late
+// packet.
+func TestChangedHandsOutOnlyChangedFlows(t *testing.T) {
 	tb := NewTable()
 	k := key("10.0.0.1:5000", "10.0.0.2:53", 17)
 	running := key("10.0.0.1:5001", "10.0.0.2:53", 17)
 	tb.Update(k, stats(1, 0, 1, owner(5, "app")))
 	tb.Update(running, stats(1, 0, 2, owner(5, "app")))
-	tb.SocketClosed(1, time.Now())
 	if got := tb.Changed(); len(got) != 2 {
-		t.Fatalf("closed flow still in the kernel map: %d flows, want 2", len(got))
+		t.Fatalf("new flows: %d flows, want 2", len(got))
+	}
+	tb.Update(running, stats(1, 0, 2, owner(5, "app"))) // the same counts read again
+	if got := tb.Changed(); len(got) != 0 {
+		t.Fatalf("nothing moved: %v, want no flow", got)
+	}
+	tb.SocketClosed(1, time.Now())
+	if got := tb.Changed(); len(got) != 1 || got[0].Key != k || !got[0].Closed {
+		t.Fatalf("closed flow: %v, want it alone, closed", got)
 	}
 	tb.Removed(k)
-	if got := tb.Changed(); len(got) != 2 {
-		t.Fatalf("closed flow with its final counts: %d flows, want 2", len(got))
-	}
-	if got := tb.Changed(); len(got) != 1 || got[0].Key != running {
-		t.Fatalf("after the final counts: %v, want only the running flow", got)
+	more := stats(2, 0, 2, owner(5, "app"))
+	more.Dir[0].Packets = 2
+	tb.Update(running, more)
+	if got := tb.Changed(); len(got) != 1 || got[0].Key != running || got[0].Stats().Dir[0].Packets != 2 {
+		t.Fatalf("after the kernel entry of the closed flow went: %v, want only the running flow with 2 packets", got)
 	}
 	if len(tb.Snapshot()) != 2 {
-		t.Errorf("Snapshot left the closed flow out")
+		t.Errorf("Snapshot left a flow out")
 	}
-	tb.Update(k, stats(3, 0, 1, owner(5, "app"))) // a late packet
-	if got := tb.Changed(); len(got) != 2 {
-		t.Errorf("a late packet: %d flows, want 2", len(got))
+	tb.Update(k, stats(3, 0, 1, owner(5, "app"))) // a late packet, in a new kernel entry
+	if got := tb.Changed(); len(got) != 1 || got[0].Key != k || got[0].Stats().Dir[0].Packets != 2 {
+		t.Errorf("a late packet: %v, want the closed flow again", got)
 	}
 	tb.Removed(k)
-	tb.Changed()
-	if got := tb.Expire(1<<62, time.Now()); len(got) != 1 || tb.Len() != 1 || tb.final != 0 {
-		t.Errorf("expired %d, %d left, %d final, want 1, 1, 0", len(got), tb.Len(), tb.final)
+	if got := tb.Expire(1<<62, time.Now()); len(got) != 1 || tb.Len() != 1 {
+		t.Errorf("expired %d, %d left, want 1, 1", len(got), tb.Len())
+	}
+}
+
+// A flow whose owner is learned after it was handed out is handed out
+// again with it.
+func TestChangedHandsOutALateOwner(t *testing.T) {
+	tb := NewTable()
+	k := key("10.0.0.1:5000", "10.0.0.2:53", 17)
+	tb.Update(k, stats(1, 0, 7, bpf.Owner{}))
+	if got := tb.Changed(); len(got) != 1 || got[0].Owner.Known() {
+		t.Fatalf("new flow without owner: %v", got)
+	}
+	tb.SocketOwner(7, owner(9, "late"))
+	if got := tb.Changed(); len(got) != 1 || got[0].Owner.TGID != 9 {
+		t.Fatalf("owner learned: %v, want the flow with owner 9", got)
+	}
+	if got := tb.Changed(); len(got) != 0 {
+		t.Errorf("nothing moved since: %v", got)
 	}
 }

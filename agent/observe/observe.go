@@ -128,9 +128,13 @@ type Payload struct {
 
 // Snapshot is everything one poll (or one second of a capture file) saw.
 type Snapshot struct {
-	Time     time.Time
-	Flows    []Flow
-	RTP      []RTPStream
-	Payloads []Payload // new since the previous snapshot
-	Gone     []FlowID  // flows whose state was dropped (idle, closed)
+	Time  time.Time
+	Flows []Flow
+	// OnlyChanged: Flows holds only the flows whose counts, owner or
+	// closed state moved since the previous snapshot (the agent); a
+	// running flow left out had no traffic. Otherwise every flow is in.
+	OnlyChanged bool
+	RTP         []RTPStream
+	Payloads    []Payload // new since the previous snapshot
+	Gone        []FlowID  // flows whose state was dropped (idle, closed)
 }
