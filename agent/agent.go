@@ -73,6 +73,11 @@ type Agent struct {
 	stop    chan struct{}
 	wg      sync.WaitGroup
 	pollMu  sync.Mutex
+	// polled is when the last poll began; byLoop says pollLoop made it
+	// (both guarded by pollMu).
+	polled time.Time
+	byLoop bool
+	polls  atomic.Uint64 // reads of the flow map so far
 }
 
 // Start loads and attaches everything and starts reading. On error nothing
@@ -149,21 +154,45 @@ func (a *Agent) attachHooks() error {
 // Attached lists the interfaces the classifier is on.
 func (a *Agent) Attached() []string { return a.tc.Attached() }
 
+// pollLoop reads the flow map every poll interval, unless someone else
+// does (the daemon takes a Snapshot every poll interval): each read makes
+// a copy of every kernel entry, megabytes of garbage at 10k flows, and a
+// second read a few milliseconds after another one tells nothing new.
 func (a *Agent) pollLoop() {
 	defer a.wg.Done()
-	t := time.NewTicker(a.cfg.PollInterval)
+	t := time.NewTimer(a.cfg.PollInterval)
 	defer t.Stop()
 	for {
 		select {
 		case <-a.stop:
 			return
 		case <-t.C:
-			if err := a.Poll(); err != nil {
+			a.pollMu.Lock()
+			var err error
+			if !time.Now().Before(a.loopPollDue()) {
+				err = a.poll()
+				a.byLoop = true
+			}
+			next := a.loopPollDue()
+			a.pollMu.Unlock()
+			if err != nil {
 				a.log.Warn().Err(err).Msg("reading flows")
 			}
 			a.procs.Prune(time.Now())
+			t.Reset(time.Until(next))
 		}
 	}
+}
+
+// loopPollDue is when pollLoop reads next: a poll interval after its own
+// read, a quarter more after someone else's, so that it stays out of the
+// way of a reader with the same interval however their ticks fall. The
+// caller holds pollMu.
+func (a *Agent) loopPollDue() time.Time {
+	if a.byLoop {
+		return a.polled.Add(a.cfg.PollInterval)
+	}
+	return a.polled.Add(a.cfg.PollInterval + a.cfg.PollInterval/4)
 }
 
 // Poll reads the flow map into the table and deletes kernel entries idle
@@ -172,6 +201,13 @@ func (a *Agent) pollLoop() {
 func (a *Agent) Poll() error {
 	a.pollMu.Lock()
 	defer a.pollMu.Unlock()
+	return a.poll()
+}
+
+// poll is Poll; the caller holds pollMu.
+func (a *Agent) poll() error {
+	a.polled, a.byLoop = time.Now(), false
+	a.polls.Add(1)
 	if err := a.ticks.resample(a.objs); err != nil {
 		return err
 	}
