@@ -10,7 +10,6 @@ import (
 	"golang.org/x/sys/unix"
 
 	"github.com/teamsflow/teamsflow/agent/testenv"
-	"github.com/teamsflow/teamsflow/bpf"
 )
 
 // A process sends from a fixed port and exits; another program then sends
@@ -51,11 +50,12 @@ func waitKernelEntryGone(t *testing.T, a *Agent, ns uint64) {
 	t.Helper()
 	deadline := time.Now().Add(3 * time.Second)
 	for {
-		var k bpf.FlowKey
-		var v []bpf.FlowStats
+		flows, err := a.objs.Flows().Merged()
+		if err != nil {
+			t.Fatal(err)
+		}
 		present := false
-		it := a.objs.Flows().Iterate()
-		for it.Next(&k, &v) {
+		for k := range flows {
 			present = present || (k.Netns == ns && k.LocalPort == 7460)
 		}
 		if !present {
@@ -110,16 +110,14 @@ func TestReusedPortWithinOnePoll(t *testing.T) {
 // map, all CPUs merged, and returns its owner's pid.
 func kernelOwner(t *testing.T, a *Agent, ns uint64, port uint16) uint32 {
 	t.Helper()
-	var k bpf.FlowKey
-	var v []bpf.FlowStats
-	it := a.objs.Flows().Iterate()
-	for it.Next(&k, &v) {
-		if k.Netns == ns && k.LocalPort == port {
-			return bpf.MergeCPUs(v).Owner.Tgid
-		}
-	}
-	if err := it.Err(); err != nil {
+	flows, err := a.objs.Flows().Merged()
+	if err != nil {
 		t.Fatal(err)
+	}
+	for k, v := range flows {
+		if k.Netns == ns && k.LocalPort == port {
+			return v.Owner.Tgid
+		}
 	}
 	t.Fatalf("no kernel entry for local port %d", port)
 	return 0

@@ -61,7 +61,7 @@ func TestTinyMapsNeverMisattribute(t *testing.T) {
 	sink := fmt.Sprintf("%s:7300", p.ServerIP4)
 	udpSink(t, p.Server, sink)
 	a, logs := startAgentLogged(t, Config{Netns: []string{p.Client.Path()},
-		Maps: bpf.Config{FlowMapEntries: 16, EventBufferBytes: 4096}})
+		Maps: bpf.Config{FlowMapEntries: 16, FlowSlots: -1, EventBufferBytes: 4096}})
 
 	names := []string{"tf-crowd-a", "tf-crowd-b", "tf-crowd-c", "tf-crowd-d"}
 	crowd := startCrowd(t, p, names, 2, sink, flows, count, size)

@@ -3,6 +3,6 @@
 // for the rules the C code follows.
 package bpf
 
-//go:generate go tool bpf2go -cc clang -cflags "-O2 -g -Wall -Werror -Wpadded -mcpu=v3" -target amd64 -type tf_owner -type tf_sock_event -type tf_proc_event -type tf_flow_key -type tf_flow_stats -type tf_flow_dir -type tf_clock sock sock.c
+//go:generate go tool bpf2go -cc clang -cflags "-O2 -g -Wall -Werror -Wpadded -mcpu=v3" -target amd64 -type tf_owner -type tf_sock_event -type tf_proc_event -type tf_flow_key -type tf_flow_stats -type tf_flow_dir -type tf_clock -type tf_flow_slot sock sock.c
 //go:generate go tool bpf2go -cc clang -cflags "-O2 -g -Wall -Werror -Wpadded -mcpu=v3" -target amd64 proc proc.c
 //go:generate go tool bpf2go -cc clang -cflags "-O2 -g -Wall -Werror -Wpadded -mcpu=v3" -target amd64 -type tf_rtp_key -type tf_rtp_stats -type tf_payload_event tc tc.c

@@ -85,14 +85,19 @@ type Config struct {
 	EventBufferBytes uint32
 	// RTPMapEntries is the number of RTP sources tracked at once.
 	RTPMapEntries uint32
+	// FlowSlots is the number of flow slots per CPU in front of the flow
+	// map (tf_slots.h), a power of two: 0 for DefaultFlowSlots, -1 for
+	// none (every flow in the map, as in tests of a full map).
+	FlowSlots int
 }
 
 // Objects are the loaded programs and maps. The maps are created once and
 // shared by all programs.
 type Objects struct {
-	sock sockObjects
-	proc procObjects
-	tc   tcObjects
+	sock  sockObjects
+	proc  procObjects
+	tc    tcObjects
+	flows *FlowTable
 }
 
 // Load loads every program and map into the kernel. Nothing is attached.
@@ -106,6 +111,10 @@ func Load(cfg Config) (*Objects, error) {
 		}
 		cfg.size(spec)
 		loaded[name] = spec
+	}
+	slots, err := cfg.slots(loaded["traffic"])
+	if err != nil {
+		return nil, err
 	}
 	o := &Objects{}
 	if err := loaded["socket"].LoadAndAssign(&o.sock, nil); err != nil {
@@ -129,6 +138,10 @@ func Load(cfg Config) (*Objects, error) {
 		o.Close()
 		return nil, err
 	}
+	if o.flows, err = newFlowTable(o.tc.TfSlots, o.sock.TfFlows, slots); err != nil {
+		o.Close()
+		return nil, err
+	}
 	return o, nil
 }
 
@@ -146,6 +159,29 @@ func (cfg Config) size(spec *ebpf.CollectionSpec) {
 	}
 }
 
+// slots sizes the flow slot array, one run of slots per possible CPU,
+// and returns the slots per CPU (0: none).
+func (cfg Config) slots(spec *ebpf.CollectionSpec) (int, error) {
+	n := cfg.FlowSlots
+	switch {
+	case n == 0:
+		n = DefaultFlowSlots
+	case n < 0:
+		return 0, nil
+	case n&(n-1) != 0 || n > 1<<20:
+		return 0, fmt.Errorf("flow slots per CPU must be a power of two up to 2^20, not %d", n)
+	}
+	cpus, err := ebpf.PossibleCPU()
+	if err != nil {
+		return 0, fmt.Errorf("counting CPUs for the flow slots: %w", err)
+	}
+	spec.Maps["tf_slots"].MaxEntries = uint32(cpus * n)
+	if err := spec.Variables["tf_slot_count"].Set(uint32(n)); err != nil {
+		return 0, fmt.Errorf("setting the flow slots: %w", err)
+	}
+	return n, nil
+}
+
 // verifierDetail keeps the end of a verifier log, where the reason is.
 func verifierDetail(err error) error {
 	var ve *ebpf.VerifierError
@@ -160,8 +196,8 @@ func (o *Objects) Close() error {
 	return errors.Join(o.tc.Close(), o.proc.Close(), o.sock.Close())
 }
 
-// Flows is the per-CPU flow map: FlowKey -> []FlowStats (one per CPU).
-func (o *Objects) Flows() *ebpf.Map { return o.sock.TfFlows }
+// Flows is where the classifier counts flows: the slots and the map.
+func (o *Objects) Flows() *FlowTable { return o.flows }
 
 // Events is the ring buffer of SockEvent and ProcEvent records.
 func (o *Objects) Events() *ebpf.Map { return o.sock.TfEvents }

@@ -70,6 +70,7 @@ const (
 	procProgTfExit           = "tf_exit"
 	procVarUnusedTfClock     = "unused_tf_clock"
 	procVarUnusedTfFlowKey   = "unused_tf_flow_key"
+	procVarUnusedTfFlowSlot  = "unused_tf_flow_slot"
 	procVarUnusedTfFlowStats = "unused_tf_flow_stats"
 	procVarUnusedTfProcEvent = "unused_tf_proc_event"
 	procVarUnusedTfSockEvent = "unused_tf_sock_event"
@@ -137,6 +138,7 @@ type procMapSpecs struct {
 type procVariableSpecs struct {
 	UnusedTfClock     *ebpf.VariableSpec `ebpf:"unused_tf_clock"`
 	UnusedTfFlowKey   *ebpf.VariableSpec `ebpf:"unused_tf_flow_key"`
+	UnusedTfFlowSlot  *ebpf.VariableSpec `ebpf:"unused_tf_flow_slot"`
 	UnusedTfFlowStats *ebpf.VariableSpec `ebpf:"unused_tf_flow_stats"`
 	UnusedTfProcEvent *ebpf.VariableSpec `ebpf:"unused_tf_proc_event"`
 	UnusedTfSockEvent *ebpf.VariableSpec `ebpf:"unused_tf_sock_event"`
@@ -183,6 +185,7 @@ func (m *procMaps) Close() error {
 type procVariables struct {
 	UnusedTfClock     *ebpf.Variable `ebpf:"unused_tf_clock"`
 	UnusedTfFlowKey   *ebpf.Variable `ebpf:"unused_tf_flow_key"`
+	UnusedTfFlowSlot  *ebpf.Variable `ebpf:"unused_tf_flow_slot"`
 	UnusedTfFlowStats *ebpf.Variable `ebpf:"unused_tf_flow_stats"`
 	UnusedTfProcEvent *ebpf.Variable `ebpf:"unused_tf_proc_event"`
 	UnusedTfSockEvent *ebpf.Variable `ebpf:"unused_tf_sock_event"`

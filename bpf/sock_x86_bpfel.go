@@ -42,6 +42,12 @@ type sockTfFlowKey struct {
 	Netns     uint64
 }
 
+type sockTfFlowSlot struct {
+	_     structs.HostLayout
+	Key   sockTfFlowKey
+	Stats sockTfFlowStats
+}
+
 type sockTfFlowStats struct {
 	_         structs.HostLayout
 	Protos    uint16
@@ -119,6 +125,7 @@ const (
 	sockProgTfSockops        = "tf_sockops"
 	sockVarUnusedTfClock     = "unused_tf_clock"
 	sockVarUnusedTfFlowKey   = "unused_tf_flow_key"
+	sockVarUnusedTfFlowSlot  = "unused_tf_flow_slot"
 	sockVarUnusedTfFlowStats = "unused_tf_flow_stats"
 	sockVarUnusedTfProcEvent = "unused_tf_proc_event"
 	sockVarUnusedTfSockEvent = "unused_tf_sock_event"
@@ -195,6 +202,7 @@ type sockMapSpecs struct {
 type sockVariableSpecs struct {
 	UnusedTfClock     *ebpf.VariableSpec `ebpf:"unused_tf_clock"`
 	UnusedTfFlowKey   *ebpf.VariableSpec `ebpf:"unused_tf_flow_key"`
+	UnusedTfFlowSlot  *ebpf.VariableSpec `ebpf:"unused_tf_flow_slot"`
 	UnusedTfFlowStats *ebpf.VariableSpec `ebpf:"unused_tf_flow_stats"`
 	UnusedTfProcEvent *ebpf.VariableSpec `ebpf:"unused_tf_proc_event"`
 	UnusedTfSockEvent *ebpf.VariableSpec `ebpf:"unused_tf_sock_event"`
@@ -241,6 +249,7 @@ func (m *sockMaps) Close() error {
 type sockVariables struct {
 	UnusedTfClock     *ebpf.Variable `ebpf:"unused_tf_clock"`
 	UnusedTfFlowKey   *ebpf.Variable `ebpf:"unused_tf_flow_key"`
+	UnusedTfFlowSlot  *ebpf.Variable `ebpf:"unused_tf_flow_slot"`
 	UnusedTfFlowStats *ebpf.Variable `ebpf:"unused_tf_flow_stats"`
 	UnusedTfProcEvent *ebpf.Variable `ebpf:"unused_tf_proc_event"`
 	UnusedTfSockEvent *ebpf.Variable `ebpf:"unused_tf_sock_event"`

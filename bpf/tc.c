@@ -5,15 +5,17 @@
  * Logic:
  * 1. Parse the headers (tf_parse.h) and turn the packet into a flow key seen
  *    from the local end: egress src=local, ingress dst=local.
- * 2. Known flow: add bytes and packets to this CPU's slot of tf_flows. That
- *    map lookup and a few stores are all the work most packets get.
+ * 2. Known flow: add bytes and packets to its counters on this CPU: its
+ *    slot in tf_slots (tf_slots.h), else its entry in tf_flows. That
+ *    lookup and a few stores are all the work most packets get.
  * 3. A flow's first packets in a direction on a CPU also find the socket
  *    (egress: the skb's socket; ingress: a socket lookup, because skb->sk
  *    may be the sender's socket in another namespace) and copy its cookie
  *    and owner from tf_owners into the flow. A packet after an idle spell
  *    does so again, since the address pair may belong to a new socket.
- * 4. A new flow is inserted; when the map is full the packet is counted in
- *    tf_counters instead. The agent reads flows and deletes idle ones.
+ * 4. A new flow claims its slot when it is empty, else is inserted in
+ *    tf_flows; when that is full the packet is counted in tf_counters
+ *    instead. The agent reads both and removes idle and closed flows.
  * 5. Payload hints (tf_hints.h): protocols seen, RTP sources, and samples
  *    of DNS answers and TLS ClientHellos for naming peers.
  * Programs return TC_NEXT so that other TC programs still run.
@@ -21,6 +23,7 @@
 
 #include "tf_parse.h"
 #include "tf_hints.h"
+#include "tf_slots.h"
 #include "headers/bpf_core_read.h"
 
 char __license[] SEC("license") = "Dual BSD/GPL";
@@ -158,14 +161,33 @@ static __always_inline void tf_add(struct tf_flow_dir *d, const struct tf_pkt *p
 	d->dscp = p->dscp;
 }
 
+/* A flow's counters from its first packet on this CPU. */
+static __always_inline void tf_init_flow(struct __sk_buff *skb, struct tf_flow_stats *v, const struct tf_flow_key *k,
+					 const struct tf_pkt *p, int egress, __u32 segs, __u32 bytes, __u64 tick)
+{
+	__builtin_memset(v, 0, sizeof(*v));
+	tf_add(&v->dir[egress ? 0 : 1], p, segs, bytes, tick);
+	v->ifindex = skb->ifindex;
+	tf_find_owner(skb, v, p, egress);
+	tf_hints(skb, v, k, p, egress);
+}
+
+/* Claims an empty slot: the key goes in last, so that the agent, which
+ * skips slots without a key, never reads half-made counters. */
+static __always_inline void tf_claim_slot(struct __sk_buff *skb, struct tf_flow_slot *s, const struct tf_flow_key *k,
+					  const struct tf_pkt *p, int egress, __u32 segs, __u32 bytes, __u64 tick)
+{
+	tf_init_flow(skb, &s->stats, k, p, egress, segs, bytes, tick);
+	asm volatile("" ::: "memory");
+	__builtin_memcpy(&s->key, k, sizeof(*k));
+}
+
+/* A flow without a slot of its own on this CPU goes to tf_flows. */
 static __always_inline void tf_new_flow(struct __sk_buff *skb, struct tf_flow_key *k, const struct tf_pkt *p,
 					int egress, __u32 segs, __u32 bytes, __u64 tick)
 {
-	struct tf_flow_stats v = {};
-	tf_add(&v.dir[egress ? 0 : 1], p, segs, bytes, tick);
-	v.ifindex = skb->ifindex;
-	tf_find_owner(skb, &v, p, egress);
-	tf_hints(skb, &v, k, p, egress);
+	struct tf_flow_stats v;
+	tf_init_flow(skb, &v, k, p, egress, segs, bytes, tick);
 	long err = bpf_map_update_elem(&tf_flows, k, &v, BPF_NOEXIST);
 	if (err == -17 /* EEXIST: another CPU inserted it first */) {
 		struct tf_flow_stats *cur = bpf_map_lookup_elem(&tf_flows, k);
@@ -204,7 +226,16 @@ static __always_inline int tf_handle(struct __sk_buff *skb, int l2, int egress)
 
 	struct tf_flow_key k;
 	tf_key(&k, &p, egress, tf_dev_netns(skb));
-	struct tf_flow_stats *v = bpf_map_lookup_elem(&tf_flows, &k);
+	struct tf_flow_stats *v;
+	struct tf_flow_slot *s = tf_slot(&k);
+	if (s && tf_key_eq(&s->key, &k)) {
+		v = &s->stats;
+	} else if (s && s->key.family == 0) {
+		tf_claim_slot(skb, s, &k, &p, egress, segs, bytes, tick);
+		return TF_TC_NEXT;
+	} else {
+		v = bpf_map_lookup_elem(&tf_flows, &k);
+	}
 	if (!v) {
 		tf_new_flow(skb, &k, &p, egress, segs, bytes, tick);
 		return TF_TC_NEXT;

@@ -83,10 +83,7 @@ func run(t *testing.T, prog *ebpf.Program, pkt []byte) {
 func dumpFlows(t *testing.T, o *Objects) map[flow]FlowStats {
 	t.Helper()
 	out := map[flow]FlowStats{}
-	var k FlowKey
-	var v []FlowStats
-	it := o.Flows().Iterate()
-	for it.Next(&k, &v) {
+	err := o.Flows().Read(func(k FlowKey, v []FlowStats) {
 		f := flow{localPort: k.LocalPort, peerPort: k.PeerPort, proto: k.Protocol}
 		if k.Family == 4 {
 			f.local = netip.AddrFrom4([4]byte(k.LocalAddr[:4]))
@@ -96,8 +93,8 @@ func dumpFlows(t *testing.T, o *Objects) map[flow]FlowStats {
 			f.peer = netip.AddrFrom16(k.PeerAddr)
 		}
 		out[f] = MergeCPUs(v)
-	}
-	if err := it.Err(); err != nil {
+	})
+	if err != nil {
 		t.Fatal(err)
 	}
 	return out

@@ -37,6 +37,12 @@ type tcTfFlowKey struct {
 	Netns     uint64
 }
 
+type tcTfFlowSlot struct {
+	_     structs.HostLayout
+	Key   tcTfFlowKey
+	Stats tcTfFlowStats
+}
+
 type tcTfFlowStats struct {
 	_         structs.HostLayout
 	Protos    uint16
@@ -121,13 +127,16 @@ const (
 	tcMapTfRtp                = "tf_rtp"
 	tcMapTfRtpClock           = "tf_rtp_clock"
 	tcMapTfScratch            = "tf_scratch"
+	tcMapTfSlots              = "tf_slots"
 	tcProgTfClockSample       = "tf_clock_sample"
 	tcProgTfTcEgress          = "tf_tc_egress"
 	tcProgTfTcEgress3         = "tf_tc_egress3"
 	tcProgTfTcIngress         = "tf_tc_ingress"
 	tcProgTfTcIngress3        = "tf_tc_ingress3"
+	tcVarTfSlotCount          = "tf_slot_count"
 	tcVarUnusedTfClock        = "unused_tf_clock"
 	tcVarUnusedTfFlowKey      = "unused_tf_flow_key"
+	tcVarUnusedTfFlowSlot     = "unused_tf_flow_slot"
 	tcVarUnusedTfFlowStats    = "unused_tf_flow_stats"
 	tcVarUnusedTfPayloadEvent = "unused_tf_payload_event"
 	tcVarUnusedTfProcEvent    = "unused_tf_proc_event"
@@ -198,14 +207,17 @@ type tcMapSpecs struct {
 	TfRtp      *ebpf.MapSpec `ebpf:"tf_rtp"`
 	TfRtpClock *ebpf.MapSpec `ebpf:"tf_rtp_clock"`
 	TfScratch  *ebpf.MapSpec `ebpf:"tf_scratch"`
+	TfSlots    *ebpf.MapSpec `ebpf:"tf_slots"`
 }
 
 // tcVariableSpecs contains global variables before they are loaded into the kernel.
 //
 // It can be passed ebpf.CollectionSpec.Assign.
 type tcVariableSpecs struct {
+	TfSlotCount          *ebpf.VariableSpec `ebpf:"tf_slot_count"`
 	UnusedTfClock        *ebpf.VariableSpec `ebpf:"unused_tf_clock"`
 	UnusedTfFlowKey      *ebpf.VariableSpec `ebpf:"unused_tf_flow_key"`
+	UnusedTfFlowSlot     *ebpf.VariableSpec `ebpf:"unused_tf_flow_slot"`
 	UnusedTfFlowStats    *ebpf.VariableSpec `ebpf:"unused_tf_flow_stats"`
 	UnusedTfPayloadEvent *ebpf.VariableSpec `ebpf:"unused_tf_payload_event"`
 	UnusedTfProcEvent    *ebpf.VariableSpec `ebpf:"unused_tf_proc_event"`
@@ -243,6 +255,7 @@ type tcMaps struct {
 	TfRtp      *ebpf.Map `ebpf:"tf_rtp"`
 	TfRtpClock *ebpf.Map `ebpf:"tf_rtp_clock"`
 	TfScratch  *ebpf.Map `ebpf:"tf_scratch"`
+	TfSlots    *ebpf.Map `ebpf:"tf_slots"`
 }
 
 func (m *tcMaps) Close() error {
@@ -256,6 +269,7 @@ func (m *tcMaps) Close() error {
 		m.TfRtp,
 		m.TfRtpClock,
 		m.TfScratch,
+		m.TfSlots,
 	)
 }
 
@@ -263,8 +277,10 @@ func (m *tcMaps) Close() error {
 //
 // It can be passed to loadTcObjects or ebpf.CollectionSpec.LoadAndAssign.
 type tcVariables struct {
+	TfSlotCount          *ebpf.Variable `ebpf:"tf_slot_count"`
 	UnusedTfClock        *ebpf.Variable `ebpf:"unused_tf_clock"`
 	UnusedTfFlowKey      *ebpf.Variable `ebpf:"unused_tf_flow_key"`
+	UnusedTfFlowSlot     *ebpf.Variable `ebpf:"unused_tf_flow_slot"`
 	UnusedTfFlowStats    *ebpf.Variable `ebpf:"unused_tf_flow_stats"`
 	UnusedTfPayloadEvent *ebpf.Variable `ebpf:"unused_tf_payload_event"`
 	UnusedTfProcEvent    *ebpf.Variable `ebpf:"unused_tf_proc_event"`

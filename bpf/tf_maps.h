@@ -62,3 +62,4 @@ const struct tf_proc_event *unused_tf_proc_event __attribute__((unused));
 const struct tf_flow_key *unused_tf_flow_key __attribute__((unused));
 const struct tf_flow_stats *unused_tf_flow_stats __attribute__((unused));
 const struct tf_clock *unused_tf_clock __attribute__((unused));
+const struct tf_flow_slot *unused_tf_flow_slot __attribute__((unused));

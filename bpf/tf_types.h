@@ -153,6 +153,13 @@ struct tf_flow_stats {
 	__u8 pad2[4];
 };
 
+/* One entry of the per-CPU flow slot array (tf_slots): an empty slot has
+ * family 0 in its key. */
+struct tf_flow_slot {
+	struct tf_flow_key key;
+	struct tf_flow_stats stats;
+};
+
 /* One RTP source in one direction of a flow: browsers BUNDLE audio, video
  * and screen share into one 5-tuple, so a media stream is (flow, SSRC). */
 struct tf_rtp_key {

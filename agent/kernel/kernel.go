@@ -128,14 +128,12 @@ type Flow struct {
 	Stats bpf.FlowStats
 }
 
-// ReadFlows reads the whole flow map. lastToNs converts the map's coarse
-// last-seen ticks to boot-clock ns; the result never precedes first seen.
-func ReadFlows(m *ebpf.Map, lastToNs func(uint64) uint64) ([]Flow, error) {
+// ReadFlows reads every flow the classifier counts. lastToNs converts the
+// coarse last-seen ticks to boot-clock ns; the result never precedes
+// first seen.
+func ReadFlows(t *bpf.FlowTable, lastToNs func(uint64) uint64) ([]Flow, error) {
 	var out []Flow
-	var k bpf.FlowKey
-	var perCPU []bpf.FlowStats
-	it := m.Iterate()
-	for it.Next(&k, &perCPU) {
+	err := t.Read(func(k bpf.FlowKey, perCPU []bpf.FlowStats) {
 		for i := range perCPU {
 			for d := range perCPU[i].Dir {
 				dir := &perCPU[i].Dir[d]
@@ -143,17 +141,13 @@ func ReadFlows(m *ebpf.Map, lastToNs func(uint64) uint64) ([]Flow, error) {
 			}
 		}
 		out = append(out, Flow{Key: k, Stats: bpf.MergeCPUs(perCPU)})
-	}
-	if err := it.Err(); err != nil {
-		return out, fmt.Errorf("reading flow map: %w", err)
-	}
-	return out, nil
+	})
+	return out, err
 }
 
-// DeleteFlows removes entries from the flow map; entries already gone are
-// not an error.
-func DeleteFlows(m *ebpf.Map, keys []bpf.FlowKey) error {
-	return deleteKeys(m, keys, "idle flows")
+// DeleteFlows removes flows; flows already gone are not an error.
+func DeleteFlows(t *bpf.FlowTable, keys []bpf.FlowKey) error {
+	return t.Delete(keys)
 }
 
 func deleteKeys[K any](m *ebpf.Map, keys []K, what string) error {

@@ -41,12 +41,9 @@ func TestSameAsKernel(t *testing.T) {
 
 func compare(t *testing.T, objs *bpf.Objects, want *Flows) {
 	t.Helper()
-	got := map[bpf.FlowKey]bpf.FlowStats{}
-	var k bpf.FlowKey
-	var v []bpf.FlowStats
-	it := objs.Flows().Iterate()
-	for it.Next(&k, &v) {
-		got[k] = bpf.MergeCPUs(v)
+	got, err := objs.Flows().Merged()
+	if err != nil {
+		t.Fatal(err)
 	}
 	if len(got) != len(want.Stats) {
 		t.Errorf("kernel has %d flows, Go parser %d", len(got), len(want.Stats))

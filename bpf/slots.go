@@ -1,0 +1,201 @@
+package bpf
+
+import (
+	"encoding/binary"
+	"errors"
+	"fmt"
+	"unsafe"
+
+	"github.com/cilium/ebpf"
+)
+
+// FlowSlot is one entry of the per-CPU flow slot array (struct tf_flow_slot).
+type FlowSlot = sockTfFlowSlot
+
+// DefaultFlowSlots is the number of flow slots per CPU (tf_slots.h): with
+// 1000 concurrent flows about 11% of them find their slot taken and are
+// counted in the flow map instead. 4096 slots cost 864 KiB per CPU.
+const DefaultFlowSlots = 4096
+
+const slotSize = int(unsafe.Sizeof(FlowSlot{}))
+
+// slotMult is TF_SLOT_MULT in tf_slots.h.
+const slotMult = 0x9E3779B97F4A7C15
+
+// slotHash is the Go twin of tf_slot_hash: the key's six words mixed by
+// multiplication, the high half kept.
+func slotHash(k *FlowKey) uint32 {
+	w := [6]uint64{
+		binary.LittleEndian.Uint64(k.LocalAddr[0:8]), binary.LittleEndian.Uint64(k.LocalAddr[8:16]),
+		binary.LittleEndian.Uint64(k.PeerAddr[0:8]), binary.LittleEndian.Uint64(k.PeerAddr[8:16]),
+		uint64(k.LocalPort) | uint64(k.PeerPort)<<16 | uint64(k.Protocol)<<32 | uint64(k.Family)<<40 | uint64(k.Pad)<<48,
+		k.Netns,
+	}
+	local := (w[0] ^ w[1]) * slotMult
+	return uint32(((local ^ w[2] ^ w[3] ^ w[4] ^ w[5]) * slotMult) >> 32)
+}
+
+// FlowTable is where the classifier counts flows: each CPU's slots
+// (tf_slots, read through a memory mapping) and the per-CPU flow map
+// (tf_flows) for flows whose slot another flow holds. A flow can be in
+// both, and in several CPUs' slots; Read hands out its pieces together.
+type FlowTable struct {
+	slots    *ebpf.Map
+	mem      *ebpf.Memory // nil when slots are off
+	overflow *ebpf.Map
+	perCPU   int // slots per CPU
+	cpus     int
+
+	buf      []FlowSlot // one slot index across the CPUs
+	pieces   []FlowStats
+	overKeys map[FlowKey][]FlowStats
+}
+
+func newFlowTable(slots, overflow *ebpf.Map, perCPU int) (*FlowTable, error) {
+	t := &FlowTable{slots: slots, overflow: overflow, perCPU: perCPU}
+	if perCPU == 0 {
+		return t, nil
+	}
+	cpus, err := ebpf.PossibleCPU()
+	if err != nil {
+		return nil, fmt.Errorf("counting CPUs for the flow slots: %w", err)
+	}
+	if t.mem, err = slots.Memory(); err != nil {
+		return nil, fmt.Errorf("mapping the flow slots: %w", err)
+	}
+	t.cpus = cpus
+	t.buf = make([]FlowSlot, cpus)
+	return t, nil
+}
+
+// Map is the flow map behind the slots (FlowKey -> per-CPU FlowStats).
+func (t *FlowTable) Map() *ebpf.Map { return t.overflow }
+
+// Read calls fn once for every flow with its counters from every place
+// that holds some (per CPU, slots and map). fn must not keep the slice.
+func (t *FlowTable) Read(fn func(FlowKey, []FlowStats)) error {
+	if err := t.readOverflow(); err != nil {
+		return err
+	}
+	for i := 0; i < t.perCPU; i++ {
+		if err := t.readIndex(i, fn); err != nil {
+			return err
+		}
+	}
+	for k, perCPU := range t.overKeys {
+		fn(k, perCPU)
+	}
+	clear(t.overKeys)
+	return nil
+}
+
+func (t *FlowTable) readOverflow() error {
+	if t.overKeys == nil {
+		t.overKeys = map[FlowKey][]FlowStats{}
+	}
+	var k FlowKey
+	var perCPU []FlowStats
+	it := t.overflow.Iterate()
+	for it.Next(&k, &perCPU) {
+		t.overKeys[k] = perCPU
+		perCPU = nil
+	}
+	if err := it.Err(); err != nil {
+		return fmt.Errorf("reading flow map: %w", err)
+	}
+	return nil
+}
+
+// readIndex reads slot i of every CPU. The CPUs' slots at one index may
+// hold different flows (each CPU's first comer), or the same one.
+func (t *FlowTable) readIndex(i int, fn func(FlowKey, []FlowStats)) error {
+	n := 0
+	for cpu := 0; cpu < t.cpus; cpu++ {
+		raw := unsafe.Slice((*byte)(unsafe.Pointer(&t.buf[n])), slotSize)
+		if _, err := t.mem.ReadAt(raw, int64((cpu*t.perCPU+i)*slotSize)); err != nil {
+			return fmt.Errorf("reading flow slot %d of cpu %d: %w", i, cpu, err)
+		}
+		if t.buf[n].Key.Family != 0 {
+			n++
+		}
+	}
+	for j := 0; j < n; j++ {
+		k := t.buf[j].Key
+		if k.Family == 0 {
+			continue // taken with an earlier CPU's slot of the same flow
+		}
+		t.pieces = append(t.pieces[:0], t.buf[j].Stats)
+		for l := j + 1; l < n; l++ {
+			if t.buf[l].Key == k {
+				t.pieces = append(t.pieces, t.buf[l].Stats)
+				t.buf[l].Key.Family = 0
+			}
+		}
+		if over, ok := t.overKeys[k]; ok {
+			t.pieces = append(t.pieces, over...)
+			delete(t.overKeys, k)
+		}
+		fn(k, t.pieces)
+	}
+	return nil
+}
+
+// Delete removes flows from the slots and the map; flows already gone
+// are not an error.
+func (t *FlowTable) Delete(keys []FlowKey) error {
+	var errs []error
+	for i := range keys {
+		if err := t.overflow.Delete(&keys[i]); err != nil && !errors.Is(err, ebpf.ErrKeyNotExist) {
+			errs = append(errs, err)
+		}
+		if err := t.emptySlots(&keys[i]); err != nil {
+			errs = append(errs, err)
+		}
+	}
+	if err := errors.Join(errs...); err != nil {
+		return fmt.Errorf("deleting flows: %w", err)
+	}
+	return nil
+}
+
+// emptySlots frees the flow's slot on every CPU that holds it by clearing
+// the key's word with the family in one 8-byte store: the classifier may
+// claim the slot the moment it sees family 0, so nothing else of the slot
+// is written after that. Only the agent frees slots, so the slot cannot
+// change hands between the check and the write; a packet of the flow
+// counted in between is lost, as it would be with a map entry deleted
+// under it.
+func (t *FlowTable) emptySlots(k *FlowKey) error {
+	if t.mem == nil {
+		return nil
+	}
+	i := int(slotHash(k)) & (t.perCPU - 1)
+	var key FlowKey
+	raw := unsafe.Slice((*byte)(unsafe.Pointer(&key)), unsafe.Sizeof(key))
+	var zero [8]byte
+	for cpu := 0; cpu < t.cpus; cpu++ {
+		off := int64((cpu*t.perCPU + i) * slotSize)
+		if _, err := t.mem.ReadAt(raw, off); err != nil {
+			return fmt.Errorf("reading flow slot %d of cpu %d: %w", i, cpu, err)
+		}
+		if key != *k {
+			continue
+		}
+		if _, err := t.mem.WriteAt(zero[:], off+familyWord); err != nil {
+			return fmt.Errorf("emptying flow slot %d of cpu %d: %w", i, cpu, err)
+		}
+	}
+	return nil
+}
+
+// familyWord is the offset of the key's word with ports, protocol and family.
+const familyWord = int64(unsafe.Offsetof(FlowKey{}.LocalPort))
+
+// Merged reads every flow with its pieces merged (MergeCPUs), raw
+// last-seen ticks and all: for tests and tools that look at the kernel's
+// view directly.
+func (t *FlowTable) Merged() (map[FlowKey]FlowStats, error) {
+	out := map[FlowKey]FlowStats{}
+	err := t.Read(func(k FlowKey, pieces []FlowStats) { out[k] = MergeCPUs(pieces) })
+	return out, err
+}

@@ -1,0 +1,194 @@
+package bpf
+
+import (
+	"math/rand/v2"
+	"net"
+	"runtime"
+	"testing"
+	"unsafe"
+
+	"github.com/gopacket/gopacket/layers"
+	"golang.org/x/sys/unix"
+
+	"github.com/teamsflow/teamsflow/agent/testenv"
+)
+
+// onOneCPU keeps the test's thread, and so every prog.Run, on CPU 0: the
+// slots are per CPU, and these tests count on which flow came first.
+func onOneCPU(t *testing.T) {
+	t.Helper()
+	runtime.LockOSThread()
+	t.Cleanup(runtime.UnlockOSThread)
+	var set unix.CPUSet
+	set.Set(0)
+	if err := unix.SchedSetaffinity(0, &set); err != nil {
+		t.Fatal(err)
+	}
+}
+
+func loadWithSlots(t *testing.T, slots int) *Objects {
+	t.Helper()
+	testenv.RequirePrivileged(t)
+	o, err := Load(Config{FlowMapEntries: 1024, FlowSlots: slots})
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { o.Close() })
+	return o
+}
+
+// slotsHeld reads the slot array raw: every occupied slot's key by its
+// index within its CPU's run.
+func slotsHeld(t *testing.T, ft *FlowTable) map[FlowKey][]int {
+	t.Helper()
+	held := map[FlowKey][]int{}
+	var s FlowSlot
+	raw := unsafe.Slice((*byte)(unsafe.Pointer(&s)), slotSize)
+	for i := 0; i < ft.cpus*ft.perCPU; i++ {
+		if _, err := ft.mem.ReadAt(raw, int64(i*slotSize)); err != nil {
+			t.Fatal(err)
+		}
+		if s.Key.Family != 0 {
+			held[s.Key] = append(held[s.Key], i%ft.perCPU)
+		}
+	}
+	return held
+}
+
+func udpPacket(t *testing.T, v6 bool, src, dst net.IP, sport, dport uint16) []byte {
+	if v6 {
+		l3 := ipv6(layers.IPProtocolUDP, 0)
+		l3.SrcIP, l3.DstIP = src, dst
+		return serialize(t, eth(layers.EthernetTypeIPv6), l3, udp(sport, dport), payload(30))
+	}
+	l3 := ipv4(layers.IPProtocolUDP, 0)
+	l3.SrcIP, l3.DstIP = src, dst
+	return serialize(t, eth(layers.EthernetTypeIPv4), l3, udp(sport, dport), payload(30))
+}
+
+// The agent finds a flow's slot with slotHash, the Go twin of
+// tf_slot_hash: every flow the classifier put in a slot must sit where
+// the twin says.
+func TestSlotHashTwin(t *testing.T) {
+	o := loadWithSlots(t, 256)
+	rng := rand.New(rand.NewPCG(1, 2))
+	for i := range 300 {
+		v6 := i%2 == 1
+		src, dst := make(net.IP, 4), make(net.IP, 4)
+		if v6 {
+			src, dst = make(net.IP, 16), make(net.IP, 16)
+			src[0], dst[0] = 0xfd, 0xfd
+		}
+		for j := 1; j < len(src); j++ {
+			src[j], dst[j] = byte(rng.Uint32()), byte(rng.Uint32())
+		}
+		run(t, o.TCProgram(i%3 != 0, true), udpPacket(t, v6, src, dst, uint16(rng.Uint32()), uint16(rng.Uint32())))
+	}
+	held := slotsHeld(t, o.Flows())
+	if len(held) < 100 {
+		t.Fatalf("only %d of 300 flows in 256 slots per CPU", len(held))
+	}
+	for k, idx := range held {
+		for _, i := range idx {
+			if want := int(slotHash(&k)) & 255; i != want {
+				t.Errorf("flow %+v in slot %d, the Go twin says %d", k, i, want)
+			}
+		}
+	}
+}
+
+// With one slot per CPU the second flow finds it taken and goes to the
+// map; when the agent frees the slot, the next packet of that flow takes
+// it, and the flow's two pieces are read back as one.
+func TestSlotTakenFallsBackToMap(t *testing.T) {
+	onOneCPU(t)
+	o := loadWithSlots(t, 1)
+	first := udpPacket(t, false, ip4A, ip4B, 1000, 2000)
+	second := udpPacket(t, false, ip4A, ip4B, 1001, 2000)
+	run(t, o.TCProgram(true, true), first)
+	for range 3 {
+		run(t, o.TCProgram(true, true), second)
+	}
+	assertFlows(t, o, map[uint16]uint64{1000: 1, 1001: 3})
+	if n := o.Flows().Map().Iterate(); !n.Next(new(FlowKey), new([]FlowStats)) {
+		t.Fatal("the flow without a slot is not in the map")
+	}
+
+	keyFirst := keyOfPort(t, o, 1000)
+	if err := o.Flows().Delete([]FlowKey{keyFirst}); err != nil {
+		t.Fatal(err)
+	}
+	assertFlows(t, o, map[uint16]uint64{1001: 3})
+	for range 2 {
+		run(t, o.TCProgram(true, true), second)
+	}
+	assertFlows(t, o, map[uint16]uint64{1001: 5})
+	held := slotsHeld(t, o.Flows())
+	if len(held) != 1 || held[keyOfPort(t, o, 1001)] == nil {
+		t.Errorf("slots hold %v, want the second flow, which took the freed slot", held)
+	}
+	c := counters(t, o)
+	if c[CntFlowMapFull] != 0 {
+		t.Errorf("flow_map_full = %d", c[CntFlowMapFull])
+	}
+}
+
+// A slot freed by the agent and taken by a new flow counts only the new
+// flow: nothing of the old one's counters or owner shows through.
+func TestFreedSlotStartsClean(t *testing.T) {
+	onOneCPU(t)
+	o := loadWithSlots(t, 1)
+	old := udpPacket(t, false, ip4A, ip4B, 1000, 2000)
+	for range 4 {
+		run(t, o.TCProgram(true, true), old)
+	}
+	if err := o.Flows().Delete([]FlowKey{keyOfPort(t, o, 1000)}); err != nil {
+		t.Fatal(err)
+	}
+	run(t, o.TCProgram(false, true), udpPacket(t, false, ip4B, ip4A, 2000, 1002))
+	flows, err := o.Flows().Merged()
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(flows) != 1 {
+		t.Fatalf("%d flows, want the new one only", len(flows))
+	}
+	for k, v := range flows {
+		if k.LocalPort != 1002 || v.Dir[0].Packets != 0 || v.Dir[1].Packets != 1 || v.Dir[1].Bytes != 58 {
+			t.Errorf("flow %+v: %+v", k, v)
+		}
+	}
+}
+
+func keyOfPort(t *testing.T, o *Objects, port uint16) FlowKey {
+	t.Helper()
+	flows, err := o.Flows().Merged()
+	if err != nil {
+		t.Fatal(err)
+	}
+	for k := range flows {
+		if k.LocalPort == port {
+			return k
+		}
+	}
+	t.Fatalf("no flow from port %d", port)
+	return FlowKey{}
+}
+
+// assertFlows checks that exactly these local ports have flows, each with
+// this many packets sent.
+func assertFlows(t *testing.T, o *Objects, sent map[uint16]uint64) {
+	t.Helper()
+	flows, err := o.Flows().Merged()
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(flows) != len(sent) {
+		t.Errorf("%d flows, want %d", len(flows), len(sent))
+	}
+	for k, v := range flows {
+		if want, ok := sent[k.LocalPort]; !ok || v.Dir[0].Packets != want {
+			t.Errorf("flow from port %d: %d packets sent, want %d", k.LocalPort, v.Dir[0].Packets, want)
+		}
+	}
+}
