@@ -141,6 +141,9 @@ func (d *daemon) run(ctx context.Context, acfg agent.Config) error {
 	if d.agent, err = agent.Start(acfg); err != nil {
 		return errors.Join(err, d.shutdownExporter(), srv.Close())
 	}
+	if err := releaseBinaryPages(); err != nil {
+		d.log.Debug().Err(err).Msg("the pages of starting stay resident")
+	}
 	streams.attach(d.agent)
 	d.streams = streams
 	d.lastTick.Store(time.Now().UnixNano())

@@ -1,0 +1,66 @@
+package main
+
+import (
+	"os"
+	"path/filepath"
+	"strconv"
+	"strings"
+	"testing"
+)
+
+// Only the read-only mappings of the executable itself are released:
+// never its writable data, nor other files.
+func TestReadOnlyMappings(t *testing.T) {
+	maps := filepath.Join(t.TempDir(), "maps")
+	content := `00400000-00d88000 r-xp 00000000 fe:00 1 /usr/bin/teamsflow
+00d88000-0184e000 r--p 00988000 fe:00 1 /usr/bin/teamsflow
+0184e000-0192b000 rw-p 0144e000 fe:00 1 /usr/bin/teamsflow
+0192b000-03ea3000 rw-p 00000000 00:00 0
+7f0000000000-7f0000100000 r-xp 00000000 fe:00 2 /usr/lib/libc.so.6
+7f0000200000-7f0000300000 r--p 00000000 fe:00 3 /usr/bin/teamsflow (deleted)
+`
+	if err := os.WriteFile(maps, []byte(content), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	got, err := readOnlyMappings(maps, "/usr/bin/teamsflow")
+	if err != nil {
+		t.Fatal(err)
+	}
+	want := [][2]uintptr{{0x400000, 0xd88000}, {0xd88000, 0x184e000}}
+	if len(got) != len(want) || got[0] != want[0] || got[1] != want[1] {
+		t.Errorf("got %x, want %x", got, want)
+	}
+}
+
+// Releasing the executable's pages shrinks the resident file pages of a
+// running process, which keeps working.
+func TestReleaseBinaryPages(t *testing.T) {
+	before := rssFileKB(t)
+	if err := releaseBinaryPages(); err != nil {
+		t.Skipf("this kernel cannot release pages: %v", err)
+	}
+	after := rssFileKB(t)
+	if after >= before {
+		t.Errorf("resident file pages %d kB before, %d kB after", before, after)
+	}
+	t.Logf("resident file pages %d kB -> %d kB", before, after)
+}
+
+func rssFileKB(t *testing.T) int {
+	t.Helper()
+	raw, err := os.ReadFile("/proc/self/status")
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, line := range strings.Split(string(raw), "\n") {
+		if v, ok := strings.CutPrefix(line, "RssFile:"); ok {
+			n, err := strconv.Atoi(strings.TrimSpace(strings.TrimSuffix(strings.TrimSpace(v), "kB")))
+			if err != nil {
+				t.Fatal(err)
+			}
+			return n
+		}
+	}
+	t.Fatal("no RssFile in /proc/self/status")
+	return 0
+}
