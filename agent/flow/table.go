@@ -30,18 +30,40 @@ type Flow struct {
 	Owner  Owner
 	Cookie uint64
 	Closed bool // its socket was closed
-	// folded holds counts of kernel entries that were already deleted;
-	// current the live kernel entry.
-	folded, current bpf.FlowStats
-	inKernel        bool
+	// current holds the live kernel entry's counts; folded those of
+	// kernel entries already deleted, nil until one was (most flows keep
+	// one entry for life: 10k flows would carry ~1 MB of zeros).
+	current  counts
+	folded   *counts
+	inKernel bool
 	// changed: counts, owner or closed state moved since Changed last
 	// returned the flow.
 	changed bool
 }
 
+// counts is what a flow's totals need of a kernel entry: the entry's
+// owner and cookie go into the Flow itself.
+type counts struct {
+	Dir      [2]bpf.FlowDir
+	Protos   uint16
+	StunType uint16
+	Ifindex  uint32
+}
+
+func countsOf(s *bpf.FlowStats) counts {
+	return counts{Dir: s.Dir, Protos: s.Protos, StunType: s.StunType, Ifindex: s.Ifindex}
+}
+
+func (c *counts) stats() bpf.FlowStats {
+	return bpf.FlowStats{Dir: c.Dir, Protos: c.Protos, StunType: c.StunType, Ifindex: c.Ifindex}
+}
+
 // Stats is the flow's total traffic.
 func (f *Flow) Stats() bpf.FlowStats {
-	return bpf.MergeCPUs([]bpf.FlowStats{f.folded, f.current})
+	if f.folded == nil {
+		return bpf.MergeCPUs([]bpf.FlowStats{f.current.stats()})
+	}
+	return bpf.MergeCPUs([]bpf.FlowStats{f.folded.stats(), f.current.stats()})
 }
 
 // Socket is what events and backfill told about one socket.
@@ -88,7 +110,7 @@ func (t *Table) Update(k bpf.FlowKey, s bpf.FlowStats) {
 	if s.Dir[0].Packets != f.current.Dir[0].Packets || s.Dir[1].Packets != f.current.Dir[1].Packets {
 		f.changed = true
 	}
-	f.current, f.inKernel = s, true
+	f.current, f.inKernel = countsOf(&s), true
 	if s.Cookie != 0 {
 		f.Cookie = s.Cookie
 	}
@@ -113,8 +135,9 @@ func (t *Table) Removed(k bpf.FlowKey) {
 	t.mu.Lock()
 	defer t.mu.Unlock()
 	if f := t.flows[k]; f != nil && f.inKernel {
-		f.folded = f.Stats()
-		f.current, f.inKernel = bpf.FlowStats{}, false
+		total := f.Stats()
+		f.folded = new(countsOf(&total))
+		f.current, f.inKernel = counts{}, false
 	}
 }
 
