@@ -22,17 +22,57 @@ type Sample struct {
 	HasShape bool // Squares and Markers are known (RTP streams)
 }
 
-// Window keeps the last few samples of a stream.
+// Window keeps the last few samples of a stream. A flow's samples have
+// no shape (squares, markers, silence): that part is kept apart and made
+// only for a stream whose samples have one, which halves a flow's window
+// (the daemon keeps one per flow, 10k flows and more).
 type Window struct {
-	samples [windowLen]Sample
-	n, next int
+	counts [windowLen]sampleCounts
+	shapes *[windowLen]sampleShape
+	n      uint8
+	next   uint8
+	shaped uint8 // bit i: samples slot i HasShape
+}
+
+type sampleCounts struct {
+	span    time.Duration
+	packets uint64
+	payload uint64
+}
+
+type sampleShape struct {
+	squares, markers uint64
+	silence          time.Duration
 }
 
 // Add appends one interval, forgetting the oldest when full.
 func (w *Window) Add(s Sample) {
-	w.samples[w.next] = s
+	i := w.next
+	w.counts[i] = sampleCounts{s.Span, s.Packets, s.Payload}
+	shape := sampleShape{s.Squares, s.Markers, s.Silence}
+	if w.shapes == nil && shape != (sampleShape{}) {
+		w.shapes = new([windowLen]sampleShape)
+	}
+	if w.shapes != nil {
+		w.shapes[i] = shape
+	}
+	w.shaped &^= 1 << i
+	if s.HasShape {
+		w.shaped |= 1 << i
+	}
 	w.next = (w.next + 1) % windowLen
 	w.n = min(w.n+1, windowLen)
+}
+
+// sample returns the sample in slot i.
+func (w *Window) sample(i int) Sample {
+	c := &w.counts[i]
+	s := Sample{Span: c.span, Packets: c.packets, Payload: c.payload, HasShape: w.shaped&(1<<i) != 0}
+	if w.shapes != nil {
+		sh := &w.shapes[i]
+		s.Squares, s.Markers, s.Silence = sh.squares, sh.markers, sh.silence
+	}
+	return s
 }
 
 // Features are the rate facts the label rules read.
@@ -55,8 +95,8 @@ func (w *Window) Features() Features {
 	var f Features
 	var payload, squares, markers float64
 	busyAfter := false
-	for k := 0; k < w.n; k++ {
-		s := w.samples[(w.next-1-k+windowLen)%windowLen] // k = 0 is the newest
+	for k := 0; k < int(w.n); k++ {
+		s := w.sample((int(w.next) - 1 - k + windowLen) % windowLen) // k = 0 is the newest
 		if busyAfter {
 			f.MaxSilence = math.Max(f.MaxSilence, s.Silence.Seconds())
 		}
