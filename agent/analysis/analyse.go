@@ -95,10 +95,10 @@ func (p *Pipeline) attribute(st *flowState, call bool) {
 	}
 	e.RelayPort = st.f.ID.Transport == observe.UDP && p.cfg.Names.IsRelayPort(peer.Port()) && e.Destination()
 	st.destination = e.Destination()
-	if st.verdictOf == nil || *st.verdictOf != e {
+	if !st.verdictKnown || st.verdictOf != e {
 		// The evidence rarely changes: keep the verdict (and its slice).
 		st.app, st.evidence = e.Verdict()
-		st.verdictOf = &e
+		st.verdictOf, st.verdictKnown = e, true
 	}
 }
 

@@ -28,6 +28,7 @@ type Pipeline struct {
 	ended  []endedStream // streams replaced by a new one of the same key, lingering
 	hellos map[observe.FlowID]*helloBuffer
 	snis   map[observe.FlowID]string // learned before the flow's counters arrived
+	keys   keyStrings
 
 	now      time.Time
 	counters Counters
@@ -112,7 +113,7 @@ func (p *Pipeline) updateFlow(f *observe.Flow) {
 			p.counters.StreamsDropped++
 			return
 		}
-		st = newFlowState(*f, p.now)
+		st = newFlowState(*f, p.now, &p.keys)
 		p.flows[f.ID] = st
 	}
 	if !st.ended() {
@@ -134,7 +135,7 @@ func (p *Pipeline) sampleSilent() {
 // previous ones goes into its window.
 func (p *Pipeline) sampleFlow(st *flowState, f *observe.Flow) {
 	if st.f.Owner == nil && f.Owner != nil {
-		st.setOwner(f.Owner)
+		st.setOwner(f.Owner, &p.keys)
 	}
 	dSent := delta(f.Sent, st.f.Sent)
 	dRecv := delta(f.Recv, st.f.Recv)

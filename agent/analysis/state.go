@@ -46,23 +46,27 @@ func (s *stream) end(reason string, at time.Time) {
 	}
 }
 
-// flowState is one flow as the pipeline knows it.
+// flowState is one flow as the pipeline knows it. The small fields come
+// last, together: the daemon keeps one per flow.
 type flowState struct {
 	stream
-	f           observe.Flow
-	process     teams.ProcessKind
-	socketKey   string // one socket (or process): for call evidence
-	callKey     string // one process (or host): for calls
-	peerKey     string // callKey and the peer address: one participant of a call
-	peerNet     string // callKey and the peer's network
-	serverName  string
-	nameIsTeams bool
-	sni         bool // serverName came from this flow's ClientHello
-	hasRTP      bool
-	app         string
-	evidence    []string
-	verdictOf   *teams.Evidence // the evidence app and evidence were decided from
-	destination bool            // the peer is known Teams (range, DNS, SNI)
+	f          observe.Flow
+	socketKey  string // one socket (or process): for call evidence
+	callKey    string // one process (or host): for calls
+	peerKey    string // callKey and the peer address: one participant of a call
+	peerNet    string // callKey and the peer's network
+	serverName string
+	app        string
+	evidence   []string
+	process    teams.ProcessKind
+	// verdictOf is the evidence app and evidence were decided from, once
+	// verdictKnown (by value: a pointer cost an allocation per flow).
+	verdictOf    teams.Evidence
+	verdictKnown bool
+	nameIsTeams  bool
+	sni          bool // serverName came from this flow's ClientHello
+	hasRTP       bool
+	destination  bool // the peer is known Teams (range, DNS, SNI)
 	// ownSignalling: a non-Teams, non-browser process that also carries
 	// media: its TLS connections are its call's signalling.
 	ownSignalling bool
@@ -81,32 +85,58 @@ type rtpState struct {
 	r observe.RTPStream
 }
 
-func newFlowState(f observe.Flow, now time.Time) *flowState {
+func newFlowState(f observe.Flow, now time.Time, keys *keyStrings) *flowState {
 	st := &flowState{f: f}
 	st.first = firstOf(f.Sent.First, f.Recv.First, now)
 	st.prevAt = st.first
 	st.id = streamID(f.ID, "flow", 0, now)
-	st.setOwner(f.Owner)
+	st.setOwner(f.Owner, keys)
 	return st
 }
 
 // setOwner derives the owner-based keys once the owner is known.
-func (st *flowState) setOwner(o *observe.Owner) {
+func (st *flowState) setOwner(o *observe.Owner, keys *keyStrings) {
 	id := st.f.ID
 	st.process = teams.Process(o)
 	switch {
 	case o != nil:
-		st.socketKey = fmt.Sprintf("p%d/%d", id.Netns, o.PID)
+		st.socketKey = keys.of(fmt.Appendf(keys.buf[:0], "p%d/%d", id.Netns, o.PID))
 		st.callKey = st.socketKey
 	default:
 		// Without an owner a local UDP port is one socket (ICE and media of
 		// one stream share it) and a local address is one host.
-		st.socketKey = fmt.Sprintf("s%d/%d/%s", id.Netns, id.Transport, id.Local)
-		st.callKey = fmt.Sprintf("h%d/%s", id.Netns, id.Local.Addr())
+		st.socketKey = keys.of(fmt.Appendf(keys.buf[:0], "s%d/%d/%s", id.Netns, id.Transport, id.Local))
+		st.callKey = keys.of(fmt.Appendf(keys.buf[:0], "h%d/%s", id.Netns, id.Local.Addr()))
 	}
 	// Built once: analyse looks them up for every flow at every snapshot.
-	st.peerKey = st.callKey + ">" + id.Peer.Addr().String()
-	st.peerNet = st.callKey + "@" + network(id.Peer.Addr())
+	st.peerKey = keys.of(fmt.Appendf(keys.buf[:0], "%s>%s", st.callKey, id.Peer.Addr()))
+	st.peerNet = keys.of(fmt.Appendf(keys.buf[:0], "%s@%s", st.callKey, network(id.Peer.Addr())))
+}
+
+// maxKeyStrings bounds keyStrings; when full it starts afresh (the keys
+// handed out stay valid).
+const maxKeyStrings = 4096
+
+// keyStrings hands out one copy of each owner and peer key: the flows of
+// one process to one peer share their keys, and 10k flows of a process
+// otherwise kept 30k copies of a few strings.
+type keyStrings struct {
+	m   map[string]string
+	buf []byte
+}
+
+// of returns the shared copy of key, which may be keys.buf.
+func (k *keyStrings) of(key []byte) string {
+	k.buf = key[:0]
+	if s, ok := k.m[string(key)]; ok {
+		return s
+	}
+	if k.m == nil || len(k.m) >= maxKeyStrings {
+		k.m = make(map[string]string)
+	}
+	s := string(key)
+	k.m[s] = s
+	return s
 }
 
 func firstOf(a, b, fallback time.Time) time.Time {
