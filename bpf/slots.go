@@ -17,6 +17,14 @@ type FlowSlot = sockTfFlowSlot
 // counted in the flow map instead. 4096 slots cost 864 KiB per CPU.
 const DefaultFlowSlots = 4096
 
+// SlotsPerCPU turns a configured slot count (0: none) into Config.FlowSlots.
+func SlotsPerCPU(configured uint32) int {
+	if configured == 0 {
+		return -1
+	}
+	return int(configured)
+}
+
 const slotSize = int(unsafe.Sizeof(FlowSlot{}))
 
 // slotMult is TF_SLOT_MULT in tf_slots.h.

@@ -31,6 +31,7 @@ type Config struct {
 	PollInterval time.Duration `yaml:"poll_interval"`
 	IdleTimeout  time.Duration `yaml:"idle_timeout"`
 	FlowMapSize  uint32        `yaml:"flow_map_size"`
+	FlowSlots    uint32        `yaml:"flow_slots"`
 	API          API           `yaml:"api"`
 	LogLevel     string        `yaml:"log_level"`
 	AllApps      bool          `yaml:"all_apps"`
@@ -83,9 +84,9 @@ func Default() Config {
 	return Config{
 		Interfaces: []string{}, Netns: []string{},
 		TCMode: "auto", PollInterval: time.Second, IdleTimeout: 60 * time.Second,
-		FlowMapSize: 65536,
-		API:         API{Socket: DefaultSocket, Group: DefaultGroup},
-		LogLevel:    "info",
+		FlowMapSize: 65536, FlowSlots: 4096,
+		API:      API{Socket: DefaultSocket, Group: DefaultGroup},
+		LogLevel: "info",
 		// Microsoft's recommended ranges for the desktop client.
 		QoS: QoS{AudioPorts: PortRange{50000, 50019}, VideoPorts: PortRange{50020, 50039},
 			ScreensharePorts: PortRange{50040, 50059}},
@@ -120,6 +121,7 @@ var keys = []Key{
 	{"poll_interval", "poll-interval", "how often the kernel's flow counters are read", func(c *Config) any { return &c.PollInterval }},
 	{"idle_timeout", "idle-timeout", "how long a flow may be silent before it ends", func(c *Config) any { return &c.IdleTimeout }},
 	{"flow_map_size", "flow-map-size", "flows the kernel tracks at once", func(c *Config) any { return &c.FlowMapSize }},
+	{"flow_slots", "flow-slots", "fast flow slots per CPU in front of the flow map (a power of two, 0 for none)", func(c *Config) any { return &c.FlowSlots }},
 	{"api.socket", "socket", "unix socket of the local API", func(c *Config) any { return &c.API.Socket }},
 	{"api.group", "group", `group that may use the local API besides root ("" for root only)`, func(c *Config) any { return &c.API.Group }},
 	{"log_level", "log-level", "log level: debug, info, warn, error", func(c *Config) any { return &c.LogLevel }},

@@ -26,6 +26,8 @@ func TestFileErrorsNameTheKeyAndLine(t *testing.T) {
 		{"flow_map_size: -1", `:1: flow_map_size: want a whole number from 0 to 4294967295, got "-1"`},
 		{"flow_map_size: 0", `:1: flow_map_size: 0 is out of range: use 1 to 16777216`},
 		{"flow_map_size: 99999999", `:1: flow_map_size: 99999999 is out of range`},
+		{"flow_slots: 1000", `:1: flow_slots: 1000 is not a power of two up to 1048576 (or 0 for none)`},
+		{"flow_slots: 2097152", `:1: flow_slots: 2097152 is not a power of two`},
 		{"api:\n  socket: api.sock", `:2: api.socket: "api.sock" is not an absolute path`},
 		{"api:\n  socket: /" + strings.Repeat("x", 120), `:2: api.socket: path is 121 bytes long`},
 		{"api:\n  group: a:b", `:2: api.group: "a:b" is not a group name`},

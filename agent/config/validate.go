@@ -49,6 +49,9 @@ func (c *Config) checkWatch() error {
 	if c.FlowMapSize < 1 || c.FlowMapSize > 1<<24 {
 		return c.bad("flow_map_size", "%d is out of range: use 1 to 16777216", c.FlowMapSize)
 	}
+	if n := c.FlowSlots; n&(n-1) != 0 || n > 1<<20 {
+		return c.bad("flow_slots", "%d is not a power of two up to 1048576 (or 0 for none)", n)
+	}
 	switch c.LogLevel {
 	case "debug", "info", "warn", "error":
 	default:

@@ -24,6 +24,7 @@ type captureOptions struct {
 	netns      []string
 	tcMode     string
 	flowMap    uint32
+	flowSlots  uint32
 }
 
 func newCaptureCmd() *cobra.Command {
@@ -46,6 +47,7 @@ socket and its traffic in each direction, and detaches. No daemon needed.`,
 	f.StringSliceVar(&o.netns, "netns", nil, "also watch the interfaces of these network namespaces (e.g. /run/netns/NAME)")
 	f.StringVar(&o.tcMode, "tc-mode", "auto", "how to attach to interfaces: auto, tcx or clsact")
 	f.Uint32Var(&o.flowMap, "flow-map-size", 65536, "flows the kernel tracks at once")
+	f.Uint32Var(&o.flowSlots, "flow-slots", bpf.DefaultFlowSlots, "fast flow slots per CPU in front of the flow map (a power of two, 0 for none)")
 	return cmd
 }
 
@@ -60,6 +62,9 @@ func (o captureOptions) config(cmd *cobra.Command) (agent.Config, error) {
 	if o.flowMap == 0 {
 		return agent.Config{}, errors.New("invalid --flow-map-size 0: must be at least 1")
 	}
+	if n := o.flowSlots; n&(n-1) != 0 || n > 1<<20 {
+		return agent.Config{}, fmt.Errorf("invalid --flow-slots %d: use a power of two up to 1048576, or 0 for none", n)
+	}
 	for _, p := range o.netns {
 		if _, err := os.Stat(p); err != nil {
 			return agent.Config{}, fmt.Errorf("invalid --netns %q: %w", p, errors.Unwrap(err))
@@ -70,7 +75,7 @@ func (o captureOptions) config(cmd *cobra.Command) (agent.Config, error) {
 		return agent.Config{}, err
 	}
 	return agent.Config{Interfaces: o.interfaces, Netns: append([]string{""}, o.netns...), TCMode: mode,
-		Maps: bpf.Config{FlowMapEntries: o.flowMap}, Log: log}, nil
+		Maps: bpf.Config{FlowMapEntries: o.flowMap, FlowSlots: bpf.SlotsPerCPU(o.flowSlots)}, Log: log}, nil
 }
 
 func runCapture(cmd *cobra.Command, o captureOptions) error {

@@ -99,10 +99,11 @@ func TestCaptureJSONAndInterrupt(t *testing.T) {
 	}
 }
 
-// A full flow map is reported, not silent.
+// A full flow map is reported, not silent (without the slots in front,
+// which would hold both flows).
 func TestCaptureReportsLosses(t *testing.T) {
 	p := testenv.NewPair(t)
-	cmd, stdout, stderr := startCapture(t, p, "--duration", "1h", "--flow-map-size", "1")
+	cmd, stdout, stderr := startCapture(t, p, "--duration", "1h", "--flow-map-size", "1", "--flow-slots", "0")
 	udpExchange(t, p, 7021, 5)
 	udpExchange(t, p, 7022, 5)
 	_ = cmd.Process.Signal(syscall.SIGTERM)

@@ -98,7 +98,7 @@ func runAgent(cmd *cobra.Command, file string, printConfig bool) error {
 		log.Warn().Msg(w)
 	}
 	acfg := agent.Config{Interfaces: cfg.Interfaces, Netns: append([]string{""}, cfg.Netns...),
-		TCMode: bpf.TCMode(cfg.TCMode), Maps: bpf.Config{FlowMapEntries: cfg.FlowMapSize},
+		TCMode: bpf.TCMode(cfg.TCMode), Maps: bpf.Config{FlowMapEntries: cfg.FlowMapSize, FlowSlots: bpf.SlotsPerCPU(cfg.FlowSlots)},
 		PollInterval: cfg.PollInterval, IdleTimeout: cfg.IdleTimeout, Log: log}
 	warning, err := agent.CheckPrivileges(acfg)
 	if err != nil {
