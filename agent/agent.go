@@ -215,18 +215,17 @@ func (a *Agent) poll() error {
 		return err
 	}
 	closedGen := a.table.CloseGen()
-	flows, err := kernel.ReadFlows(a.objs.Flows(), a.ticks.bootNs)
 	cutoff := a.clock.BootNs(time.Now().Add(-a.cfg.IdleTimeout))
 	idle, active := a.idle[:0], a.active[:0]
 	defer func() { a.idle, a.active = reusable(idle), reusable(active) }()
-	for _, f := range flows {
+	err := kernel.ReadFlows(a.objs.Flows(), a.ticks.bootNs, func(f kernel.Flow) {
 		a.table.Update(f.Key, f.Stats)
 		if max(f.Stats.Dir[0].Last, f.Stats.Dir[1].Last) < cutoff {
 			idle = append(idle, f.Key)
 		} else {
 			active = append(active, f.Key)
 		}
-	}
+	})
 	idle = append(idle, a.table.ClosedBy(active, closedGen)...)
 	if len(idle) > 0 {
 		err = errors.Join(err, kernel.DeleteFlows(a.objs.Flows(), idle))

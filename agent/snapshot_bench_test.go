@@ -7,6 +7,7 @@ import (
 	"time"
 
 	"github.com/rs/zerolog"
+	"golang.org/x/sys/unix"
 
 	"github.com/teamsflow/teamsflow/agent/flow"
 	"github.com/teamsflow/teamsflow/agent/observe"
@@ -52,7 +53,15 @@ func newSnapshotBench(b testing.TB, flows, expiring int) *snapshotBench {
 	return sb
 }
 
-func benchStartNs(pid uint32) uint64 { return uint64(pid) * 10_000_000 }
+// benchStartNs starts the made-up processes now, after their parent (this
+// test process): the ancestry walk refuses a parent younger than its child.
+func benchStartNs(pid uint32) uint64 { return benchProcsStartNs + uint64(pid-1_000_000)*1000 }
+
+var benchProcsStartNs = func() uint64 {
+	var ts unix.Timespec
+	_ = unix.ClockGettime(unix.CLOCK_BOOTTIME, &ts)
+	return uint64(ts.Nano())
+}()
 
 func benchFlowKey(i int) bpf.FlowKey {
 	k := bpf.FlowKey{Protocol: 17, Family: 4, Netns: 4026531840, LocalPort: uint16(20000 + i%40000), PeerPort: 3478}

@@ -54,10 +54,17 @@ type FlowTable struct {
 	perCPU   int // slots per CPU
 	cpus     int
 
-	buf      []FlowSlot // one slot index across the CPUs
+	// Reused from read to read, so that a poll of many flows makes little
+	// garbage: one slot index across the CPUs, the pieces of one flow, and
+	// the map's entries (their per-CPU values in one arena).
+	buf      []FlowSlot
 	pieces   []FlowStats
-	overKeys map[FlowKey][]FlowStats
+	overKeys map[FlowKey]arenaSpan
+	arena    []FlowStats
 }
+
+// arenaSpan is where a map entry's per-CPU values sit in the arena.
+type arenaSpan struct{ from, to int }
 
 func newFlowTable(slots, overflow *ebpf.Map, perCPU int) (*FlowTable, error) {
 	t := &FlowTable{slots: slots, overflow: overflow, perCPU: perCPU}
@@ -90,23 +97,25 @@ func (t *FlowTable) Read(fn func(FlowKey, []FlowStats)) error {
 			return err
 		}
 	}
-	for k, perCPU := range t.overKeys {
-		fn(k, perCPU)
+	for k, span := range t.overKeys {
+		fn(k, t.arena[span.from:span.to])
 	}
 	clear(t.overKeys)
+	t.arena = t.arena[:0]
 	return nil
 }
 
 func (t *FlowTable) readOverflow() error {
 	if t.overKeys == nil {
-		t.overKeys = map[FlowKey][]FlowStats{}
+		t.overKeys = map[FlowKey]arenaSpan{}
 	}
 	var k FlowKey
 	var perCPU []FlowStats
 	it := t.overflow.Iterate()
 	for it.Next(&k, &perCPU) {
-		t.overKeys[k] = perCPU
-		perCPU = nil
+		from := len(t.arena)
+		t.arena = append(t.arena, perCPU...)
+		t.overKeys[k] = arenaSpan{from, len(t.arena)}
 	}
 	if err := it.Err(); err != nil {
 		return fmt.Errorf("reading flow map: %w", err)
@@ -139,8 +148,8 @@ func (t *FlowTable) readIndex(i int, fn func(FlowKey, []FlowStats)) error {
 				t.buf[l].Key.Family = 0
 			}
 		}
-		if over, ok := t.overKeys[k]; ok {
-			t.pieces = append(t.pieces, over...)
+		if span, ok := t.overKeys[k]; ok {
+			t.pieces = append(t.pieces, t.arena[span.from:span.to]...)
 			delete(t.overKeys, k)
 		}
 		fn(k, t.pieces)

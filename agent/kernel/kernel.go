@@ -128,21 +128,20 @@ type Flow struct {
 	Stats bpf.FlowStats
 }
 
-// ReadFlows reads every flow the classifier counts. lastToNs converts the
-// coarse last-seen ticks to boot-clock ns; the result never precedes
-// first seen.
-func ReadFlows(t *bpf.FlowTable, lastToNs func(uint64) uint64) ([]Flow, error) {
-	var out []Flow
-	err := t.Read(func(k bpf.FlowKey, perCPU []bpf.FlowStats) {
+// ReadFlows hands every flow the classifier counts to fn, its pieces
+// merged, without building a list: at 10k flows a list per poll was
+// megabytes of garbage a second. lastToNs converts the coarse last-seen
+// ticks to boot-clock ns; the result never precedes first seen.
+func ReadFlows(t *bpf.FlowTable, lastToNs func(uint64) uint64, fn func(Flow)) error {
+	return t.Read(func(k bpf.FlowKey, perCPU []bpf.FlowStats) {
 		for i := range perCPU {
 			for d := range perCPU[i].Dir {
 				dir := &perCPU[i].Dir[d]
 				dir.Last = max(lastToNs(dir.Last), dir.FirstNs)
 			}
 		}
-		out = append(out, Flow{Key: k, Stats: bpf.MergeCPUs(perCPU)})
+		fn(Flow{Key: k, Stats: bpf.MergeCPUs(perCPU)})
 	})
-	return out, err
 }
 
 // DeleteFlows removes flows; flows already gone are not an error.
