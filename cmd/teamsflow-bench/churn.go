@@ -8,7 +8,6 @@ import (
 	"strings"
 	"time"
 
-	"github.com/rs/zerolog"
 
 	"github.com/teamsflow/teamsflow/agent"
 	"github.com/teamsflow/teamsflow/agent/observe"
@@ -56,7 +55,7 @@ func (b *bench) measureChurn() (*churnReport, error) {
 		return nil, fmt.Errorf("making a temporary directory: %w", err)
 	}
 	defer os.RemoveAll(dir)
-	a, err := agent.Start(agent.Config{Netns: []string{b.topo.client.Path()}, Log: zerolog.Nop()})
+	a, err := agent.Start(b.agentConfig([]string{b.topo.client.Path()}))
 	if err != nil {
 		return nil, fmt.Errorf("starting the agent: %w", err)
 	}

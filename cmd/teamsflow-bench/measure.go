@@ -82,7 +82,11 @@ func (b *bench) oneFlow() measurement {
 // packets hit different flow map entries.
 func (b *bench) manyFlows() measurement {
 	title := fmt.Sprintf("%d flows: one datagram per socket in turn, pairs: %d", b.cfg.manyFlows, b.cfg.manyPairs)
-	return measurement{title: title, flows: b.cfg.manyFlows, batch: 1, pairs: b.cfg.manyPairs, modes: []mode{modeOff, modeOn}}
+	modes := []mode{modeOff, modeOn}
+	if b.cfg.noop {
+		modes = append(modes, modeNoop)
+	}
+	return measurement{title: title, flows: b.cfg.manyFlows, batch: 1, pairs: b.cfg.manyPairs, modes: modes}
 }
 
 // measure runs the pairs. Odd pairs run the modes in reverse order so
@@ -142,7 +146,7 @@ func (b *bench) agentTrial(s *series, md mode) (err error) {
 		paths = append(paths, e.ns.Path())
 	}
 	start := time.Now()
-	a, err := agent.Start(agent.Config{Netns: paths, Log: zerolog.Nop()})
+	a, err := agent.Start(b.agentConfig(paths))
 	if err != nil {
 		return fmt.Errorf("starting the agent: %w", err)
 	}
@@ -234,4 +238,10 @@ func processCPU() time.Duration {
 		return 0
 	}
 	return time.Duration(ru.Utime.Nano() + ru.Stime.Nano())
+}
+
+// agentConfig is how the bench starts the in-process agent on the given
+// namespaces: defaults, but for the flow slots --flow-slots asks for.
+func (b *bench) agentConfig(netns []string) agent.Config {
+	return agent.Config{Netns: netns, Log: zerolog.Nop(), Maps: bpf.Config{FlowSlots: b.cfg.flowSlots}}
 }

@@ -11,7 +11,6 @@ import (
 	"strings"
 	"time"
 
-	"github.com/rs/zerolog"
 
 	"github.com/teamsflow/teamsflow/agent"
 )
@@ -79,7 +78,7 @@ func (b *bench) measureTCP() (*tcpReport, error) {
 // tcpTrial runs one bulk stream and returns its throughput in Gbit/s.
 func (b *bench) tcpTrial(md mode) (gbps float64, err error) {
 	if md == modeOn {
-		a, err := agent.Start(agent.Config{Netns: []string{b.topo.client.Path()}, Log: zerolog.Nop()})
+		a, err := agent.Start(b.agentConfig([]string{b.topo.client.Path()}))
 		if err != nil {
 			return 0, fmt.Errorf("starting the agent: %w", err)
 		}
