@@ -8,7 +8,6 @@ import (
 	"strings"
 	"time"
 
-
 	"github.com/teamsflow/teamsflow/agent"
 	"github.com/teamsflow/teamsflow/agent/observe"
 )
