@@ -23,6 +23,12 @@ const DefaultSocket = "/run/teamsflow/api.sock"
 // configured one is.
 const DefaultGroup = "teamsflow"
 
+// DefaultMemoryLimitMB keeps the daemon within its memory budget (40 MB
+// resident with 10k flows): the runtime's share of it, the rest being the
+// executable, the kernel maps the agent reads (event ring buffer, flow
+// slots) and libc.
+const DefaultMemoryLimitMB = 32
+
 // Config is the effective configuration of the agent.
 type Config struct {
 	Interfaces   []string      `yaml:"interfaces"`
@@ -32,12 +38,16 @@ type Config struct {
 	IdleTimeout  time.Duration `yaml:"idle_timeout"`
 	FlowMapSize  uint32        `yaml:"flow_map_size"`
 	FlowSlots    uint32        `yaml:"flow_slots"`
-	API          API           `yaml:"api"`
-	LogLevel     string        `yaml:"log_level"`
-	AllApps      bool          `yaml:"all_apps"`
-	QoS          QoS           `yaml:"qos"`
-	NamesFile    string        `yaml:"names_file"`
-	Export       Export        `yaml:"export"`
+	// MemoryLimitMB is the Go runtime's soft memory limit in MB (10^6
+	// bytes), 0 for none: past it the garbage collector runs more often
+	// instead of letting the heap grow to twice what is live.
+	MemoryLimitMB uint32 `yaml:"memory_limit_mb"`
+	API           API    `yaml:"api"`
+	LogLevel      string `yaml:"log_level"`
+	AllApps       bool   `yaml:"all_apps"`
+	QoS           QoS    `yaml:"qos"`
+	NamesFile     string `yaml:"names_file"`
+	Export        Export `yaml:"export"`
 
 	// Warnings are things worth logging that did not stop loading, such as
 	// an unknown TEAMSFLOW_* variable.
@@ -84,7 +94,7 @@ func Default() Config {
 	return Config{
 		Interfaces: []string{}, Netns: []string{},
 		TCMode: "auto", PollInterval: time.Second, IdleTimeout: 60 * time.Second,
-		FlowMapSize: 65536, FlowSlots: 4096,
+		FlowMapSize: 65536, FlowSlots: 4096, MemoryLimitMB: DefaultMemoryLimitMB,
 		API:      API{Socket: DefaultSocket, Group: DefaultGroup},
 		LogLevel: "info",
 		// Microsoft's recommended ranges for the desktop client.
@@ -122,6 +132,7 @@ var keys = []Key{
 	{"idle_timeout", "idle-timeout", "how long a flow may be silent before it ends", func(c *Config) any { return &c.IdleTimeout }},
 	{"flow_map_size", "flow-map-size", "flows the kernel tracks at once", func(c *Config) any { return &c.FlowMapSize }},
 	{"flow_slots", "flow-slots", "fast flow slots per CPU in front of the flow map (a power of two, 0 for none)", func(c *Config) any { return &c.FlowSlots }},
+	{"memory_limit_mb", "memory-limit-mb", "soft limit of the agent's Go memory in MB, 0 for none (GOMEMLIMIT in the environment wins)", func(c *Config) any { return &c.MemoryLimitMB }},
 	{"api.socket", "socket", "unix socket of the local API", func(c *Config) any { return &c.API.Socket }},
 	{"api.group", "group", `group that may use the local API besides root ("" for root only)`, func(c *Config) any { return &c.API.Group }},
 	{"log_level", "log-level", "log level: debug, info, warn, error", func(c *Config) any { return &c.LogLevel }},

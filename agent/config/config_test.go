@@ -75,7 +75,7 @@ func TestPrecedence(t *testing.T) {
 func TestEveryKeyFromEveryLayer(t *testing.T) {
 	values := map[string]string{
 		"interfaces": "eth0,wlan0", "netns": "/run/netns/a", "tc_mode": "clsact", "poll_interval": "250ms",
-		"idle_timeout": "30s", "flow_map_size": "1024", "flow_slots": "256", "api.socket": "/tmp/x.sock", "api.group": "adm",
+		"idle_timeout": "30s", "flow_map_size": "1024", "flow_slots": "256", "memory_limit_mb": "64", "api.socket": "/tmp/x.sock", "api.group": "adm",
 		"log_level": "debug", "all_apps": "true", "qos.audio_ports": "40000-40009", "qos.video_ports": "40010-40019",
 		"qos.screenshare_ports": "", "names_file": "/etc/names.yaml", "export.endpoint": "collector:4317",
 		"export.protocol": "http/protobuf", "export.insecure": "true", "export.ca_file": "/ca.pem",

@@ -52,6 +52,9 @@ func (c *Config) checkWatch() error {
 	if n := c.FlowSlots; n&(n-1) != 0 || n > 1<<20 {
 		return c.bad("flow_slots", "%d is not a power of two up to 1048576 (or 0 for none)", n)
 	}
+	if n := c.MemoryLimitMB; n != 0 && (n < minMemoryLimitMB || n > 1<<20) {
+		return c.bad("memory_limit_mb", "%d is out of range: use %d to 1048576 (or 0 for none)", n, minMemoryLimitMB)
+	}
 	switch c.LogLevel {
 	case "debug", "info", "warn", "error":
 	default:
@@ -59,6 +62,11 @@ func (c *Config) checkWatch() error {
 	}
 	return nil
 }
+
+// minMemoryLimitMB is the least memory limit that makes sense: below it
+// the agent's own start (BTF parsing) outgrows it and the collector runs
+// all the time for nothing.
+const minMemoryLimitMB = 16
 
 func (c *Config) checkTiming() error {
 	if err := c.inRange("poll_interval", c.PollInterval, 50*time.Millisecond, 10*time.Minute); err != nil {

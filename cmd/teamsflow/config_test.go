@@ -7,6 +7,8 @@ import (
 	"testing"
 
 	"gopkg.in/yaml.v3"
+
+	"github.com/teamsflow/teamsflow/agent/config"
 )
 
 func writeConfig(t *testing.T, text string) string {
@@ -27,17 +29,19 @@ func TestPrintConfigPrecedence(t *testing.T) {
 		t.Fatalf("exit %d: %s", code, stderr)
 	}
 	var got struct {
-		PollInterval string   `yaml:"poll_interval"`
-		IdleTimeout  string   `yaml:"idle_timeout"`
-		Netns        []string `yaml:"netns"`
-		API          struct{ Group, Socket string }
-		Export       struct{ Headers map[string]string }
+		MemoryLimitMB int      `yaml:"memory_limit_mb"`
+		PollInterval  string   `yaml:"poll_interval"`
+		IdleTimeout   string   `yaml:"idle_timeout"`
+		Netns         []string `yaml:"netns"`
+		API           struct{ Group, Socket string }
+		Export        struct{ Headers map[string]string }
 	}
 	if err := yaml.Unmarshal([]byte(stdout), &got); err != nil {
 		t.Fatal(err)
 	}
 	if got.PollInterval != "4s" || got.IdleTimeout != "40s" || got.API.Group != "adm" || got.API.Socket != "/run/teamsflow/api.sock" ||
-		strings.Join(got.Netns, ",") != "/run/netns/a,/run/netns/b" || got.Export.Headers["api-key"] != "<redacted>" {
+		strings.Join(got.Netns, ",") != "/run/netns/a,/run/netns/b" || got.Export.Headers["api-key"] != "<redacted>" ||
+		got.MemoryLimitMB != config.DefaultMemoryLimitMB {
 		t.Errorf("effective configuration:\n%s", stdout)
 	}
 }
@@ -58,6 +62,7 @@ func TestRunBadConfigurationIsOneLine(t *testing.T) {
 		{nil, []string{"--tc-mode", "xdp"}, `--tc-mode: "xdp" is not a mode: use auto, tcx or clsact`},
 		{nil, []string{"--log-level", "loud"}, `--log-level: "loud" is not a level: use debug, info, warn or error`},
 		{[]string{"env", "TEAMSFLOW_FLOW_MAP_SIZE=0"}, nil, "TEAMSFLOW_FLOW_MAP_SIZE: 0 is out of range: use 1 to 16777216"},
+		{nil, []string{"--memory-limit-mb", "4"}, "--memory-limit-mb: 4 is out of range: use 16 to 1048576 (or 0 for none)"},
 		{nil, []string{"--netns", "/run/netns/tf-h3-absent"}, `--netns: "/run/netns/tf-h3-absent": no such file or directory`},
 		{nil, []string{"--group", "tf-h3-no-group"}, `--group: no group named "tf-h3-no-group" on this system`},
 	}

@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"os"
+	"runtime/debug"
 	"strconv"
 	"strings"
 
@@ -61,4 +62,18 @@ func readOnlyMappings(maps, path string) ([][2]uintptr, error) {
 		out = append(out, [2]uintptr{uintptr(start), uintptr(end)})
 	}
 	return out, sc.Err()
+}
+
+// setMemoryLimit makes limitMB (10^6 bytes) the Go runtime's soft memory
+// limit, so that with many flows the heap is collected before it grows
+// to twice what is live (GOGC's default). 0 leaves the runtime's own
+// setting, and so does GOMEMLIMIT in the environment: whoever set it
+// meant it. It returns the limit in force, in bytes.
+func setMemoryLimit(limitMB uint32, getenv func(string) string) int64 {
+	if limitMB == 0 || getenv("GOMEMLIMIT") != "" {
+		return debug.SetMemoryLimit(-1)
+	}
+	limit := int64(limitMB) * 1_000_000
+	debug.SetMemoryLimit(limit)
+	return limit
 }

@@ -3,6 +3,7 @@ package main
 import (
 	"os"
 	"path/filepath"
+	"runtime/debug"
 	"strconv"
 	"strings"
 	"testing"
@@ -63,4 +64,28 @@ func rssFileKB(t *testing.T) int {
 	}
 	t.Fatal("no RssFile in /proc/self/status")
 	return 0
+}
+
+// memory_limit_mb becomes the runtime's soft limit, unless it is 0 or
+// GOMEMLIMIT was set (the runtime read that one itself).
+func TestSetMemoryLimit(t *testing.T) {
+	before := debug.SetMemoryLimit(-1)
+	t.Cleanup(func() { debug.SetMemoryLimit(before) })
+	noEnv := func(string) string { return "" }
+	if got := setMemoryLimit(24, noEnv); got != 24_000_000 || debug.SetMemoryLimit(-1) != 24_000_000 {
+		t.Errorf("24 MB: got %d, runtime %d", got, debug.SetMemoryLimit(-1))
+	}
+	debug.SetMemoryLimit(before)
+	withEnv := func(k string) string {
+		if k == "GOMEMLIMIT" {
+			return "100MiB"
+		}
+		return ""
+	}
+	if got := setMemoryLimit(24, withEnv); got != before || debug.SetMemoryLimit(-1) != before {
+		t.Errorf("GOMEMLIMIT set: limit changed to %d", got)
+	}
+	if got := setMemoryLimit(0, noEnv); got != before {
+		t.Errorf("0: limit changed to %d", got)
+	}
 }

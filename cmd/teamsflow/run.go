@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"math"
 	"os"
 	"sync/atomic"
 	"time"
@@ -96,6 +97,9 @@ func runAgent(cmd *cobra.Command, file string, printConfig bool) error {
 	}
 	for _, w := range append(cfg.Warnings, warnings...) {
 		log.Warn().Msg(w)
+	}
+	if limit := setMemoryLimit(cfg.MemoryLimitMB, os.Getenv); limit != math.MaxInt64 {
+		log.Debug().Int64("bytes", limit).Msg("soft memory limit")
 	}
 	acfg := agent.Config{Interfaces: cfg.Interfaces, Netns: append([]string{""}, cfg.Netns...),
 		TCMode: bpf.TCMode(cfg.TCMode), Maps: bpf.Config{FlowMapEntries: cfg.FlowMapSize, FlowSlots: bpf.SlotsPerCPU(cfg.FlowSlots)},
@@ -245,7 +249,8 @@ func (d *daemon) metrics() []api.Metric {
 	ms = append(ms,
 		api.Metric{Name: "flows_tracked", Help: "Flows in the agent's table.", Value: float64(c.FlowsTracked)},
 		api.Metric{Name: "processes_known", Help: "Processes in the agent's cache.", Value: float64(c.Processes)},
-		api.Metric{Name: "events_malformed_total", Help: "Kernel events that did not decode.", Counter: true, Value: float64(c.BadEvents)})
+		api.Metric{Name: "events_malformed_total", Help: "Kernel events that did not decode.", Counter: true, Value: float64(c.BadEvents)},
+		api.Metric{Name: "events_dropped_total", Help: "Kernel events dropped because the event queue was full.", Counter: true, Value: float64(c.DroppedEvents)})
 	for name, v := range c.Kernel {
 		ms = append(ms, api.Metric{Name: "kernel_" + name + "_total", Help: "Kernel counter " + name + ".", Counter: true, Value: float64(v)})
 	}
