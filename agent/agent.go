@@ -54,7 +54,17 @@ func (c *Config) defaults() {
 	if c.IdleTimeout <= 0 {
 		c.IdleTimeout = 60 * time.Second
 	}
+	if c.Maps.EventBufferBytes == 0 {
+		c.Maps.EventBufferBytes = DefaultEventBufferBytes
+	}
 }
+
+// DefaultEventBufferBytes sizes the kernel's event ring buffer. Its pages
+// are mapped twice, so it costs twice its size in resident memory once
+// written (a few thousand new sockets write all of it). 1 MiB holds ~8k
+// events, a few hundred ms at 20k new flows a second: the reader only
+// moves them to the event queue, which holds more.
+const DefaultEventBufferBytes = 2 << 20
 
 // Agent is the running pipeline.
 type Agent struct {
@@ -64,6 +74,7 @@ type Agent struct {
 	links   []bpf.Links
 	tc      *attach.Manager
 	events  *kernel.Events
+	queue   *eventQueue
 	table   *flow.Table
 	procs   *proc.Cache
 	clock   Clock
@@ -91,7 +102,8 @@ func Start(cfg Config) (a *Agent, err error) {
 		return nil, err
 	}
 	a = &Agent{cfg: cfg, log: cfg.Log.With().Str("component", "agent").Logger(),
-		table: flow.NewTable(), procs: proc.NewCache(5 * time.Minute), clock: NewClock(), stop: make(chan struct{})}
+		table: flow.NewTable(), procs: proc.NewCache(5 * time.Minute), clock: NewClock(), stop: make(chan struct{}),
+		queue: newEventQueue(maxQueuedEvents)}
 	// "return nil, err" clears a before deferred calls run: keep our own.
 	started := a
 	defer func() {
@@ -111,8 +123,9 @@ func Start(cfg Config) (a *Agent, err error) {
 	if a.events, err = kernel.OpenEvents(a.objs); err != nil {
 		return nil, err
 	}
-	a.wg.Add(1)
-	go func() { defer a.wg.Done(); a.events.Run(a.handleEvent, a.badEvent) }()
+	a.wg.Add(2)
+	go func() { defer a.wg.Done(); a.events.Run(a.queue.push, a.badEvent) }()
+	go func() { defer a.wg.Done(); a.queue.run(a.handleEvent, a.stop) }()
 	// Backfill after the hooks are in place, so no socket falls in between.
 	a.backfill(cfg.Netns)
 	a.tc = attach.New(a.objs, cfg.TCMode, cfg.Interfaces, cfg.Log.With().Str("component", "attach").Logger())

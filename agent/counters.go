@@ -10,12 +10,15 @@ type Counters struct {
 	Processes    int               `json:"processes_known"`
 	Kernel       map[string]uint64 `json:"kernel"`           // bpf.CounterNames
 	BadEvents    uint64            `json:"events_malformed"` // ring-buffer records that did not decode
+	// DroppedEvents were read from the ring buffer but found the event
+	// queue full (the work they cause fell behind).
+	DroppedEvents uint64 `json:"events_dropped"`
 }
 
 // Counters reads the kernel's loss counters and the table sizes.
 func (a *Agent) Counters() (Counters, error) {
 	c := Counters{FlowsTracked: a.table.Len(), Processes: a.procs.Len(),
-		Kernel: map[string]uint64{}, BadEvents: a.badEvts.Load()}
+		Kernel: map[string]uint64{}, BadEvents: a.badEvts.Load(), DroppedEvents: a.queue.Dropped()}
 	k, err := a.objs.ReadCounters()
 	for i, v := range k {
 		c.Kernel[bpf.CounterNames[i]] = v
@@ -33,6 +36,9 @@ func (c Counters) Losses() map[string]uint64 {
 	}
 	if c.BadEvents > 0 {
 		out["events_malformed"] = c.BadEvents
+	}
+	if c.DroppedEvents > 0 {
+		out["events_dropped"] = c.DroppedEvents
 	}
 	return out
 }
