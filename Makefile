@@ -27,17 +27,21 @@ deps: ## Install the Debian packages needed to generate and test (root)
 	fi
 
 .PHONY: generate
+# Kernel programs with committed bpf2go output: the agent's, and the bench's
+# reference flow counter.
+BPF_DIRS := bpf cmd/teamsflow-bench/refcount
+
 generate: deps ## Regenerate the kernel programs' Go bindings (bpf2go)
-	$(GO) generate ./bpf/
+	$(GO) generate $(addprefix ./,$(addsuffix /,$(BPF_DIRS)))
 
 .PHONY: check-generated
 check-generated: deps ## Fail when the committed bpf2go output is stale
 	@tmp=$$(mktemp -d); trap 'rm -rf $$tmp' EXIT; \
-	cp -r bpf go.mod go.sum $$tmp/; \
-	(cd $$tmp && $(GO) generate ./bpf/ >/dev/null) || exit 1; \
-	for f in bpf/*_bpfel.go bpf/*_bpfel.o; do \
+	for d in $(BPF_DIRS); do mkdir -p $$tmp/$$d && cp -r $$d/. $$tmp/$$d/; done; cp go.mod go.sum $$tmp/; \
+	(cd $$tmp && $(GO) generate $(addprefix ./,$(addsuffix /,$(BPF_DIRS))) >/dev/null) || exit 1; \
+	for d in $(BPF_DIRS); do for f in $$d/*_bpfel.go $$d/*_bpfel.o; do \
 		cmp -s $$f $$tmp/$$f || { echo "$$f is stale: run 'make generate' and commit"; exit 1; }; \
-	done; echo "generated kernel objects are current"
+	done; done; echo "generated kernel objects are current"
 
 .PHONY: build
 build: ## Build bin/teamsflow and bin/teamsflow-sim

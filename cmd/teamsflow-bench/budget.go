@@ -93,6 +93,22 @@ func (r *results) finalLine() string {
 	add("agent_rss_mb_peak", r.rss != nil, "%.1f", func() any { return r.rss.hwmMB })
 	add("pps_kept_cpu", one, "%.3f", func() any { return cpuKept(r.one, modeOn) })
 	add("pps_kept_both_cpu", both, "%.3f", func() any { return cpuKept(r.one, modeBoth) })
+	floor := func(sr *series, md mode) (bool, func() any) {
+		if sr == nil {
+			return false, nil
+		}
+		st, ok := sr.tc[md]
+		return ok, func() any { return st.nsPerRun() }
+	}
+	for _, f := range []struct {
+		name string
+		sr   *series
+		md   mode
+	}{{"tc_noop_ns", r.one, modeNoop}, {"tc_ref_ns", r.one, modeRef},
+		{"tc_noop_ns_1000flows", r.many, modeNoop}, {"tc_ref_ns_1000flows", r.many, modeRef}} {
+		ok, v := floor(f.sr, f.md)
+		add(f.name, ok, "%.1f", v)
+	}
 	add("pps_off", one, "%.0f", func() any { return medianPPS(r.one, modeOff) })
 	add("pps_on", one, "%.0f", func() any { return medianPPS(r.one, modeOn) })
 	return strings.Join(f, " ")

@@ -28,6 +28,7 @@ type config struct {
 	senderCPU int
 	nice      int
 	noop      bool
+	ref       bool
 	both      bool
 	tcOnly    bool
 	strict    bool
@@ -66,6 +67,7 @@ func parseFlags(args []string) (config, error) {
 	fs.IntVar(&c.senderCPU, "sender-cpu", -1, "pin the sender's send loop to this CPU (-1: no pinning)")
 	fs.IntVar(&c.nice, "nice", -20, "nice value of the bench, its agent and its sender (0: leave as is)")
 	fs.BoolVar(&c.noop, "noop", true, "also run trials with a no-op classifier for the floor")
+	fs.BoolVar(&c.ref, "ref", true, "also run trials with a minimal per-flow counter (refcount/), for what counting per flow costs by itself")
 	fs.BoolVar(&c.both, "both", true, "also run trials with the agent on both namespaces (pps_kept_both)")
 	fs.BoolVar(&c.tcOnly, "tc-only", false, "also run trials with the agent's classifier alone (adds ~20 s)")
 	fs.BoolVar(&c.strict, "strict", false, "exit 3 when a budget is missed")

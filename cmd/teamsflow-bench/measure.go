@@ -15,6 +15,7 @@ import (
 	"github.com/teamsflow/teamsflow/agent"
 	"github.com/teamsflow/teamsflow/agent/netns"
 	"github.com/teamsflow/teamsflow/bpf"
+	"github.com/teamsflow/teamsflow/cmd/teamsflow-bench/refcount"
 )
 
 // mode is what watches the client's veth during a trial.
@@ -26,9 +27,10 @@ const (
 	modeNoop             // only the no-op classifier, for the floor
 	modeTC               // only the agent's classifier, without the rest of the agent
 	modeBoth             // the full agent on both namespaces: both ends of the veth
+	modeRef              // only the reference flow counter (refcount/): per-flow counting at its least
 )
 
-func (m mode) String() string { return [...]string{"off", "on", "noop", "tc", "both"}[m] }
+func (m mode) String() string { return [...]string{"off", "on", "noop", "tc", "both", "ref"}[m] }
 
 // measurement is one series of alternating trials.
 type measurement struct {
@@ -56,6 +58,7 @@ type bench struct {
 	cfg  config
 	topo *topology
 	noop *ebpf.Program
+	ref  *refcount.Counter
 	objs *bpf.Objects // the agent's programs, loaded but not attached
 
 	daemonBin string // teamsflow, for the daemon's measurements
@@ -67,9 +70,7 @@ func (b *bench) oneFlow() measurement {
 	if b.cfg.both {
 		modes = append(modes, modeBoth)
 	}
-	if b.cfg.noop {
-		modes = append(modes, modeNoop)
-	}
+	modes = append(modes, b.floorModes()...)
 	if b.cfg.tcOnly {
 		modes = append(modes, modeTC)
 	}
@@ -83,9 +84,7 @@ func (b *bench) oneFlow() measurement {
 func (b *bench) manyFlows() measurement {
 	title := fmt.Sprintf("%d flows: one datagram per socket in turn, pairs: %d", b.cfg.manyFlows, b.cfg.manyPairs)
 	modes := []mode{modeOff, modeOn}
-	if b.cfg.noop {
-		modes = append(modes, modeNoop)
-	}
+	modes = append(modes, b.floorModes()...)
 	return measurement{title: title, flows: b.cfg.manyFlows, batch: 1, pairs: b.cfg.manyPairs, modes: modes}
 }
 
@@ -115,7 +114,9 @@ func (b *bench) trial(s *series, md mode) error {
 	case modeOn, modeBoth:
 		return b.agentTrial(s, md)
 	case modeNoop:
-		return b.noopTrial(s)
+		return b.egressOnlyTrial(s, md, b.noop)
+	case modeRef:
+		return b.egressOnlyTrial(s, md, b.ref.Program())
 	case modeTC:
 		return b.classifierTrial(s)
 	}
@@ -175,13 +176,28 @@ type end struct {
 	iface string
 }
 
-func (b *bench) noopTrial(s *series) error {
-	l, err := attachNoop(b.topo.client, b.topo.clientIf, b.noop)
+// floorModes are the trials with a program other than the agent's, as
+// selected: the no-op and the reference flow counter.
+func (b *bench) floorModes() []mode {
+	var modes []mode
+	if b.cfg.noop {
+		modes = append(modes, modeNoop)
+	}
+	if b.cfg.ref {
+		modes = append(modes, modeRef)
+	}
+	return modes
+}
+
+// egressOnlyTrial attaches one program of the bench's own (the no-op or
+// the reference counter) where the agent's classifier sees the flood.
+func (b *bench) egressOnlyTrial(s *series, md mode, p *ebpf.Program) error {
+	l, err := attachEgress(b.topo.client, b.topo.clientIf, p)
 	if err != nil {
 		return err
 	}
 	defer l.Close()
-	return b.timedTrials(s, modeNoop, progSet{b.noop})
+	return b.timedTrials(s, md, progSet{p})
 }
 
 // classifierTrial attaches the agent's classifier alone, as the agent

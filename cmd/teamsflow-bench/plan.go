@@ -7,6 +7,7 @@ import (
 	"time"
 
 	"github.com/teamsflow/teamsflow/bpf"
+	"github.com/teamsflow/teamsflow/cmd/teamsflow-bench/refcount"
 )
 
 // results holds every measurement that ran; nil ones were not selected.
@@ -113,6 +114,9 @@ func (b *bench) prepare() (err error) {
 		if b.noop, err = loadNoop(); err != nil {
 			return err
 		}
+		if b.ref, err = refcount.Load(); err != nil {
+			return err
+		}
 		if b.objs, err = bpf.Load(bpf.Config{}); err != nil {
 			return fmt.Errorf("loading the agent's programs: %w", err)
 		}
@@ -134,6 +138,9 @@ func (b *bench) prepare() (err error) {
 func (b *bench) close() {
 	if b.noop != nil {
 		b.noop.Close()
+	}
+	if b.ref != nil {
+		b.ref.Close()
 	}
 	if b.objs != nil {
 		b.objs.Close()

@@ -115,6 +115,9 @@ func printCosts(s *series) {
 	if st, ok := s.tc[modeNoop]; ok {
 		fmt.Printf(" tc_noop_ns=%.1f (classifier above the no-op: %.1f)", st.nsPerRun(), on-st.nsPerRun())
 	}
+	if st, ok := s.tc[modeRef]; ok {
+		fmt.Printf(" tc_ref_ns=%.1f (a minimal per-flow counter)", st.nsPerRun())
+	}
 	fmt.Println()
 	st := summarize(s.starts)
 	var errs uint64

@@ -146,9 +146,9 @@ func loadNoop() (*ebpf.Program, error) {
 	return p, nil
 }
 
-// attachNoop puts the no-op classifier on the egress of iface in ns, where
-// the agent's classifier sees the flood.
-func attachNoop(ns netns.Named, iface string, p *ebpf.Program) (io.Closer, error) {
+// attachEgress puts one of the bench's programs on the egress of iface in
+// ns, where the agent's classifier sees the flood.
+func attachEgress(ns netns.Named, iface string, p *ebpf.Program) (io.Closer, error) {
 	var l link.Link
 	err := ns.Do(func() error {
 		ifi, err := net.InterfaceByName(iface)
@@ -159,7 +159,7 @@ func attachNoop(ns netns.Named, iface string, p *ebpf.Program) (io.Closer, error
 		return err
 	})
 	if err != nil {
-		return nil, fmt.Errorf("attaching the no-op classifier to %s: %w", iface, err)
+		return nil, fmt.Errorf("attaching %s to %s: %w", p, iface, err)
 	}
 	return l, nil
 }
