@@ -57,7 +57,7 @@ func parseFlags(args []string) (config, error) {
 	fs.StringVar(&only, "only", strings.Join(measurementNames, ","), "measurements to run: "+strings.Join(measurementNames, ", "))
 	fs.BoolVar(&c.quick, "quick", false, "shorter trials, fewer pairs, shorter churn (a minute or two; figures scatter more)")
 	fs.IntVar(&c.pairs, "pairs", 5, "agent off/on trial pairs with one flow")
-	fs.IntVar(&c.manyPairs, "many-pairs", 2, "off/on pairs with many flows")
+	fs.IntVar(&c.manyPairs, "many-pairs", 5, "off/on pairs with many flows")
 	fs.IntVar(&c.manyFlows, "many-flows", 1000, "concurrent flows (sockets) in the many-flow measurement")
 	fs.DurationVar(&c.trial, "trial", 2*time.Second, "measured time of a trial")
 	fs.DurationVar(&c.profile, "profile", time.Second, "measured time of the extra trial with bpf statistics on")
