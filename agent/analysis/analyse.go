@@ -20,13 +20,13 @@ func (p *Pipeline) analyse() {
 		}
 		p.name(st)
 		p.attribute(st, false)
-		if st.app == teams.App && carriesRealtime(st.f) {
-			media[st.socketKey] = append(media[st.socketKey], st)
-			media[st.peerKey] = append(media[st.peerKey], st)
+		if st.isTeams && carriesRealtime(st.f) {
+			media[st.keys.socket] = append(media[st.keys.socket], st)
+			media[st.keys.peer] = append(media[st.keys.peer], st)
 		}
 		if st.hasRTP {
-			withMedia[st.callKey] = true
-			withMedia[st.peerNet] = true
+			withMedia[st.keys.call] = true
+			withMedia[st.keys.peerNet] = true
 		}
 	}
 	// Call evidence: a real-time UDP flow of the same socket (or process)
@@ -38,11 +38,11 @@ func (p *Pipeline) analyse() {
 	for round, joined := 0, true; joined && round < 3; round++ {
 		joined = false
 		for _, st := range p.flows {
-			if !st.ended() && st.app == "" && carriesRealtime(st.f) &&
-				(overlapsAny(st, media[st.socketKey]) || (st.hasRTP && overlapsAny(st, media[st.peerKey]))) {
+			if !st.ended() && !st.isTeams && carriesRealtime(st.f) &&
+				(overlapsAny(st, media[st.keys.socket]) || (st.hasRTP && overlapsAny(st, media[st.keys.peer]))) {
 				p.attribute(st, true)
-				media[st.socketKey] = append(media[st.socketKey], st)
-				media[st.peerKey] = append(media[st.peerKey], st)
+				media[st.keys.socket] = append(media[st.keys.socket], st)
+				media[st.keys.peer] = append(media[st.keys.peer], st)
 				joined = true
 			}
 		}
@@ -51,8 +51,8 @@ func (p *Pipeline) analyse() {
 		// A non-browser app's TLS next to its own media is its signalling;
 		// without an owner, TLS into the network of the host's media peer
 		// (providers run signalling and media in their own ranges).
-		st.ownSignalling = (st.process == teams.ProcessOther && withMedia[st.callKey]) ||
-			(st.process == teams.ProcessUnknown && withMedia[st.peerNet])
+		st.ownSignalling = (st.process == teams.ProcessOther && withMedia[st.keys.call]) ||
+			(st.process == teams.ProcessUnknown && withMedia[st.keys.peerNet])
 	}
 	for _, st := range p.flows {
 		if st.analysable() {
@@ -96,14 +96,15 @@ func (p *Pipeline) attribute(st *flowState, call bool) {
 	e.RelayPort = st.f.ID.Transport == observe.UDP && p.cfg.Names.IsRelayPort(peer.Port()) && e.Destination()
 	st.destination = e.Destination()
 	if !st.verdictKnown || st.verdictOf != e {
-		// The evidence rarely changes: keep the verdict (and its slice).
-		st.app, st.evidence = e.Verdict()
+		// The evidence rarely changes: keep the verdict.
+		app, _ := e.Verdict()
+		st.isTeams = app == teams.App
 		st.verdictOf, st.verdictKnown = e, true
 	}
 }
 
 // carriesRealtime says whether a UDP flow carries ICE, TURN, DTLS or media.
-func carriesRealtime(f observe.Flow) bool {
+func carriesRealtime(f lastFlow) bool {
 	const rt = observe.ProtoSTUN | observe.ProtoMSTURN | observe.ProtoChannelData | observe.ProtoDTLS | observe.ProtoRTP | observe.ProtoRTCP
 	return f.ID.Transport == observe.UDP && f.Protos&rt != 0
 }
@@ -120,7 +121,7 @@ func network(a netip.Addr) string {
 
 func overlapsAny(st *flowState, others []*flowState) bool {
 	for _, o := range others {
-		if !st.last.Before(o.first.Add(-calls.Lead)) && !st.first.After(o.last.Add(calls.Lead)) {
+		if !st.last.Time().Before(o.first.Time().Add(-calls.Lead)) && !st.first.Time().After(o.last.Time().Add(calls.Lead)) {
 			return true
 		}
 	}
@@ -132,7 +133,7 @@ func (p *Pipeline) labelFlow(st *flowState) {
 	r := p.classify.Flow(classify.Flow{
 		Transport: id.Transport, LocalPort: id.Local.Port(), PeerPort: id.Peer.Port(),
 		Protos: st.f.Protos, HasRTP: st.hasRTP,
-		Teams: st.app == teams.App, TeamsPeer: st.destination, AppMedia: st.ownSignalling,
+		Teams: st.isTeams, TeamsPeer: st.destination, AppMedia: st.ownSignalling,
 		Features: st.window.Features(),
 	})
 	st.settler.Update(r)
@@ -145,7 +146,7 @@ func (p *Pipeline) labelRTP(k rtpKey, st *rtpState) {
 		PayloadType: st.r.PayloadType, Features: st.window.Features(),
 	}
 	if fl != nil {
-		m.Teams = fl.app == teams.App
+		m.Teams = fl.isTeams
 		m.TeamsRelay = fl.destination && p.cfg.Names.IsRelayPort(m.PeerPort)
 	}
 	st.settler.Update(p.classify.Media(m))
@@ -161,38 +162,38 @@ func (p *Pipeline) group() {
 	}
 	var mediaStreams, others []member
 	for k, st := range p.rtp {
-		if fl := p.flows[k.flow]; fl != nil && fl.app == teams.App && classify.IsMedia(st.settler.Current().Label) {
-			mediaStreams = append(mediaStreams, member{&st.stream, fl.callKey})
+		if fl := p.flows[k.flow]; fl != nil && fl.isTeams && classify.IsMedia(st.settler.Current().Label) {
+			mediaStreams = append(mediaStreams, member{&st.stream, fl.keys.call})
 		}
 	}
 	for _, st := range p.flows {
 		switch {
-		case st.app != teams.App:
+		case !st.isTeams:
 		case classify.IsMedia(st.settler.Current().Label):
-			mediaStreams = append(mediaStreams, member{&st.stream, st.callKey})
+			mediaStreams = append(mediaStreams, member{&st.stream, st.keys.call})
 		default:
-			others = append(others, member{&st.stream, st.callKey})
+			others = append(others, member{&st.stream, st.keys.call})
 		}
 	}
 	sort.Slice(mediaStreams, func(i, j int) bool { return earlier(mediaStreams[i].s, mediaStreams[j].s) })
 	for _, m := range mediaStreams {
 		if m.s.callID == "" || !m.s.ended() {
-			m.s.callID = p.calls.Media(m.owner, m.s.first, m.s.last)
+			m.s.callID = p.calls.Media(m.owner, m.s.first.Time(), m.s.last.Time())
 		}
 	}
 	for _, m := range others {
 		if m.s.ended() && m.s.callID != "" {
 			continue
 		}
-		if id := p.calls.Member(m.owner, m.s.first, m.s.last); id != "" {
+		if id := p.calls.Member(m.owner, m.s.first.Time(), m.s.last.Time()); id != "" {
 			m.s.callID = id
 		}
 	}
 }
 
 func earlier(a, b *stream) bool {
-	if !a.first.Equal(b.first) {
-		return a.first.Before(b.first)
+	if a.first != b.first {
+		return a.first < b.first
 	}
 	return a.id < b.id
 }

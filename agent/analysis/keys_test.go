@@ -20,16 +20,17 @@ func TestFlowsShareTheirKeys(t *testing.T) {
 		return newFlowState(observe.Flow{ID: id, Owner: o}, time.Unix(1, 0), &keys)
 	}
 	a, b := flowTo("10.0.0.1:5000", owner), flowTo("10.0.0.1:5001", owner)
-	if a.socketKey != "p7/42" || a.callKey != "p7/42" || a.peerKey != "p7/42>52.112.1.2" || a.peerNet != "p7/42@52.112.0.0/16" {
-		t.Errorf("keys %q %q %q %q", a.socketKey, a.callKey, a.peerKey, a.peerNet)
+	if *a.keys != (flowKeys{"p7/42", "p7/42", "p7/42>52.112.1.2", "p7/42@52.112.0.0/16"}) {
+		t.Errorf("keys %+v", *a.keys)
 	}
-	for _, pair := range [][2]string{{a.socketKey, b.socketKey}, {a.peerKey, b.peerKey}, {a.peerNet, b.peerNet}} {
-		if unsafe.StringData(pair[0]) != unsafe.StringData(pair[1]) {
-			t.Errorf("%q is not shared", pair[0])
-		}
+	if a.keys != b.keys {
+		t.Error("the flows of one process to one peer do not share their keys")
 	}
 	c := flowTo("10.0.0.1:5002", nil)
-	if c.socketKey != "s7/17/10.0.0.1:5002" || c.callKey != "h7/10.0.0.1" || c.peerKey != "h7/10.0.0.1>52.112.1.2" {
-		t.Errorf("keys without owner %q %q %q", c.socketKey, c.callKey, c.peerKey)
+	if c.keys.socket != "s7/17/10.0.0.1:5002" || c.keys.call != "h7/10.0.0.1" || c.keys.peer != "h7/10.0.0.1>52.112.1.2" {
+		t.Errorf("keys without owner %+v", *c.keys)
+	}
+	if unsafe.StringData(c.keys.peerNet) != unsafe.StringData(flowTo("10.0.0.1:5003", nil).keys.peerNet) {
+		t.Error("the flows of one host to one network do not share their key strings")
 	}
 }

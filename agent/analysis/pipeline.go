@@ -125,8 +125,9 @@ func (p *Pipeline) updateFlow(f *observe.Flow) {
 // out the silent interval it would have had with its unchanged counters.
 func (p *Pipeline) sampleSilent() {
 	for _, st := range p.flows {
-		if !st.ended() && st.prevAt.Before(p.now) {
-			p.sampleFlow(st, &st.f)
+		if !st.ended() && st.prevAt.Time().Before(p.now) {
+			f := st.f.observation()
+			p.sampleFlow(st, &f)
 		}
 	}
 }
@@ -139,16 +140,16 @@ func (p *Pipeline) sampleFlow(st *flowState, f *observe.Flow) {
 	}
 	dSent := delta(f.Sent, st.f.Sent)
 	dRecv := delta(f.Recv, st.f.Recv)
-	if st.prevAt.Before(p.now) {
-		span := p.now.Sub(st.prevAt)
+	if st.prevAt.Time().Before(p.now) {
+		span := p.now.Sub(st.prevAt.Time())
 		st.rateSent = float64(dSent.Bytes*8) / span.Seconds()
 		st.rateRecv = float64(dRecv.Bytes*8) / span.Seconds()
 		packets := dSent.Packets + dRecv.Packets
 		payload := (dSent.Bytes + dRecv.Bytes) - min(dSent.Bytes+dRecv.Bytes, packets*headerBytes(f.ID))
 		st.window.Add(classify.Sample{Span: span, Packets: packets, Payload: payload})
 	}
-	st.f, st.prevAt = *f, p.now
-	st.last = lastOf(f.Sent.Last, f.Recv.Last, st.last)
+	st.f, st.prevAt = keepFlow(f), instantOf(p.now)
+	st.last = instantOf(lastOf(f.Sent.Last, f.Recv.Last, st.last.Time()))
 	if f.Closed {
 		st.end(EndClosed, p.now)
 	}
@@ -156,12 +157,12 @@ func (p *Pipeline) sampleFlow(st *flowState, f *observe.Flow) {
 
 // busier says whether a flow's counters grew past an earlier copy (or were
 // reset, after the source dropped and re-created it).
-func busier(f, old *observe.Flow) bool {
+func busier(f *observe.Flow, old *lastFlow) bool {
 	n, o := f.Sent.Packets+f.Recv.Packets, old.Sent.Packets+old.Recv.Packets
 	return n != o
 }
 
-func delta(cur, prev observe.Counters) observe.Counters {
+func delta(cur observe.Counters, prev counts) observe.Counters {
 	if cur.Packets < prev.Packets || cur.Bytes < prev.Bytes {
 		return cur // counters restarted
 	}
@@ -189,7 +190,7 @@ func (p *Pipeline) updateRTP(r *observe.RTPStream) {
 		}
 		st = &rtpState{}
 		st.id = streamID(r.Flow, kind, r.SSRC, p.now)
-		st.first = firstOf(r.First, time.Time{}, p.now)
+		st.first = instantOf(firstOf(r.First, time.Time{}, p.now))
 		st.prevAt = st.first
 		p.rtp[k] = st
 		if p.rtpOf[r.Flow] == nil {
@@ -211,8 +212,8 @@ func (p *Pipeline) sampleRTP(st *rtpState, r *observe.RTPStream) {
 	if r.Packets < prev.Packets {
 		prev = observe.RTPStream{} // restarted
 	}
-	if st.prevAt.Before(p.now) {
-		span := p.now.Sub(st.prevAt)
+	if st.prevAt.Time().Before(p.now) {
+		span := p.now.Sub(st.prevAt.Time())
 		bits := float64((r.PayloadBytes-prev.PayloadBytes)*8) / span.Seconds()
 		if r.Sent {
 			st.rateSent = bits
@@ -225,8 +226,8 @@ func (p *Pipeline) sampleRTP(st *rtpState, r *observe.RTPStream) {
 			Silence: max(0, p.now.Sub(r.Last)), HasShape: true,
 		})
 	}
-	st.r, st.prevAt = *r, p.now
-	st.last = lastOf(r.Last, st.last)
+	st.r, st.prevAt = *r, instantOf(p.now)
+	st.last = instantOf(lastOf(r.Last, st.last.Time()))
 }
 
 // gone ends the streams of flows the source dropped. A TCP flow or a
@@ -251,8 +252,8 @@ func (p *Pipeline) gone(ids []observe.FlowID) {
 
 func (p *Pipeline) expireIdle() {
 	idle := func(s *stream) {
-		if !s.ended() && p.now.Sub(s.last) > p.cfg.IdleTimeout {
-			s.end(EndIdle, s.last.Add(p.cfg.IdleTimeout))
+		if !s.ended() && p.now.Sub(s.last.Time()) > p.cfg.IdleTimeout {
+			s.end(EndIdle, s.last.Time().Add(p.cfg.IdleTimeout))
 		}
 	}
 	for _, st := range p.flows {
@@ -267,7 +268,7 @@ func (p *Pipeline) expireIdle() {
 
 // quiet zeroes the rate of a stream the snapshot did not report.
 func (p *Pipeline) quiet(s *stream) {
-	if s.prevAt.Before(p.now) {
+	if s.prevAt.Time().Before(p.now) {
 		s.rateSent, s.rateRecv = 0, 0
 	}
 }
@@ -275,7 +276,7 @@ func (p *Pipeline) quiet(s *stream) {
 // forget drops streams that ended more than Linger ago and state that
 // only served them.
 func (p *Pipeline) forget() {
-	gone := func(s *stream) bool { return s.ended() && p.now.Sub(s.endAt) > p.cfg.Linger }
+	gone := func(s *stream) bool { return s.ended() && p.now.Sub(s.endAt.Time()) > p.cfg.Linger }
 	for id, st := range p.flows {
 		if gone(&st.stream) {
 			delete(p.flows, id)

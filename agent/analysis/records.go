@@ -18,13 +18,13 @@ import (
 func (p *Pipeline) Records(allApps bool) []record.Record {
 	var out []record.Record
 	addFlow := func(st *flowState) {
-		if st.settler.Current().Label != "" && (allApps || st.app == teams.App) {
+		if st.settler.Current().Label != "" && (allApps || st.isTeams) {
 			out = append(out, p.flowRecord(st))
 		}
 	}
 	addRTP := func(st *rtpState) {
 		fl := p.flows[st.r.Flow]
-		if fl != nil && (allApps || fl.app == teams.App) {
+		if fl != nil && (allApps || fl.isTeams) {
 			out = append(out, p.rtpRecord(st, fl))
 		}
 	}
@@ -113,9 +113,10 @@ func base(st *flowState) record.Record {
 		LocalAddr: id.Local.Addr().Unmap().String(), LocalPort: id.Local.Port(),
 		PeerAddr: id.Peer.Addr().Unmap().String(), PeerPort: id.Peer.Port(),
 		DSCPSent: st.f.Sent.DSCP, DSCPRecv: st.f.Recv.DSCP,
-		App: st.app, AppEvidence: st.evidence, ServerName: st.serverName,
-		Netns: id.Netns, Closed: st.f.Closed,
+		ServerName: st.serverName,
+		Netns:      id.Netns, Closed: st.f.Closed,
 	}
+	r.App, r.AppEvidence = st.verdict()
 	if id.Transport == observe.TCP {
 		r.Transport = "tcp"
 	}
@@ -132,9 +133,9 @@ func (p *Pipeline) flowRecord(st *flowState) record.Record {
 	r.Label, r.LabelReason, r.Confidence = res.Label, res.Reason, res.Confidence
 	r.BytesSent, r.BytesRecv = st.f.Sent.Bytes, st.f.Recv.Bytes
 	r.PacketsSent, r.PacketsRecv = st.f.Sent.Packets, st.f.Recv.Packets
-	r.FirstSeen, r.LastSeen = st.first, st.last
+	r.FirstSeen, r.LastSeen = st.first.Time(), st.last.Time()
 	r.RateSentBps, r.RateRecvBps = rate(&st.stream)
-	r.CallID, r.StreamID, r.EndReason = st.callID, st.id, st.endReason
+	r.CallID, r.StreamID, r.EndReason = st.callID, streamIDString(st.id), st.endReason
 	return r
 }
 
@@ -161,9 +162,9 @@ func (p *Pipeline) rtpRecord(st *rtpState, fl *flowState) record.Record {
 		pct := 100 * float64(lost) / float64(st.r.Expected)
 		r.RTPLossPct = &pct
 	}
-	r.FirstSeen, r.LastSeen = st.first, st.last
+	r.FirstSeen, r.LastSeen = st.first.Time(), st.last.Time()
 	r.RateSentBps, r.RateRecvBps = rate(&st.stream)
-	r.CallID, r.StreamID, r.EndReason = st.callID, st.id, st.endReason
+	r.CallID, r.StreamID, r.EndReason = st.callID, streamIDString(st.id), st.endReason
 	return r
 }
 

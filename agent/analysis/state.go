@@ -20,11 +20,11 @@ const (
 
 // stream is what flows and RTP sub-streams share: identity, life, label.
 type stream struct {
-	id          string
-	first, last time.Time
+	id          uint64 // streamID; records spell it in hex
+	first, last instant
 	endReason   string
-	endAt       time.Time
-	prevAt      time.Time // snapshot of the previous counters
+	endAt       instant
+	prevAt      instant // snapshot of the previous counters
 	window      classify.Window
 	settler     classify.Settler
 	callID      string
@@ -42,7 +42,7 @@ func (s *stream) analysable() bool { return !s.ended() || s.settler.Current().La
 
 func (s *stream) end(reason string, at time.Time) {
 	if !s.ended() {
-		s.endReason, s.endAt = reason, at
+		s.endReason, s.endAt = reason, instantOf(at)
 	}
 }
 
@@ -50,19 +50,17 @@ func (s *stream) end(reason string, at time.Time) {
 // last, together: the daemon keeps one per flow.
 type flowState struct {
 	stream
-	f          observe.Flow
-	socketKey  string // one socket (or process): for call evidence
-	callKey    string // one process (or host): for calls
-	peerKey    string // callKey and the peer address: one participant of a call
-	peerNet    string // callKey and the peer's network
+	f          lastFlow
+	keys       *flowKeys // shared by the flows of one owner and peer
 	serverName string
-	app        string
-	evidence   []string
 	process    teams.ProcessKind
-	// verdictOf is the evidence app and evidence were decided from, once
-	// verdictKnown (by value: a pointer cost an allocation per flow).
+	// verdictOf is the evidence the app and its evidence are decided from
+	// (teams.Evidence.Verdict), once verdictKnown; isTeams is that verdict.
+	// The evidence list is made only for records: most flows are not
+	// Teams, and the daemon keeps one state per flow.
 	verdictOf    teams.Evidence
 	verdictKnown bool
+	isTeams      bool
 	nameIsTeams  bool
 	sni          bool // serverName came from this flow's ClientHello
 	hasRTP       bool
@@ -70,6 +68,53 @@ type flowState struct {
 	// ownSignalling: a non-Teams, non-browser process that also carries
 	// media: its TLS connections are its call's signalling.
 	ownSignalling bool
+}
+
+// lastFlow is what a flow's state keeps of the flow's latest
+// observation: its counters without their first and last times, which the
+// stream keeps (four times were 96 of a state's bytes).
+type lastFlow struct {
+	ID         observe.FlowID
+	Owner      *observe.Owner
+	Sent, Recv counts
+	Protos     observe.Protocols
+	Closed     bool
+}
+
+// counts are one direction's counters without their times.
+type counts struct {
+	Packets, Bytes uint64
+	DSCP           uint8
+}
+
+func keepFlow(f *observe.Flow) lastFlow {
+	c := func(c *observe.Counters) counts { return counts{c.Packets, c.Bytes, c.DSCP} }
+	return lastFlow{ID: f.ID, Owner: f.Owner, Sent: c(&f.Sent), Recv: c(&f.Recv), Protos: f.Protos, Closed: f.Closed}
+}
+
+// observation is the latest observation again, without times: what a
+// snapshot of changes implies for a flow it left out.
+func (l *lastFlow) observation() observe.Flow {
+	c := func(c counts) observe.Counters {
+		return observe.Counters{Packets: c.Packets, Bytes: c.Bytes, DSCP: c.DSCP}
+	}
+	return observe.Flow{ID: l.ID, Owner: l.Owner, Sent: c(l.Sent), Recv: c(l.Recv), Protos: l.Protos, Closed: l.Closed}
+}
+
+// flowKeys are a flow's owner-based keys.
+type flowKeys struct {
+	socket  string // one socket (or process): for call evidence
+	call    string // one process (or host): for calls
+	peer    string // call and the peer address: one participant of a call
+	peerNet string // call and the peer's network
+}
+
+// verdict is the flow's app ("teams" or "") and the evidence for it.
+func (st *flowState) verdict() (app string, evidence []string) {
+	if !st.verdictKnown {
+		return "", nil
+	}
+	return st.verdictOf.Verdict()
 }
 
 // rtpKey names one RTP source in one direction of a flow.
@@ -86,8 +131,8 @@ type rtpState struct {
 }
 
 func newFlowState(f observe.Flow, now time.Time, keys *keyStrings) *flowState {
-	st := &flowState{f: f}
-	st.first = firstOf(f.Sent.First, f.Recv.First, now)
+	st := &flowState{f: keepFlow(&f)}
+	st.first = instantOf(firstOf(f.Sent.First, f.Recv.First, now))
 	st.prevAt = st.first
 	st.id = streamID(f.ID, "flow", 0, now)
 	st.setOwner(f.Owner, keys)
@@ -98,31 +143,47 @@ func newFlowState(f observe.Flow, now time.Time, keys *keyStrings) *flowState {
 func (st *flowState) setOwner(o *observe.Owner, keys *keyStrings) {
 	id := st.f.ID
 	st.process = teams.Process(o)
+	var k flowKeys
 	switch {
 	case o != nil:
-		st.socketKey = keys.of(fmt.Appendf(keys.buf[:0], "p%d/%d", id.Netns, o.PID))
-		st.callKey = st.socketKey
+		k.socket = keys.of(fmt.Appendf(keys.buf[:0], "p%d/%d", id.Netns, o.PID))
+		k.call = k.socket
 	default:
 		// Without an owner a local UDP port is one socket (ICE and media of
 		// one stream share it) and a local address is one host.
-		st.socketKey = keys.of(fmt.Appendf(keys.buf[:0], "s%d/%d/%s", id.Netns, id.Transport, id.Local))
-		st.callKey = keys.of(fmt.Appendf(keys.buf[:0], "h%d/%s", id.Netns, id.Local.Addr()))
+		k.socket = keys.of(fmt.Appendf(keys.buf[:0], "s%d/%d/%s", id.Netns, id.Transport, id.Local))
+		k.call = keys.of(fmt.Appendf(keys.buf[:0], "h%d/%s", id.Netns, id.Local.Addr()))
 	}
 	// Built once: analyse looks them up for every flow at every snapshot.
-	st.peerKey = keys.of(fmt.Appendf(keys.buf[:0], "%s>%s", st.callKey, id.Peer.Addr()))
-	st.peerNet = keys.of(fmt.Appendf(keys.buf[:0], "%s@%s", st.callKey, network(id.Peer.Addr())))
+	k.peer = keys.of(fmt.Appendf(keys.buf[:0], "%s>%s", k.call, id.Peer.Addr()))
+	k.peerNet = keys.of(fmt.Appendf(keys.buf[:0], "%s@%s", k.call, network(id.Peer.Addr())))
+	st.keys = keys.shared(k)
 }
 
 // maxKeyStrings bounds keyStrings; when full it starts afresh (the keys
 // handed out stay valid).
 const maxKeyStrings = 4096
 
-// keyStrings hands out one copy of each owner and peer key: the flows of
-// one process to one peer share their keys, and 10k flows of a process
-// otherwise kept 30k copies of a few strings.
+// keyStrings hands out one copy of each owner and peer key, and of each
+// set of them: the flows of one process to one peer share their keys, and
+// 10k flows of a process otherwise kept 30k copies of a few strings.
 type keyStrings struct {
-	m   map[string]string
-	buf []byte
+	m    map[string]string
+	sets map[flowKeys]*flowKeys
+	buf  []byte
+}
+
+// shared returns the shared copy of a flow's keys.
+func (k *keyStrings) shared(fk flowKeys) *flowKeys {
+	if p, ok := k.sets[fk]; ok {
+		return p
+	}
+	if k.sets == nil || len(k.sets) >= maxKeyStrings {
+		k.sets = make(map[flowKeys]*flowKeys)
+	}
+	p := &fk
+	k.sets[fk] = p
+	return p
 }
 
 // of returns the shared copy of key, which may be keys.buf.
@@ -139,6 +200,25 @@ func (k *keyStrings) of(key []byte) string {
 	return s
 }
 
+// instant is a wall-clock time in ns since the Unix epoch, 0 for none: a
+// time.Time takes 24 bytes, and the daemon keeps four per stream.
+type instant int64
+
+func instantOf(t time.Time) instant {
+	if t.IsZero() {
+		return 0
+	}
+	return instant(t.UnixNano())
+}
+
+// Time is the instant as a time.Time, the zero Time for none.
+func (i instant) Time() time.Time {
+	if i == 0 {
+		return time.Time{}
+	}
+	return time.Unix(0, int64(i))
+}
+
 func firstOf(a, b, fallback time.Time) time.Time {
 	switch {
 	case a.IsZero() && b.IsZero():
@@ -153,11 +233,14 @@ func firstOf(a, b, fallback time.Time) time.Time {
 
 // streamID is stable for a stream's life: its tuple, direction and SSRC
 // and the snapshot that first saw it.
-func streamID(id observe.FlowID, kind string, ssrc uint32, created time.Time) string {
+func streamID(id observe.FlowID, kind string, ssrc uint32, created time.Time) uint64 {
 	h := fnv.New64a()
 	fmt.Fprintf(h, "%d|%d|%s|%s|%s|%d|%d", id.Netns, id.Transport, id.Local, id.Peer, kind, ssrc, created.UnixNano())
-	return fmt.Sprintf("%016x", h.Sum64())
+	return h.Sum64()
 }
+
+// streamIDString is how records spell a stream id.
+func streamIDString(id uint64) string { return fmt.Sprintf("%016x", id) }
 
 // headerBytes estimates IP and transport headers per packet, to turn IP
 // byte counters into payload sizes for flows without RTP.
