@@ -3,6 +3,7 @@ package main
 import (
 	"os"
 	"path/filepath"
+	"runtime"
 	"runtime/debug"
 	"strconv"
 	"strings"
@@ -34,7 +35,8 @@ func TestReadOnlyMappings(t *testing.T) {
 }
 
 // Releasing the executable's pages shrinks the resident file pages of a
-// running process, which keeps working.
+// running process, which keeps working, and its read-only mappings read
+// back only the pages used (VmFlags "rr": random reads, no read-ahead).
 func TestReleaseBinaryPages(t *testing.T) {
 	before := rssFileKB(t)
 	if err := releaseBinaryPages(); err != nil {
@@ -45,6 +47,31 @@ func TestReleaseBinaryPages(t *testing.T) {
 		t.Errorf("resident file pages %d kB before, %d kB after", before, after)
 	}
 	t.Logf("resident file pages %d kB -> %d kB", before, after)
+	exe, err := os.Readlink("/proc/self/exe")
+	if err != nil {
+		t.Fatal(err)
+	}
+	smaps, err := os.ReadFile("/proc/self/smaps")
+	if err != nil {
+		t.Fatal(err)
+	}
+	readOnly, advised := 0, 0
+	var inExe bool
+	for _, line := range strings.Split(string(smaps), "\n") {
+		fields := strings.Fields(line)
+		if len(fields) >= 6 && strings.Contains(fields[0], "-") && !strings.HasSuffix(fields[0], ":") {
+			inExe = strings.Join(fields[5:], " ") == exe && !strings.ContainsRune(fields[1], 'w')
+			if inExe {
+				readOnly++
+			}
+		}
+		if inExe && strings.HasPrefix(line, "VmFlags:") && strings.Contains(line, " rr") {
+			advised++
+		}
+	}
+	if readOnly == 0 || advised != readOnly {
+		t.Errorf("%d of the executable's %d read-only mappings read pages one at a time", advised, readOnly)
+	}
 }
 
 func rssFileKB(t *testing.T) int {
@@ -72,8 +99,8 @@ func TestSetMemoryLimit(t *testing.T) {
 	before := debug.SetMemoryLimit(-1)
 	t.Cleanup(func() { debug.SetMemoryLimit(before) })
 	noEnv := func(string) string { return "" }
-	if got := setMemoryLimit(24, noEnv); got != 24_000_000 || debug.SetMemoryLimit(-1) != 24_000_000 {
-		t.Errorf("24 MB: got %d, runtime %d", got, debug.SetMemoryLimit(-1))
+	if got := setMemoryLimit(24, noEnv); got.current != 24_000_000 || debug.SetMemoryLimit(-1) != 24_000_000 {
+		t.Errorf("24 MB: got %d, runtime %d", got.current, debug.SetMemoryLimit(-1))
 	}
 	debug.SetMemoryLimit(before)
 	withEnv := func(k string) string {
@@ -82,10 +109,36 @@ func TestSetMemoryLimit(t *testing.T) {
 		}
 		return ""
 	}
-	if got := setMemoryLimit(24, withEnv); got != before || debug.SetMemoryLimit(-1) != before {
-		t.Errorf("GOMEMLIMIT set: limit changed to %d", got)
+	for _, m := range []*memoryLimit{setMemoryLimit(24, withEnv), setMemoryLimit(0, noEnv)} {
+		if m.current != before || debug.SetMemoryLimit(-1) != before {
+			t.Errorf("limit changed to %d", m.current)
+		}
+		if got, moved := m.follow(); moved || got != before {
+			t.Errorf("a limit the daemon did not set moved to %d", got)
+		}
 	}
-	if got := setMemoryLimit(0, noEnv); got != before {
-		t.Errorf("0: limit changed to %d", got)
+}
+
+// With a live heap that the configured limit does not leave room for, the
+// limit follows it (half again plus slack), so the collector does not run
+// back to back; it returns to the configured one when the heap shrinks.
+func TestMemoryLimitFollowsTheLiveHeap(t *testing.T) {
+	before := debug.SetMemoryLimit(-1)
+	t.Cleanup(func() { debug.SetMemoryLimit(before) })
+	m := setMemoryLimit(16, func(string) string { return "" })
+	big := make([]byte, 40<<20)
+	for i := range big {
+		big[i] = 1
+	}
+	runtime.GC()
+	got, moved := m.follow()
+	if want := int64(40<<20)*3/2 + limitSlackBytes; !moved || got < want || debug.SetMemoryLimit(-1) != got {
+		t.Errorf("with 40 MiB live: limit %d (moved %v), want at least %d", got, moved, want)
+	}
+	runtime.KeepAlive(big)
+	big = nil
+	runtime.GC()
+	if got, moved := m.follow(); !moved || got != 16_000_000 {
+		t.Errorf("after the heap shrank: limit %d (moved %v), want the configured 16000000", got, moved)
 	}
 }

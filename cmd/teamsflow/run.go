@@ -98,8 +98,9 @@ func runAgent(cmd *cobra.Command, file string, printConfig bool) error {
 	for _, w := range append(cfg.Warnings, warnings...) {
 		log.Warn().Msg(w)
 	}
-	if limit := setMemoryLimit(cfg.MemoryLimitMB, os.Getenv); limit != math.MaxInt64 {
-		log.Debug().Int64("bytes", limit).Msg("soft memory limit")
+	limit := setMemoryLimit(cfg.MemoryLimitMB, os.Getenv)
+	if limit.current != math.MaxInt64 {
+		log.Debug().Int64("bytes", limit.current).Msg("soft memory limit")
 	}
 	acfg := agent.Config{Interfaces: cfg.Interfaces, Netns: append([]string{""}, cfg.Netns...),
 		TCMode: bpf.TCMode(cfg.TCMode), Maps: bpf.Config{FlowMapEntries: cfg.FlowMapSize, FlowSlots: bpf.SlotsPerCPU(cfg.FlowSlots)},
@@ -111,7 +112,7 @@ func runAgent(cmd *cobra.Command, file string, printConfig bool) error {
 	if warning != "" {
 		log.Warn().Msg(warning)
 	}
-	d := &daemon{cfg: cfg, log: log.With().Str("component", "run").Logger(), started: time.Now()}
+	d := &daemon{cfg: cfg, log: log.With().Str("component", "run").Logger(), started: time.Now(), memory: limit}
 	return d.run(cmd.Context(), acfg)
 }
 
@@ -122,6 +123,7 @@ type daemon struct {
 	agent    *agent.Agent
 	streams  *streamTable
 	exporter Exporter
+	memory   *memoryLimit
 	started  time.Time
 	lastTick atomic.Int64 // unix ns of the last completed tick
 }
@@ -172,6 +174,15 @@ func (d *daemon) tick(now time.Time) {
 	d.streams.update()
 	if d.exporter != nil {
 		d.exporter.Observe(now, d.streams.Records(d.cfg.AllApps))
+	}
+	wasConfigured := d.memory.current == d.memory.configured
+	if limit, moved := d.memory.follow(); moved {
+		ev := d.log.Debug()
+		if wasConfigured {
+			ev = d.log.Info() // once per excursion past memory_limit_mb
+		}
+		ev.Int64("bytes", limit).Uint32("memory_limit_mb", d.cfg.MemoryLimitMB).
+			Msg("soft memory limit follows the live heap (more flows than memory_limit_mb is sized for)")
 	}
 	d.lastTick.Store(now.UnixNano())
 }
