@@ -1,6 +1,8 @@
 package api
 
 import (
+	"bufio"
+	"bytes"
 	"encoding/json"
 	"net/http"
 	"strconv"
@@ -31,11 +33,11 @@ func (s *Server) streams(w http.ResponseWriter, r *http.Request) {
 		writeJSON(w, http.StatusBadRequest, Denial{Error: err.Error()})
 		return
 	}
-	writeJSON(w, http.StatusOK, s.opts.Streams.Records(allApps))
+	writeJSONList(w, s.opts.Streams.Records(allApps))
 }
 
 func (s *Server) calls(w http.ResponseWriter, _ *http.Request) {
-	writeJSON(w, http.StatusOK, Calls(s.opts.Streams.Records(false)))
+	writeJSONList(w, Calls(s.opts.Streams.Records(false)))
 }
 
 func (s *Server) health(w http.ResponseWriter, _ *http.Request) {
@@ -78,6 +80,34 @@ func writeJSON(w http.ResponseWriter, code int, v any) {
 	w.Header().Set("Content-Type", "application/json")
 	w.WriteHeader(code)
 	_ = json.NewEncoder(w).Encode(v)
+}
+
+// writeJSONList answers 200 with items as a JSON array ("[]" when there
+// are none), the bytes writeJSON would write, encoded one item at a time:
+// encoding 10k stream records at once held all of their JSON (~7 MB, and
+// the buffer's growth) in memory besides the records.
+func writeJSONList[T any](w http.ResponseWriter, items []T) {
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(http.StatusOK)
+	out := bufio.NewWriterSize(w, 32<<10)
+	var item bytes.Buffer
+	enc := json.NewEncoder(&item)
+	_ = out.WriteByte('[')
+	for i := range items {
+		item.Reset()
+		if err := enc.Encode(&items[i]); err != nil {
+			return // the client sees a truncated list, as with a failed write
+		}
+		if i > 0 {
+			_ = out.WriteByte(',')
+		}
+		// Encode ends each value with a newline; the array has none inside.
+		if _, err := out.Write(bytes.TrimSuffix(item.Bytes(), []byte{'\n'})); err != nil {
+			return
+		}
+	}
+	_, _ = out.WriteString("]\n")
+	_ = out.Flush()
 }
 
 // metricsCollector turns Metric values into Prometheus samples at scrape
