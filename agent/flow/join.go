@@ -114,7 +114,7 @@ func (t *Table) Expire(cutoffNs uint64, closedCutoff time.Time) []Flow {
 		}
 	}
 	for cookie, s := range t.sockets {
-		if s.Closed && s.ClosedAt.Before(closedCutoff) {
+		if s.Closed && s.closedAt < closedCutoff.UnixNano() {
 			delete(t.sockets, cookie)
 		}
 	}

@@ -68,9 +68,11 @@ func (f *Flow) Stats() bpf.FlowStats {
 
 // Socket is what events and backfill told about one socket.
 type Socket struct {
-	Owner    Owner
-	Closed   bool
-	ClosedAt time.Time
+	Owner  Owner
+	Closed bool
+	// closedAt is when it was closed, Unix ns (a time.Time is 24 bytes,
+	// and the table keeps a socket per flow).
+	closedAt int64
 	// closedGen orders closes against reads of the kernel map (CloseGen).
 	closedGen uint64
 }
@@ -90,7 +92,14 @@ type Table struct {
 	tuples  map[tuple]uint64
 	// closes counts the sockets closed so far.
 	closes uint64
+	// comms holds one copy of each process name: every socket and flow
+	// carries its owner's, and events name it anew each time.
+	comms map[[16]int8]string
 }
+
+// maxComms bounds comms; when full it starts afresh (names handed out
+// stay valid).
+const maxComms = 1024
 
 // NewTable makes an empty table.
 func NewTable() *Table {
@@ -120,7 +129,7 @@ func (t *Table) Update(k bpf.FlowKey, s bpf.FlowStats) {
 	// process after the first one's entry left the map): the new sender
 	// owns the flow from then on.
 	if s.Owner.Tgid != 0 && (f.Owner.Source != "socket" || !sameProcess(f.Owner, s.Owner)) {
-		f.Owner, f.changed = ownerFrom(s.Owner, "socket"), true
+		f.Owner, f.changed = t.ownerFrom(s.Owner, "socket"), true
 	}
 }
 
@@ -148,7 +157,7 @@ func (t *Table) SocketOwner(cookie uint64, o bpf.Owner) {
 	}
 	t.mu.Lock()
 	defer t.mu.Unlock()
-	t.socket(cookie).Owner = ownerFrom(o, "socket")
+	t.socket(cookie).Owner = t.ownerFrom(o, "socket")
 }
 
 // SocketTuple records the addresses of a socket (TCP established, backfill).
@@ -168,7 +177,7 @@ func (t *Table) SocketClosed(cookie uint64, when time.Time) {
 	defer t.mu.Unlock()
 	s := t.socket(cookie)
 	t.closes++
-	s.Closed, s.ClosedAt, s.closedGen = true, when, t.closes
+	s.Closed, s.closedAt, s.closedGen = true, when.UnixNano(), t.closes
 }
 
 // CloseGen marks the sockets closed so far. Taken before a read of the
@@ -229,6 +238,20 @@ func (t *Table) socket(cookie uint64) *Socket {
 	return s
 }
 
-func ownerFrom(o bpf.Owner, source string) Owner {
-	return Owner{TGID: o.Tgid, PID: o.Pid, UID: o.Uid, StartNs: o.StartNs, Comm: bpf.CString(o.Comm[:]), Source: source}
+// ownerFrom turns a kernel owner into the table's; the caller holds t.mu.
+func (t *Table) ownerFrom(o bpf.Owner, source string) Owner {
+	return Owner{TGID: o.Tgid, PID: o.Pid, UID: o.Uid, StartNs: o.StartNs, Comm: t.comm(o.Comm), Source: source}
+}
+
+// comm returns the shared copy of a process name; the caller holds t.mu.
+func (t *Table) comm(raw [16]int8) string {
+	if s, ok := t.comms[raw]; ok {
+		return s
+	}
+	if t.comms == nil || len(t.comms) >= maxComms {
+		t.comms = make(map[[16]int8]string)
+	}
+	s := bpf.CString(raw[:])
+	t.comms[raw] = s
+	return s
 }

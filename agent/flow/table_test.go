@@ -4,6 +4,7 @@ import (
 	"net/netip"
 	"testing"
 	"time"
+	"unsafe"
 
 	"github.com/teamsflow/teamsflow/bpf"
 )
@@ -176,5 +177,29 @@ func TestChangedHandsOutALateOwner(t *testing.T) {
 	}
 	if got := tb.Changed(); len(got) != 0 {
 		t.Errorf("nothing moved since: %v", got)
+	}
+}
+
+// The sockets and flows of one process share one copy of its name, and a
+// closed socket's time still decides when it is forgotten.
+func TestOwnersShareTheirNameAndClosedSocketsExpire(t *testing.T) {
+	tb := NewTable()
+	tb.SocketOwner(1, owner(5, "ms-teams"))
+	tb.SocketOwner(2, owner(5, "ms-teams"))
+	tb.Update(key("10.0.0.1:5000", "10.0.0.2:3478", 17), stats(1, 1, 3, owner(5, "ms-teams")))
+	f := only(t, tb)
+	a, b := tb.sockets[1].Owner.Comm, tb.sockets[2].Owner.Comm
+	if a != "ms-teams" || unsafe.StringData(a) != unsafe.StringData(b) || unsafe.StringData(a) != unsafe.StringData(f.Owner.Comm) {
+		t.Errorf("names %q %q %q are not one shared copy", a, b, f.Owner.Comm)
+	}
+	closed := time.Unix(1000, 0)
+	tb.SocketClosed(1, closed)
+	tb.Expire(0, closed)
+	if tb.sockets[1] == nil {
+		t.Error("a socket closed at the cutoff was forgotten")
+	}
+	tb.Expire(0, closed.Add(time.Nanosecond))
+	if tb.sockets[1] != nil || tb.sockets[2] == nil {
+		t.Error("only the socket closed before the cutoff is forgotten")
 	}
 }
