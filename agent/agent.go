@@ -62,9 +62,9 @@ func (c *Config) defaults() {
 // DefaultEventBufferBytes sizes the kernel's event ring buffer. Its pages
 // are mapped twice, so it costs twice its size in resident memory once
 // written (a few thousand new sockets write all of it). 1 MiB holds ~8k
-// events, a few hundred ms at 20k new flows a second: the reader only
-// moves them to the event queue, which holds more.
-const DefaultEventBufferBytes = 2 << 20
+// events, ~130 ms at 20k new flows a second: the reader only copies them
+// to the event queue, which holds more.
+const DefaultEventBufferBytes = 1 << 20
 
 // Agent is the running pipeline.
 type Agent struct {
@@ -103,7 +103,7 @@ func Start(cfg Config) (a *Agent, err error) {
 	}
 	a = &Agent{cfg: cfg, log: cfg.Log.With().Str("component", "agent").Logger(),
 		table: flow.NewTable(), procs: proc.NewCache(5 * time.Minute), clock: NewClock(), stop: make(chan struct{}),
-		queue: newEventQueue(maxQueuedEvents)}
+		queue: newEventQueue(maxQueuedEventBytes)}
 	// "return nil, err" clears a before deferred calls run: keep our own.
 	started := a
 	defer func() {
@@ -124,8 +124,8 @@ func Start(cfg Config) (a *Agent, err error) {
 		return nil, err
 	}
 	a.wg.Add(2)
-	go func() { defer a.wg.Done(); a.events.Run(a.queue.push, a.badEvent) }()
-	go func() { defer a.wg.Done(); a.queue.run(a.handleEvent, a.stop) }()
+	go func() { defer a.wg.Done(); a.events.RunRaw(a.queue.push, a.badEvent) }()
+	go func() { defer a.wg.Done(); a.queue.run(a.applyEvent, a.stop) }()
 	// Backfill after the hooks are in place, so no socket falls in between.
 	a.backfill(cfg.Netns)
 	a.tc = attach.New(a.objs, cfg.TCMode, cfg.Interfaces, cfg.Log.With().Str("component", "attach").Logger())

@@ -4,10 +4,22 @@ import (
 	"net/netip"
 	"time"
 
+	"github.com/teamsflow/teamsflow/agent/kernel"
 	"github.com/teamsflow/teamsflow/agent/proc"
 	"github.com/teamsflow/teamsflow/agent/sockets"
 	"github.com/teamsflow/teamsflow/bpf"
 )
+
+// applyEvent decodes one ring-buffer record from the event queue and
+// applies it.
+func (a *Agent) applyEvent(raw []byte) {
+	ev, err := kernel.Decode(raw)
+	if err != nil {
+		a.badEvent(err)
+		return
+	}
+	a.handleEvent(ev)
+}
 
 // handleEvent applies one kernel event to the flow table and process cache.
 func (a *Agent) handleEvent(ev any) {

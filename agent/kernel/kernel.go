@@ -31,6 +31,21 @@ func OpenEvents(objs *bpf.Objects) (*Events, error) {
 // Run delivers each event (a *bpf.SockEvent or *bpf.ProcEvent) to fn until
 // Close is called. Malformed records are counted in bad, not delivered.
 func (e *Events) Run(fn func(any), bad func(error)) {
+	e.RunRaw(func(raw []byte) {
+		ev, err := Decode(raw)
+		if err != nil {
+			bad(err)
+			return
+		}
+		fn(ev)
+	}, bad)
+}
+
+// RunRaw delivers each ring-buffer record undecoded (see Decode) until
+// Close is called; raw is valid only during the call. It allocates
+// nothing per record, so a reader that only copies records out keeps up
+// while the rest of the process collects garbage.
+func (e *Events) RunRaw(fn func(raw []byte), bad func(error)) {
 	var rec ringbuf.Record
 	for {
 		if err := e.rd.ReadInto(&rec); err != nil {
@@ -40,12 +55,7 @@ func (e *Events) Run(fn func(any), bad func(error)) {
 			bad(err)
 			continue
 		}
-		ev, err := Decode(rec.RawSample)
-		if err != nil {
-			bad(err)
-			continue
-		}
-		fn(ev)
+		fn(rec.RawSample)
 	}
 }
 
