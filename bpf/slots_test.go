@@ -192,3 +192,45 @@ func assertFlows(t *testing.T, o *Objects, sent map[uint16]uint64) {
 		}
 	}
 }
+
+// The flow map is read in batches: more entries than one batch holds come
+// back each once, with every CPU's value, and a second read (reusing the
+// buffers) sees the same.
+func TestReadsTheFlowMapInBatches(t *testing.T) {
+	o := loadWithSlots(t, -1)
+	ft := o.Flows()
+	want := map[FlowKey]uint64{}
+	for i := range 3*overflowBatch + 7 {
+		k := FlowKey{Family: 4, Protocol: unix.IPPROTO_UDP, LocalPort: uint16(1000 + i), PeerPort: 9, Netns: 1}
+		vals := make([]FlowStats, ft.cpus)
+		for cpu := range vals {
+			vals[cpu].Dir[0].Packets = uint64(i + cpu)
+		}
+		if err := ft.Map().Put(k, vals); err != nil {
+			t.Fatal(err)
+		}
+		want[k] = uint64(ft.cpus*i + ft.cpus*(ft.cpus-1)/2)
+	}
+	for range 2 {
+		got := map[FlowKey]uint64{}
+		err := ft.Read(func(k FlowKey, pieces []FlowStats) {
+			if _, dup := got[k]; dup || len(pieces) != ft.cpus {
+				t.Errorf("flow %d: read again or with %d pieces (want %d)", k.LocalPort, len(pieces), ft.cpus)
+			}
+			for _, p := range pieces {
+				got[k] += p.Dir[0].Packets
+			}
+		})
+		if err != nil {
+			t.Fatal(err)
+		}
+		if len(got) != len(want) {
+			t.Fatalf("read %d flows, want %d", len(got), len(want))
+		}
+		for k, n := range want {
+			if got[k] != n {
+				t.Fatalf("flow %d: %d packets, want %d", k.LocalPort, got[k], n)
+			}
+		}
+	}
+}
