@@ -156,7 +156,7 @@ func grownLosses(before, after map[string]float64) map[string]float64 {
 
 // lossCounters are the daemon's /v1/counters names of things dropped.
 var lossCounters = []string{"kernel_flow_map_full_total", "kernel_events_lost_total", "kernel_owner_store_fail_total",
-	"kernel_rtp_map_full_total", "events_malformed_total"}
+	"kernel_rtp_map_full_total", "events_malformed_total", "events_dropped_total"}
 
 func printCPU(r *cpuReport) {
 	fmt.Printf("daemon: healthy and attached %.0f ms after exec; idle %.2f%% of a core; losses during the windows %v\n",
