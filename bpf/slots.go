@@ -200,23 +200,35 @@ func (t *FlowTable) emptySlots(k *FlowKey) error {
 	if t.mem == nil {
 		return nil
 	}
-	i := int(slotHash(k)) & (t.perCPU - 1)
 	var key FlowKey
 	raw := unsafe.Slice((*byte)(unsafe.Pointer(&key)), unsafe.Sizeof(key))
 	var zero [8]byte
-	for cpu := 0; cpu < t.cpus; cpu++ {
-		off := int64((cpu*t.perCPU + i) * slotSize)
-		if _, err := t.mem.ReadAt(raw, off); err != nil {
-			return fmt.Errorf("reading flow slot %d of cpu %d: %w", i, cpu, err)
-		}
-		if key != *k {
-			continue
-		}
-		if _, err := t.mem.WriteAt(zero[:], off+familyWord); err != nil {
-			return fmt.Errorf("emptying flow slot %d of cpu %d: %w", i, cpu, err)
+	for _, i := range t.slotPair(k) {
+		for cpu := 0; cpu < t.cpus; cpu++ {
+			off := int64((cpu*t.perCPU + i) * slotSize)
+			if _, err := t.mem.ReadAt(raw, off); err != nil {
+				return fmt.Errorf("reading flow slot %d of cpu %d: %w", i, cpu, err)
+			}
+			if key != *k {
+				continue
+			}
+			if _, err := t.mem.WriteAt(zero[:], off+familyWord); err != nil {
+				return fmt.Errorf("emptying flow slot %d of cpu %d: %w", i, cpu, err)
+			}
 		}
 	}
 	return nil
+}
+
+// slotPair is the indexes, within a CPU's slots, that flow k may hold:
+// its own and, with more than one slot per CPU, the other of its pair
+// (tf_slot_pair in tf_slots.h).
+func (t *FlowTable) slotPair(k *FlowKey) []int {
+	i := int(slotHash(k)) & (t.perCPU - 1)
+	if t.perCPU == 1 {
+		return []int{i}
+	}
+	return []int{i, i ^ 1}
 }
 
 // familyWord is the offset of the key's word with ports, protocol and family.

@@ -88,13 +88,60 @@ func TestSlotHashTwin(t *testing.T) {
 	if len(held) < 100 {
 		t.Fatalf("only %d of 300 flows in 256 slots per CPU", len(held))
 	}
+	second := 0
 	for k, idx := range held {
 		for _, i := range idx {
-			if want := int(slotHash(&k)) & 255; i != want {
-				t.Errorf("flow %+v in slot %d, the Go twin says %d", k, i, want)
+			want := int(slotHash(&k)) & 255
+			if i == want^1 {
+				second++
+			} else if i != want {
+				t.Errorf("flow %+v in slot %d, the Go twin says %d or %d", k, i, want, want^1)
 			}
 		}
 	}
+	if second == 0 {
+		t.Error("no flow took the second slot of its pair")
+	}
+}
+
+// With two slots per CPU, a second flow whose own slot is taken takes the
+// other of the pair instead of going to the map, a third goes to the map,
+// and freeing each finds it where it is.
+func TestSecondSlotOfThePair(t *testing.T) {
+	onOneCPU(t)
+	o := loadWithSlots(t, 2)
+	ft := o.Flows()
+	run(t, o.TCProgram(true, true), udpPacket(t, false, ip4A, ip4B, 1000, 2000))
+	// Two more flows whose own slot is the first one's.
+	first := keyOfPort(t, o, 1000)
+	ports := []uint16{1000}
+	for p := uint16(1001); len(ports) < 3; p++ {
+		k := first
+		k.LocalPort = p
+		if slotHash(&k)&1 == slotHash(&first)&1 {
+			ports = append(ports, p)
+			run(t, o.TCProgram(true, true), udpPacket(t, false, ip4A, ip4B, p, 2000))
+		}
+	}
+	assertFlows(t, o, map[uint16]uint64{ports[0]: 1, ports[1]: 1, ports[2]: 1})
+	held := slotsHeld(t, ft)
+	if len(held) != 2 || held[first] == nil || held[keyOfPort(t, o, ports[1])] == nil {
+		t.Fatalf("slots hold %v, want the first two flows", held)
+	}
+	inMap := 0
+	for it := ft.Map().Iterate(); it.Next(new(FlowKey), new([]FlowStats)); {
+		inMap++
+	}
+	if inMap != 1 {
+		t.Fatalf("%d flows in the map, want the third", inMap)
+	}
+	if err := ft.Delete([]FlowKey{first, keyOfPort(t, o, ports[1])}); err != nil {
+		t.Fatal(err)
+	}
+	if held := slotsHeld(t, ft); len(held) != 0 {
+		t.Fatalf("slots still hold %v after the flows were deleted", held)
+	}
+	assertFlows(t, o, map[uint16]uint64{ports[2]: 1})
 }
 
 // With one slot per CPU the second flow finds it taken and goes to the

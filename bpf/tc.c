@@ -226,12 +226,18 @@ static __always_inline int tf_handle(struct __sk_buff *skb, int l2, int egress)
 
 	struct tf_flow_key k;
 	tf_key(&k, &p, egress, tf_dev_netns(skb));
-	struct tf_flow_stats *v;
-	struct tf_flow_slot *s = tf_slot(&k);
-	if (s && tf_key_eq(&s->key, &k)) {
-		v = &s->stats;
-	} else if (s && s->key.family == 0) {
-		tf_claim_slot(skb, s, &k, &p, egress, segs, bytes, tick);
+	struct tf_flow_stats *v = 0;
+	struct tf_flow_slot *s[2] = {};
+	tf_slot_pair(&k, s);
+	if (s[0] && tf_key_eq(&s[0]->key, &k)) {
+		v = &s[0]->stats;
+	} else if (s[1] && tf_key_eq(&s[1]->key, &k)) {
+		v = &s[1]->stats;
+	} else if (s[0] && s[0]->key.family == 0) {
+		tf_claim_slot(skb, s[0], &k, &p, egress, segs, bytes, tick);
+		return TF_TC_NEXT;
+	} else if (s[1] && s[1]->key.family == 0) {
+		tf_claim_slot(skb, s[1], &k, &p, egress, segs, bytes, tick);
 		return TF_TC_NEXT;
 	} else {
 		v = bpf_map_lookup_elem(&tf_flows, &k);
