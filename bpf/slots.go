@@ -7,6 +7,7 @@ import (
 	"unsafe"
 
 	"github.com/cilium/ebpf"
+	"golang.org/x/sys/unix"
 )
 
 // FlowSlot is one entry of the per-CPU flow slot array (struct tf_flow_slot).
@@ -96,27 +97,37 @@ func (t *FlowTable) Map() *ebpf.Map { return t.overflow }
 
 // Read calls fn once for every flow with its counters from every place
 // that holds some (per CPU, slots and map). fn must not keep the slice.
+//
+// Map entries go to fn as they are read, except those of flows that a
+// slot holds too, which wait for the slot: so only those few are kept,
+// not a copy of the whole map. A slot claimed while Read runs is left for
+// the next Read, since its flow may have gone to fn from the map already.
 func (t *FlowTable) Read(fn func(FlowKey, []FlowStats)) error {
-	if err := t.readOverflow(); err != nil {
+	start, err := bootNs()
+	if err != nil {
+		return err
+	}
+	if err := t.readOverflow(fn); err != nil {
 		return err
 	}
 	for i := 0; i < t.perCPU; i++ {
-		if err := t.readIndex(i, fn); err != nil {
+		if err := t.readIndex(i, start, fn); err != nil {
 			return err
 		}
 	}
 	for k, span := range t.overKeys {
-		fn(k, t.arena[span.from:span.to])
+		fn(k, t.arena[span.from:span.to]) // its slot was emptied meanwhile
 	}
 	clear(t.overKeys)
 	t.arena = t.arena[:0]
 	return nil
 }
 
-// readOverflow reads the flow map into the arena, a batch of entries per
-// system call into reused buffers: an iterator allocates a value slice per
-// entry, megabytes a second with 10k flows polled.
-func (t *FlowTable) readOverflow() error {
+// readOverflow reads the flow map a batch of entries per system call into
+// reused buffers (an iterator allocates a value slice per entry, megabytes
+// a second with 10k flows polled) and hands each to fn, or keeps it for
+// the slot that holds its flow too.
+func (t *FlowTable) readOverflow(fn func(FlowKey, []FlowStats)) error {
 	if t.overKeys == nil {
 		t.overKeys = map[FlowKey]arenaSpan{}
 	}
@@ -124,9 +135,18 @@ func (t *FlowTable) readOverflow() error {
 	for {
 		n, err := t.overflow.BatchLookup(&cursor, t.batchKeys, t.batchVals, nil)
 		for i := range n {
+			k, vals := t.batchKeys[i], t.batchVals[i*t.cpus:(i+1)*t.cpus]
+			held, herr := t.slotted(&k)
+			if herr != nil {
+				return herr
+			}
+			if !held {
+				fn(k, vals)
+				continue
+			}
 			from := len(t.arena)
-			t.arena = append(t.arena, t.batchVals[i*t.cpus:(i+1)*t.cpus]...)
-			t.overKeys[t.batchKeys[i]] = arenaSpan{from, len(t.arena)}
+			t.arena = append(t.arena, vals...)
+			t.overKeys[k] = arenaSpan{from, len(t.arena)}
 		}
 		if errors.Is(err, ebpf.ErrKeyNotExist) {
 			return nil // the end of the map
@@ -137,16 +157,57 @@ func (t *FlowTable) readOverflow() error {
 	}
 }
 
-// readIndex reads slot i of every CPU. The CPUs' slots at one index may
-// hold different flows (each CPU's first comer), or the same one.
-func (t *FlowTable) readIndex(i int, fn func(FlowKey, []FlowStats)) error {
+// slotted says whether a slot of any CPU holds flow k.
+func (t *FlowTable) slotted(k *FlowKey) (bool, error) {
+	if t.mem == nil {
+		return false, nil
+	}
+	var key FlowKey
+	raw := unsafe.Slice((*byte)(unsafe.Pointer(&key)), unsafe.Sizeof(key))
+	for _, i := range t.slotPair(k) {
+		for cpu := 0; cpu < t.cpus; cpu++ {
+			if _, err := t.mem.ReadAt(raw, int64((cpu*t.perCPU+i)*slotSize)); err != nil {
+				return false, fmt.Errorf("reading flow slot %d of cpu %d: %w", i, cpu, err)
+			}
+			if key == *k {
+				return true, nil
+			}
+		}
+	}
+	return false, nil
+}
+
+// bootNs is CLOCK_BOOTTIME, the classifier's clock for first packets.
+func bootNs() (uint64, error) {
+	var ts unix.Timespec
+	if err := unix.ClockGettime(unix.CLOCK_BOOTTIME, &ts); err != nil {
+		return 0, fmt.Errorf("reading the boot clock: %w", err)
+	}
+	return uint64(ts.Nano()), nil
+}
+
+// claimedSince says whether a slot's flow took it at or after ns: its
+// first packet on that CPU, in either direction.
+func claimedSince(s *FlowStats, ns uint64) bool {
+	for d := range s.Dir {
+		if s.Dir[d].Packets != 0 && s.Dir[d].FirstNs < ns {
+			return false
+		}
+	}
+	return true
+}
+
+// readIndex reads slot i of every CPU, but for slots claimed since start.
+// The CPUs' slots at one index may hold different flows (each CPU's first
+// comer), or the same one.
+func (t *FlowTable) readIndex(i int, start uint64, fn func(FlowKey, []FlowStats)) error {
 	n := 0
 	for cpu := 0; cpu < t.cpus; cpu++ {
 		raw := unsafe.Slice((*byte)(unsafe.Pointer(&t.buf[n])), slotSize)
 		if _, err := t.mem.ReadAt(raw, int64((cpu*t.perCPU+i)*slotSize)); err != nil {
 			return fmt.Errorf("reading flow slot %d of cpu %d: %w", i, cpu, err)
 		}
-		if t.buf[n].Key.Family != 0 {
+		if t.buf[n].Key.Family != 0 && !claimedSince(&t.buf[n].Stats, start) {
 			n++
 		}
 	}

@@ -281,3 +281,51 @@ func TestReadsTheFlowMapInBatches(t *testing.T) {
 		}
 	}
 }
+
+// A flow read from the map that claims a freed slot while Read runs is
+// handed out once, from the map; the next Read hands out both pieces as
+// one. (Handing it out twice in one Read would make its counters seem to
+// fall back to what the slot alone holds.)
+func TestSlotClaimedDuringReadWaitsForTheNextRead(t *testing.T) {
+	onOneCPU(t)
+	o := loadWithSlots(t, 1)
+	ft := o.Flows()
+	run(t, o.TCProgram(true, true), udpPacket(t, false, ip4A, ip4B, 1000, 2000))
+	late := udpPacket(t, false, ip4A, ip4B, 1001, 2000)
+	for range 3 {
+		run(t, o.TCProgram(true, true), late) // the slot is taken: to the map
+	}
+	if err := ft.Delete([]FlowKey{keyOfPort(t, o, 1000)}); err != nil {
+		t.Fatal(err)
+	}
+	read := func(during func()) map[uint16][]uint64 {
+		got := map[uint16][]uint64{}
+		err := ft.Read(func(k FlowKey, pieces []FlowStats) {
+			got[k.LocalPort] = append(got[k.LocalPort], MergeCPUs(pieces).Dir[0].Packets)
+			if during != nil {
+				during()
+				during = nil
+			}
+		})
+		if err != nil {
+			t.Fatal(err)
+		}
+		return got
+	}
+	// The flow's next packets come while the first Read runs: the first
+	// claims the freed slot.
+	got := read(func() {
+		for range 2 {
+			run(t, o.TCProgram(true, true), late)
+		}
+	})
+	if len(got) != 1 || len(got[1001]) != 1 || got[1001][0] != 3 {
+		t.Fatalf("first read handed out %v, want the flow once with the map's 3 packets", got)
+	}
+	if held := slotsHeld(t, ft); len(held) != 1 {
+		t.Fatalf("slots hold %v, want the flow", held)
+	}
+	if got := read(nil); len(got) != 1 || len(got[1001]) != 1 || got[1001][0] != 5 {
+		t.Fatalf("second read handed out %v, want the flow once with its 5 packets", got)
+	}
+}
