@@ -88,7 +88,7 @@ func newFlowTable(slots, overflow *ebpf.Map, perCPU int) (*FlowTable, error) {
 	if t.mem, err = slots.Memory(); err != nil {
 		return nil, fmt.Errorf("mapping the flow slots: %w", err)
 	}
-	t.buf = make([]FlowSlot, cpus)
+	t.buf = make([]FlowSlot, 2*cpus)
 	return t, nil
 }
 
@@ -110,8 +110,8 @@ func (t *FlowTable) Read(fn func(FlowKey, []FlowStats)) error {
 	if err := t.readOverflow(fn); err != nil {
 		return err
 	}
-	for i := 0; i < t.perCPU; i++ {
-		if err := t.readIndex(i, start, fn); err != nil {
+	for i := 0; i < t.perCPU; i += 2 {
+		if err := t.readPair(i, start, fn); err != nil {
 			return err
 		}
 	}
@@ -197,24 +197,27 @@ func claimedSince(s *FlowStats, ns uint64) bool {
 	return true
 }
 
-// readIndex reads slot i of every CPU, but for slots claimed since start.
-// The CPUs' slots at one index may hold different flows (each CPU's first
-// comer), or the same one.
-func (t *FlowTable) readIndex(i int, start uint64, fn func(FlowKey, []FlowStats)) error {
+// readPair reads the slot pair from index first (first and first+1) of
+// every CPU, but for slots claimed since start. A flow may hold either
+// slot of its pair, on each CPU its own choice, so the pair's slots of all
+// CPUs may hold different flows or pieces of the same one.
+func (t *FlowTable) readPair(first int, start uint64, fn func(FlowKey, []FlowStats)) error {
 	n := 0
 	for cpu := 0; cpu < t.cpus; cpu++ {
-		raw := unsafe.Slice((*byte)(unsafe.Pointer(&t.buf[n])), slotSize)
-		if _, err := t.mem.ReadAt(raw, int64((cpu*t.perCPU+i)*slotSize)); err != nil {
-			return fmt.Errorf("reading flow slot %d of cpu %d: %w", i, cpu, err)
-		}
-		if t.buf[n].Key.Family != 0 && !claimedSince(&t.buf[n].Stats, start) {
-			n++
+		for i := first; i < min(first+2, t.perCPU); i++ {
+			raw := unsafe.Slice((*byte)(unsafe.Pointer(&t.buf[n])), slotSize)
+			if _, err := t.mem.ReadAt(raw, int64((cpu*t.perCPU+i)*slotSize)); err != nil {
+				return fmt.Errorf("reading flow slot %d of cpu %d: %w", i, cpu, err)
+			}
+			if t.buf[n].Key.Family != 0 && !claimedSince(&t.buf[n].Stats, start) {
+				n++
+			}
 		}
 	}
 	for j := 0; j < n; j++ {
 		k := t.buf[j].Key
 		if k.Family == 0 {
-			continue // taken with an earlier CPU's slot of the same flow
+			continue // taken with an earlier slot of the same flow
 		}
 		t.pieces = append(t.pieces[:0], t.buf[j].Stats)
 		for l := j + 1; l < n; l++ {

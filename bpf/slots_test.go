@@ -19,8 +19,14 @@ func onOneCPU(t *testing.T) {
 	t.Helper()
 	runtime.LockOSThread()
 	t.Cleanup(runtime.UnlockOSThread)
+	onCPU(t, 0)
+}
+
+// onCPU moves the test's (locked) thread to one CPU.
+func onCPU(t *testing.T, cpu int) {
+	t.Helper()
 	var set unix.CPUSet
-	set.Set(0)
+	set.Set(cpu)
 	if err := unix.SchedSetaffinity(0, &set); err != nil {
 		t.Fatal(err)
 	}
@@ -327,5 +333,41 @@ func TestSlotClaimedDuringReadWaitsForTheNextRead(t *testing.T) {
 	}
 	if got := read(nil); len(got) != 1 || len(got[1001]) != 1 || got[1001][0] != 5 {
 		t.Fatalf("second read handed out %v, want the flow once with its 5 packets", got)
+	}
+}
+
+// A flow may hold its own slot on one CPU and the other slot of its pair
+// on another: its pieces are handed out together, once.
+func TestPiecesInBothSlotsOfThePair(t *testing.T) {
+	if runtime.NumCPU() < 2 {
+		t.Skip("needs two CPUs")
+	}
+	onOneCPU(t)
+	o := loadWithSlots(t, 2)
+	run(t, o.TCProgram(true, true), udpPacket(t, false, ip4A, ip4B, 1000, 2000))
+	first := keyOfPort(t, o, 1000)
+	port := uint16(1001)
+	for ; ; port++ { // a flow whose own slot is the first one's
+		k := first
+		k.LocalPort = port
+		if slotHash(&k)&1 == slotHash(&first)&1 {
+			break
+		}
+	}
+	pkt := udpPacket(t, false, ip4A, ip4B, port, 2000)
+	run(t, o.TCProgram(true, true), pkt) // CPU 0: the second slot of the pair
+	onCPU(t, 1)
+	for range 2 {
+		run(t, o.TCProgram(true, true), pkt) // CPU 1: its own slot
+	}
+	got := map[uint16][]uint64{}
+	err := o.Flows().Read(func(k FlowKey, pieces []FlowStats) {
+		got[k.LocalPort] = append(got[k.LocalPort], MergeCPUs(pieces).Dir[0].Packets)
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(got) != 2 || len(got[port]) != 1 || got[port][0] != 3 {
+		t.Fatalf("read %v, want flow %d once with 3 packets", got, port)
 	}
 }
