@@ -107,6 +107,10 @@ func (t *FlowTable) Read(fn func(FlowKey, []FlowStats)) error {
 	if err != nil {
 		return err
 	}
+	defer func() { // also after an error, so that nothing stale is handed out next time
+		clear(t.overKeys)
+		t.arena = t.arena[:0]
+	}()
 	if err := t.readOverflow(fn); err != nil {
 		return err
 	}
@@ -115,11 +119,10 @@ func (t *FlowTable) Read(fn func(FlowKey, []FlowStats)) error {
 			return err
 		}
 	}
+	// Flows whose slot was emptied since, or was claimed during this Read.
 	for k, span := range t.overKeys {
-		fn(k, t.arena[span.from:span.to]) // its slot was emptied meanwhile
+		fn(k, t.arena[span.from:span.to])
 	}
-	clear(t.overKeys)
-	t.arena = t.arena[:0]
 	return nil
 }
 
