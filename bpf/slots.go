@@ -162,22 +162,38 @@ func (t *FlowTable) readOverflow(fn func(FlowKey, []FlowStats)) error {
 
 // slotted says whether a slot of any CPU holds flow k.
 func (t *FlowTable) slotted(k *FlowKey) (bool, error) {
+	held := false
+	err := t.findSlots(k, func(int64) (bool, error) {
+		held = true
+		return true, nil
+	})
+	return held, err
+}
+
+// findSlots calls found with the offset of each slot, of any CPU, that
+// holds flow k, until found says it is done.
+func (t *FlowTable) findSlots(k *FlowKey, found func(off int64) (done bool, err error)) error {
 	if t.mem == nil {
-		return false, nil
+		return nil
 	}
 	var key FlowKey
 	raw := unsafe.Slice((*byte)(unsafe.Pointer(&key)), unsafe.Sizeof(key))
-	for _, i := range t.slotPair(k) {
+	pair, n := t.slotPair(k)
+	for _, i := range pair[:n] {
 		for cpu := 0; cpu < t.cpus; cpu++ {
-			if _, err := t.mem.ReadAt(raw, int64((cpu*t.perCPU+i)*slotSize)); err != nil {
-				return false, fmt.Errorf("reading flow slot %d of cpu %d: %w", i, cpu, err)
+			off := int64((cpu*t.perCPU + i) * slotSize)
+			if _, err := t.mem.ReadAt(raw, off); err != nil {
+				return fmt.Errorf("reading flow slot %d of cpu %d: %w", i, cpu, err)
 			}
-			if key == *k {
-				return true, nil
+			if key != *k {
+				continue
+			}
+			if done, err := found(off); done || err != nil {
+				return err
 			}
 		}
 	}
-	return false, nil
+	return nil
 }
 
 // bootNs is CLOCK_BOOTTIME, the classifier's clock for first packets.
@@ -264,38 +280,24 @@ func (t *FlowTable) Delete(keys []FlowKey) error {
 // counted in between is lost, as it would be with a map entry deleted
 // under it.
 func (t *FlowTable) emptySlots(k *FlowKey) error {
-	if t.mem == nil {
-		return nil
-	}
-	var key FlowKey
-	raw := unsafe.Slice((*byte)(unsafe.Pointer(&key)), unsafe.Sizeof(key))
 	var zero [8]byte
-	for _, i := range t.slotPair(k) {
-		for cpu := 0; cpu < t.cpus; cpu++ {
-			off := int64((cpu*t.perCPU + i) * slotSize)
-			if _, err := t.mem.ReadAt(raw, off); err != nil {
-				return fmt.Errorf("reading flow slot %d of cpu %d: %w", i, cpu, err)
-			}
-			if key != *k {
-				continue
-			}
-			if _, err := t.mem.WriteAt(zero[:], off+familyWord); err != nil {
-				return fmt.Errorf("emptying flow slot %d of cpu %d: %w", i, cpu, err)
-			}
+	return t.findSlots(k, func(off int64) (bool, error) {
+		if _, err := t.mem.WriteAt(zero[:], off+familyWord); err != nil {
+			return true, fmt.Errorf("emptying flow slot at %d: %w", off, err)
 		}
-	}
-	return nil
+		return false, nil
+	})
 }
 
 // slotPair is the indexes, within a CPU's slots, that flow k may hold:
 // its own and, with more than one slot per CPU, the other of its pair
 // (tf_slot_pair in tf_slots.h).
-func (t *FlowTable) slotPair(k *FlowKey) []int {
+func (t *FlowTable) slotPair(k *FlowKey) (pair [2]int, n int) {
 	i := int(slotHash(k)) & (t.perCPU - 1)
 	if t.perCPU == 1 {
-		return []int{i}
+		return [2]int{i}, 1
 	}
-	return []int{i, i ^ 1}
+	return [2]int{i, i ^ 1}, 2
 }
 
 // familyWord is the offset of the key's word with ports, protocol and family.
