@@ -28,19 +28,6 @@ func OpenEvents(objs *bpf.Objects) (*Events, error) {
 	return &Events{rd: rd}, nil
 }
 
-// Run delivers each event (a *bpf.SockEvent or *bpf.ProcEvent) to fn until
-// Close is called. Malformed records are counted in bad, not delivered.
-func (e *Events) Run(fn func(any), bad func(error)) {
-	e.RunRaw(func(raw []byte) {
-		ev, err := Decode(raw)
-		if err != nil {
-			bad(err)
-			return
-		}
-		fn(ev)
-	}, bad)
-}
-
 // RunRaw delivers each ring-buffer record undecoded (see Decode) until
 // Close is called; raw is valid only during the call. It allocates
 // nothing per record, so a reader that only copies records out keeps up
