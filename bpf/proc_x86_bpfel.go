@@ -26,25 +26,23 @@ type procTfFlowKey struct {
 }
 
 type procTfFlowStats struct {
-	_         structs.HostLayout
-	Protos    uint16
-	StunType  uint16
-	HelloLeft uint16
-	Pad       [2]uint8
-	Dir       [2]struct {
-		_        structs.HostLayout
-		Bytes    uint64
-		Packets  uint64
-		FirstNs  uint64
-		Last     uint64
-		TcpFlags uint8
-		Dscp     uint8
-		Pad      [6]uint8
+	_        structs.HostLayout
+	Protos   uint16
+	StunType uint16
+	Ifindex  uint32
+	Dir      [2]struct {
+		_         structs.HostLayout
+		Bytes     uint64
+		Packets   uint64
+		Last      uint64
+		TcpFlags  uint8
+		Dscp      uint8
+		HelloLeft uint16
+		Pad       [4]uint8
+		FirstNs   uint64
 	}
-	Cookie  uint64
-	Owner   procTfOwner
-	Ifindex uint32
-	Pad2    [4]uint8
+	Cookie uint64
+	Owner  procTfOwner
 }
 
 type procTfOwner struct {

@@ -15,7 +15,7 @@ type FlowSlot = sockTfFlowSlot
 
 // DefaultFlowSlots is the number of flow slots per CPU (tf_slots.h): with
 // 1000 concurrent flows about 11% of them find their slot taken and are
-// counted in the flow map instead. 4096 slots cost 864 KiB per CPU.
+// counted in the flow map instead. 4096 slots cost 768 KiB per CPU.
 const DefaultFlowSlots = 4096
 
 // SlotsPerCPU turns a configured slot count (0: none) into Config.FlowSlots.

@@ -20,14 +20,15 @@ type sockTfClock struct {
 }
 
 type sockTfFlowDir struct {
-	_        structs.HostLayout
-	Bytes    uint64
-	Packets  uint64
-	FirstNs  uint64
-	Last     uint64
-	TcpFlags uint8
-	Dscp     uint8
-	Pad      [6]uint8
+	_         structs.HostLayout
+	Bytes     uint64
+	Packets   uint64
+	Last      uint64
+	TcpFlags  uint8
+	Dscp      uint8
+	HelloLeft uint16
+	Pad       [4]uint8
+	FirstNs   uint64
 }
 
 type sockTfFlowKey struct {
@@ -49,16 +50,13 @@ type sockTfFlowSlot struct {
 }
 
 type sockTfFlowStats struct {
-	_         structs.HostLayout
-	Protos    uint16
-	StunType  uint16
-	HelloLeft uint16
-	Pad       [2]uint8
-	Dir       [2]sockTfFlowDir
-	Cookie    uint64
-	Owner     sockTfOwner
-	Ifindex   uint32
-	Pad2      [4]uint8
+	_        structs.HostLayout
+	Protos   uint16
+	StunType uint16
+	Ifindex  uint32
+	Dir      [2]sockTfFlowDir
+	Cookie   uint64
+	Owner    sockTfOwner
 }
 
 type sockTfOwner struct {

@@ -304,9 +304,9 @@ static __always_inline void tf_hints_tcp(struct __sk_buff *skb, struct tf_flow_s
 	__u32 off = p->payload_off, len = p->payload_len;
 	if (len == 0)
 		return;
-	if (v->hello_left) {
+	if (v->dir[0].hello_left) {
 		tf_sample(skb, k, p, TF_SAMPLE_CLIENT_HELLO);
-		v->hello_left = len >= v->hello_left ? 0 : v->hello_left - len;
+		v->dir[0].hello_left = len >= v->dir[0].hello_left ? 0 : v->dir[0].hello_left - len;
 		return;
 	}
 	__u8 b[12];
@@ -316,7 +316,7 @@ static __always_inline void tf_hints_tcp(struct __sk_buff *skb, struct tf_flow_s
 		return;
 	v->protos |= TF_P_TLS;
 	__u32 record = ((b[3] << 8) | b[4]) + 5;
-	v->hello_left = record > len ? record - len : 0;
+	v->dir[0].hello_left = record > len ? record - len : 0;
 	tf_sample(skb, k, p, TF_SAMPLE_CLIENT_HELLO);
 }
 

@@ -123,34 +123,34 @@ struct tf_clock {
 	__u64 boot_ns;
 };
 
-/* One direction of a flow. */
+/* One direction of a flow. What every packet writes comes first: in a
+ * flow slot both directions' hot fields share one cache line (see struct
+ * tf_flow_slot). */
 struct tf_flow_dir {
 	__u64 bytes;     /* IP bytes (header included) */
 	__u64 packets;   /* GSO/GRO aggregates counted as their segments */
-	__u64 first_ns;  /* CLOCK_BOOTTIME, precise: read once per direction */
 	__u64 last;      /* jiffies (4 ms or finer): a precise clock read costs
 			  * more than the rest of the per-packet work together.
 			  * The agent converts it to boot-clock ns when it reads. */
 	__u8 tcp_flags;  /* OR of all flags seen */
 	__u8 dscp;       /* last seen */
-	__u8 pad[6];
+	__u16 hello_left;/* egress: bytes of a ClientHello still to sample */
+	__u8 pad[4];
+	__u64 first_ns;  /* CLOCK_BOOTTIME, precise: written on the first packet only */
 };
 
 /* Per-CPU value of the flow map: the agent sums the CPUs. The owner and
  * cookie are filled on the first packet of each direction on each CPU, the
  * only time the program does more than count. What every packet reads and
- * writes comes first and together (hint state, then the direction's
+ * writes comes first and together (hint state, then the directions'
  * counters), so that a packet touches as few cache lines as it can. */
 struct tf_flow_stats {
 	__u16 protos;      /* enum tf_proto_bits seen on this CPU */
 	__u16 stun_type;   /* last STUN/TURN message type */
-	__u16 hello_left;  /* bytes of a ClientHello still to sample */
-	__u8 pad[2];
+	__u32 ifindex;
 	struct tf_flow_dir dir[2]; /* 0 = egress (sent), 1 = ingress (received) */
 	__u64 cookie;
 	struct tf_owner owner;
-	__u32 ifindex;
-	__u8 pad2[4];
 };
 
 /* One entry of the per-CPU flow slot array (tf_slots): an empty slot has
@@ -159,6 +159,13 @@ struct tf_flow_slot {
 	struct tf_flow_key key;
 	struct tf_flow_stats stats;
 };
+
+/* Three cache lines, and slots start on a line (the array's values are
+ * page aligned): a packet reads the key and the hint state in the first
+ * line and its direction's counters, which end before byte 124, in the
+ * second. With 1000 flows in turn those lines have left the cache by the
+ * time a flow's next packet comes, so each line a packet touches costs. */
+_Static_assert(sizeof(struct tf_flow_slot) == 192, "a flow slot is three cache lines");
 
 /* One RTP source in one direction of a flow: browsers BUNDLE audio, video
  * and screen share into one 5-tuple, so a media stream is (flow, SSRC). */

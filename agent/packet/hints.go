@@ -132,12 +132,12 @@ func (f *Flows) hintsTCP(data []byte, s *bpf.FlowStats, k bpf.FlowKey, p Packet,
 	if n == 0 {
 		return
 	}
-	if s.HelloLeft != 0 {
+	if s.Dir[0].HelloLeft != 0 {
 		f.sample(data, k, p, bpf.SampleClientHello, tsNs)
-		if n >= int(s.HelloLeft) {
-			s.HelloLeft = 0
+		if n >= int(s.Dir[0].HelloLeft) {
+			s.Dir[0].HelloLeft = 0
 		} else {
-			s.HelloLeft -= uint16(n)
+			s.Dir[0].HelloLeft -= uint16(n)
 		}
 		return
 	}
@@ -150,9 +150,9 @@ func (f *Flows) hintsTCP(data []byte, s *bpf.FlowStats, k bpf.FlowKey, p Packet,
 	}
 	s.Protos |= bpf.ProtoTLS
 	record := int(binary.BigEndian.Uint16(b[3:])) + 5
-	s.HelloLeft = 0
+	s.Dir[0].HelloLeft = 0
 	if record > n {
-		s.HelloLeft = uint16(record - n)
+		s.Dir[0].HelloLeft = uint16(record - n)
 	}
 	f.sample(data, k, p, bpf.SampleClientHello, tsNs)
 }
