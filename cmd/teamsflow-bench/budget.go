@@ -52,7 +52,12 @@ func (r *results) budgetMisses() []string {
 	return m
 }
 
+// ppsKept is the switched kept rate when the trials switched, else the
+// ratio of the whole trials' medians.
 func (r *results) ppsKept(md mode) float64 {
+	if sw := r.one.switched[md]; len(sw) > 0 {
+		return summarize(sw).median
+	}
 	return ratio(medianPPS(r.one, md), medianPPS(r.one, modeOff))
 }
 

@@ -15,23 +15,24 @@ var measurementNames = []string{"udp", "many", "tcp", "cpu", "rss", "churn"}
 
 // config is the command line.
 type config struct {
-	only      map[string]bool
-	quick     bool
-	pairs     int
-	manyPairs int
-	manyFlows int
-	trial     time.Duration
-	profile   time.Duration
-	warmup    time.Duration
-	batch     int
-	size      int
-	senderCPU int
-	nice      int
-	noop      bool
-	ref       bool
-	both      bool
-	tcOnly    bool
-	strict    bool
+	only        map[string]bool
+	quick       bool
+	pairs       int
+	manyPairs   int
+	manyFlows   int
+	trial       time.Duration
+	switchEvery time.Duration
+	profile     time.Duration
+	warmup      time.Duration
+	batch       int
+	size        int
+	senderCPU   int
+	nice        int
+	noop        bool
+	ref         bool
+	both        bool
+	tcOnly      bool
+	strict      bool
 
 	tcpPairs      int
 	tcpTrial      time.Duration
@@ -60,6 +61,8 @@ func parseFlags(args []string) (config, error) {
 	fs.IntVar(&c.manyPairs, "many-pairs", 5, "off/on pairs with many flows")
 	fs.IntVar(&c.manyFlows, "many-flows", 1000, "concurrent flows (sockets) in the many-flow measurement")
 	fs.DurationVar(&c.trial, "trial", 2*time.Second, "measured time of a trial")
+	fs.DurationVar(&c.switchEvery, "switch-every", 100*time.Millisecond,
+		"take the programs off and put them back this often within a trial, for kept rates from spells side by side (0: whole trials only)")
 	fs.DurationVar(&c.profile, "profile", time.Second, "measured time of the extra trial with bpf statistics on")
 	fs.DurationVar(&c.warmup, "warmup", 300*time.Millisecond, "sending before each trial's measurement starts")
 	fs.IntVar(&c.batch, "batch", 64, "datagrams per sendmmsg call with one flow")
@@ -136,6 +139,10 @@ func (c config) check() error {
 		return errors.New("many-flows, batch, size, rss-flows and churn-rate must be positive")
 	case c.trial <= 0 || c.profile <= 0 || c.tcpTrial <= 0 || c.cpuWindow <= 0 || c.churnDuration <= 0:
 		return errors.New("trial, profile, tcp-trial, cpu-window and churn-duration must be positive")
+	case c.switchEvery < 0 || (c.switchEvery > 0 && c.switchEvery < 20*time.Millisecond):
+		return errors.New("switch-every must be 0 (off) or at least 20ms")
+	case c.switchEvery > 0 && c.trial < 5*c.switchEvery:
+		return fmt.Errorf("trial (%v) must be at least 5 times switch-every (%v)", c.trial, c.switchEvery)
 	}
 	return nil
 }

@@ -39,6 +39,8 @@ type measurement struct {
 	batch int
 	pairs int
 	modes []mode
+
+	switchEvery time.Duration // 0: whole trials only
 }
 
 // series is a measurement's results.
@@ -47,6 +49,7 @@ type series struct {
 	trials     map[mode][]trialResult // statistics off, one per pair
 	statTrials map[mode][]trialResult // profiled, statistics on
 	tc         map[mode]runStats      // classifier run time in profiled trials
+	switched   map[mode][]float64     // spells on over the spells off around them (interleave.go)
 	agentCPU   time.Duration          // the bench process's CPU time during ON trials
 	agentWall  time.Duration
 	starts     []float64 // agent.Start durations, ms
@@ -76,7 +79,7 @@ func (b *bench) oneFlow() measurement {
 	}
 	title := fmt.Sprintf("1 flow: %d-byte UDP, sendmmsg x%d, pairs: %d x (%v + %v with bpf stats), nice %d",
 		b.cfg.size, b.cfg.batch, b.cfg.pairs, b.cfg.trial, b.cfg.profile, b.cfg.nice)
-	return measurement{title: title, flows: 1, batch: b.cfg.batch, pairs: b.cfg.pairs, modes: modes}
+	return measurement{title: title, flows: 1, batch: b.cfg.batch, pairs: b.cfg.pairs, modes: modes, switchEvery: b.cfg.switchEvery}
 }
 
 // manyFlows sends one datagram per socket in turn, so that consecutive
@@ -85,14 +88,16 @@ func (b *bench) manyFlows() measurement {
 	title := fmt.Sprintf("%d flows: one datagram per socket in turn, pairs: %d", b.cfg.manyFlows, b.cfg.manyPairs)
 	modes := []mode{modeOff, modeOn}
 	modes = append(modes, b.floorModes()...)
-	return measurement{title: title, flows: b.cfg.manyFlows, batch: 1, pairs: b.cfg.manyPairs, modes: modes}
+	return measurement{title: title, flows: b.cfg.manyFlows, batch: 1, pairs: b.cfg.manyPairs, modes: modes,
+		switchEvery: b.cfg.switchEvery}
 }
 
 // measure runs the pairs. Odd pairs run the modes in reverse order so
 // that a drift in the machine's speed during the run does not favour the
 // mode that always comes first.
 func (b *bench) measure(m measurement) (*series, error) {
-	s := &series{m: m, trials: map[mode][]trialResult{}, statTrials: map[mode][]trialResult{}, tc: map[mode]runStats{}}
+	s := &series{m: m, trials: map[mode][]trialResult{}, statTrials: map[mode][]trialResult{}, tc: map[mode]runStats{},
+		switched: map[mode][]float64{}}
 	printTrialHeader(m)
 	for i := range m.pairs {
 		order := slices.Clone(m.modes)
@@ -155,19 +160,62 @@ func (b *bench) agentTrial(s *series, md mode) (err error) {
 		s.starts = append(s.starts, float64(time.Since(start).Microseconds())/1000)
 	}
 	defer func() { err = errors.Join(err, a.Close()) }()
-	var progs progSet
-	defer func() { progs.Close() }()
+	var found []attachedProg
+	defer func() { programsOf(found).Close() }()
 	for _, e := range ends {
 		p, err := attachedTC(e.ns, e.iface, "tf_tc")
 		if err != nil {
 			return err
 		}
-		progs = append(progs, p...)
+		found = append(found, p...)
 		if len(p) != 2 {
 			return fmt.Errorf("the agent attached %d tf_tc programs to %s, want ingress and egress", len(p), e.iface)
 		}
 	}
-	return b.timedTrials(s, md, progs)
+	var sw *tcxSwitch
+	if s.m.switchEvery > 0 {
+		// Every interface's: with the agent's programs left on lo, the
+		// kernel's tcx hooks would stay enabled in the spells off.
+		others, err := b.agentElsewhere(ends)
+		defer func() { programsOf(others).Close() }()
+		if err != nil {
+			return err
+		}
+		if sw, err = agentSwitch(append(slices.Clone(found), others...)); err != nil {
+			return err
+		}
+		defer func() { err = errors.Join(err, sw.Close()) }()
+	}
+	return b.timedTrials(s, md, programsOf(found), sw)
+}
+
+// agentElsewhere finds the agent's programs on the other interfaces of
+// the ends' namespaces (their loopbacks).
+func (b *bench) agentElsewhere(ends []end) ([]attachedProg, error) {
+	var found []attachedProg
+	for _, e := range ends {
+		var names []string
+		err := e.ns.Do(func() error {
+			ifs, err := net.Interfaces()
+			for _, ifi := range ifs {
+				if ifi.Name != e.iface {
+					names = append(names, ifi.Name)
+				}
+			}
+			return err
+		})
+		if err != nil {
+			return found, fmt.Errorf("listing the interfaces of %s: %w", e.ns.Name, err)
+		}
+		for _, name := range names {
+			p, err := attachedTC(e.ns, name, "tf_tc")
+			found = append(found, p...)
+			if err != nil {
+				return found, err
+			}
+		}
+	}
+	return found, nil
 }
 
 // end is one end of the veth pair.
@@ -197,7 +245,14 @@ func (b *bench) egressOnlyTrial(s *series, md mode, p *ebpf.Program) error {
 		return err
 	}
 	defer l.Close()
-	return b.timedTrials(s, md, progSet{p})
+	var sw *tcxSwitch
+	if s.m.switchEvery > 0 {
+		if sw, err = egressSwitch(b.topo.client, b.topo.clientIf, p, l); err != nil {
+			return err
+		}
+		defer sw.Close()
+	}
+	return b.timedTrials(s, md, progSet{p}, sw)
 }
 
 // classifierTrial attaches the agent's classifier alone, as the agent
@@ -217,14 +272,23 @@ func (b *bench) classifierTrial(s *series) error {
 		return fmt.Errorf("attaching the classifier alone: %w", err)
 	}
 	defer att.Close()
-	return b.timedTrials(s, modeTC, progSet{b.objs.TCProgram(true, true), b.objs.TCProgram(false, true)})
+	return b.timedTrials(s, modeTC, progSet{b.objs.TCProgram(true, true), b.objs.TCProgram(false, true)}, nil)
 }
 
 // timedTrials runs one trial for the packet rate with statistics off,
-// then a shorter one with them on for the classifier's run time.
-func (b *bench) timedTrials(s *series, md mode, progs progSet) error {
+// switching the programs off and on with sw if not nil, then a shorter
+// one with them on and statistics on for the classifier's run time.
+func (b *bench) timedTrials(s *series, md mode, progs progSet, sw *tcxSwitch) error {
 	cpu0, wall0 := processCPU(), time.Now()
-	r, err := runSender(b.ctx, b.topo, b.senderArgs(s.m, b.cfg.trial))
+	var r trialResult
+	var err error
+	if sw != nil {
+		var sp spellResult
+		r, sp, err = b.switchedTrial(s.m, sw)
+		s.switched[md] = append(s.switched[md], sp.ratios...)
+	} else {
+		r, err = runSender(b.ctx, b.topo, b.senderArgs(s.m, b.cfg.trial))
+	}
 	if err != nil {
 		return err
 	}

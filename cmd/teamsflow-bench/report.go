@@ -23,6 +23,13 @@ func summarize(v []float64) spread {
 	return spread{median: med, min: s[0], max: s[len(s)-1]}
 }
 
+// quartiles are the 25th, 50th and 75th percentiles (nearest rank).
+func quartiles(v []float64) [3]float64 {
+	s := slices.Sorted(slices.Values(v))
+	at := func(p float64) float64 { return s[min(len(s)-1, int(p*float64(len(s))))] }
+	return [3]float64{at(0.25), summarize(v).median, at(0.75)}
+}
+
 func ratio(a, b float64) float64 {
 	if b == 0 {
 		return 0
@@ -73,7 +80,7 @@ func printTrial(s *series, pair int, md mode) {
 // figures mean next to each other.
 func printSeries(s *series) {
 	w := tabwriter.NewWriter(os.Stdout, 0, 0, 2, ' ', tabwriter.AlignRight)
-	fmt.Fprintln(w, "agent\tmedian pps\tmin\tmax\tkept\tpaired kept\tpkts/cpu-s\tcpu kept\ttc ns/run\truns\t")
+	fmt.Fprintln(w, "agent\tmedian pps\tmin\tmax\tkept\tpaired kept\tswitched kept\tspells\tpkts/cpu-s\tcpu kept\ttc ns/run\truns\t")
 	off := medianPPS(s, modeOff)
 	for _, md := range s.m.modes {
 		p := summarize(rate(s.trials[md], trialResult.pps))
@@ -82,14 +89,23 @@ func printSeries(s *series) {
 		if st, ok := s.tc[md]; ok {
 			tc, runs = fmt.Sprintf("%.1f", st.nsPerRun()), fmt.Sprintf("%d", st.runs)
 		}
-		fmt.Fprintf(w, "%s\t%.0f\t%.0f\t%.0f\t%.3f\t%.3f\t%.0f\t%.3f\t%s\t%s\t\n", md, p.median, p.min, p.max,
-			ratio(p.median, off), pairedKept(s, md, trialResult.pps), c, cpuKept(s, md), tc, runs)
+		sw, spells := "-", "-"
+		if r := s.switched[md]; len(r) > 0 {
+			q := quartiles(r)
+			sw, spells = fmt.Sprintf("%.3f", q[1]), fmt.Sprintf("%d (%.3f-%.3f)", len(r), q[0], q[2])
+		}
+		fmt.Fprintf(w, "%s\t%.0f\t%.0f\t%.0f\t%.3f\t%.3f\t%s\t%s\t%.0f\t%.3f\t%s\t%s\t\n", md, p.median, p.min, p.max,
+			ratio(p.median, off), pairedKept(s, md, trialResult.pps), sw, spells, c, cpuKept(s, md), tc, runs)
 	}
 	w.Flush()
 	offs := summarize(rate(s.trials[modeOff], trialResult.pps))
 	fmt.Printf("off trials spread %.1f%% (max-min over median): smaller differences in kept are noise; "+
 		"cpu kept (packets per sender cpu-second) holds still when other work takes the sender's core\n",
 		100*ratio(offs.max-offs.min, offs.median))
+	if len(s.switched) > 0 {
+		fmt.Printf("switched kept: within each trial the programs went off and on every %v; the median of each spell on "+
+			"over the spells off beside it (spells: how many, quartiles), what the budgets are checked with\n", s.m.switchEvery)
+	}
 	printCosts(s)
 }
 

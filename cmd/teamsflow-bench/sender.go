@@ -21,13 +21,14 @@ type senderArgs struct {
 	cpu      int // CPU to pin the send loop to, -1 for none
 	warmup   time.Duration
 	duration time.Duration
+	marks    time.Duration // how often to note the packets sent so far; 0: never
 }
 
 func (a senderArgs) argv() []string {
 	return []string{
 		"-dst", a.dst.String(), "-flows", strconv.Itoa(a.flows), "-batch", strconv.Itoa(a.batch),
 		"-size", strconv.Itoa(a.size), "-cpu", strconv.Itoa(a.cpu),
-		"-warmup", a.warmup.String(), "-duration", a.duration.String(),
+		"-warmup", a.warmup.String(), "-duration", a.duration.String(), "-marks", a.marks.String(),
 	}
 }
 
@@ -42,6 +43,7 @@ func parseSenderArgs(args []string) (senderArgs, error) {
 	fs.IntVar(&a.cpu, "cpu", -1, "")
 	fs.DurationVar(&a.warmup, "warmup", 0, "")
 	fs.DurationVar(&a.duration, "duration", time.Second, "")
+	fs.DurationVar(&a.marks, "marks", 0, "")
 	if err := fs.Parse(args); err != nil {
 		return a, err
 	}
@@ -56,7 +58,10 @@ func parseSenderArgs(args []string) (senderArgs, error) {
 }
 
 // senderMain floods the destination and prints one result line,
-// "packets=N errors=N elapsed_ns=N cpu_ns=N", for the measured interval.
+// "packets=N errors=N elapsed_ns=N cpu_ns=N", for the measured interval;
+// with -marks a second, "marks=T:N,T:N,...": packets sent by CLOCK_MONOTONIC
+// time T, for the parent to cut into the spells it switched the agent on
+// and off (interleave.go).
 func senderMain(args []string) error {
 	a, err := parseSenderArgs(args)
 	if err != nil {
@@ -79,11 +84,20 @@ func senderMain(args []string) error {
 	msgs := newBatch(a.batch, a.size)
 	// The warm-up resolves the neighbour, fills the sink's receive buffer
 	// and lets the CPU settle before anything is counted.
-	sendFor(fds, msgs, a.warmup)
+	sendFor(fds, msgs, a.warmup, nil)
+	var marks *markLog
+	if a.marks > 0 {
+		if marks, err = newMarkLog(a.marks, a.duration); err != nil {
+			return err
+		}
+	}
 	cpu0 := threadCPU()
-	pkts, errs, elapsed := sendFor(fds, msgs, a.duration)
+	pkts, errs, elapsed := sendFor(fds, msgs, a.duration, marks)
 	cpu := threadCPU() - cpu0
 	fmt.Printf("packets=%d errors=%d elapsed_ns=%d cpu_ns=%d\n", pkts, errs, elapsed.Nanoseconds(), cpu.Nanoseconds())
+	if marks != nil {
+		fmt.Println(marks)
+	}
 	return nil
 }
 
@@ -139,8 +153,8 @@ func newBatch(n, size int) []unix.Mmsghdr {
 
 // sendFor sends batches round-robin over the sockets until d has passed.
 // The clock is read about once per 64 datagrams so that it costs little
-// next to the sends it times.
-func sendFor(fds []int, msgs []unix.Mmsghdr, d time.Duration) (pkts, errs uint64, elapsed time.Duration) {
+// next to the sends it times; marks, if not nil, is told the count then.
+func sendFor(fds []int, msgs []unix.Mmsghdr, d time.Duration, marks *markLog) (pkts, errs uint64, elapsed time.Duration) {
 	if d <= 0 {
 		return 0, 0, 0
 	}
@@ -156,8 +170,15 @@ func sendFor(fds []int, msgs []unix.Mmsghdr, d time.Duration) (pkts, errs uint64
 		} else {
 			pkts += uint64(n)
 		}
-		if i%every == 0 && time.Now().After(deadline) {
+		if i%every != 0 {
+			continue
+		}
+		now := time.Now()
+		if now.After(deadline) {
 			break
+		}
+		if marks != nil {
+			marks.note(now, pkts)
 		}
 	}
 	return pkts, errs, time.Since(start)

@@ -2,7 +2,6 @@ package main
 
 import (
 	"fmt"
-	"io"
 	"net"
 	"strings"
 	"time"
@@ -21,47 +20,70 @@ import (
 // on the machine do not count.
 type progSet []*ebpf.Program
 
+// attachedProg is a program found on a hook, with the link that holds it.
+type attachedProg struct {
+	point  tcxPoint
+	link   link.ID
+	isLink bool
+}
+
+func (p attachedProg) linkID() (link.ID, bool) { return p.link, p.isLink }
+
 // attachedTC returns the TCX programs on both directions of iface in ns
 // whose names start with prefix.
-func attachedTC(ns netns.Named, iface, prefix string) (progSet, error) {
-	var set progSet
-	err := ns.Do(func() error {
-		ifi, err := net.InterfaceByName(iface)
-		if err != nil {
-			return err
-		}
+func attachedTC(ns netns.Named, iface, prefix string) ([]attachedProg, error) {
+	var found []attachedProg
+	ifindex, err := interfaceIn(ns, iface)
+	if err != nil {
+		return nil, err
+	}
+	err = ns.Do(func() error {
 		for _, dir := range []ebpf.AttachType{ebpf.AttachTCXIngress, ebpf.AttachTCXEgress} {
-			res, err := link.QueryPrograms(link.QueryOptions{Target: ifi.Index, Attach: dir})
+			res, err := link.QueryPrograms(link.QueryOptions{Target: ifindex, Attach: dir})
 			if err != nil {
 				return fmt.Errorf("querying %s programs: %w", dir, err)
 			}
 			for _, ap := range res.Programs {
-				if err := set.add(ap.ID, prefix); err != nil {
+				p, err := openNamed(ap.ID, prefix)
+				if err != nil {
 					return err
+				}
+				if p != nil {
+					id, isLink := ap.LinkID()
+					found = append(found, attachedProg{point: tcxPoint{ns: ns, ifindex: ifindex, attach: dir, prog: p},
+						link: id, isLink: isLink})
 				}
 			}
 		}
 		return nil
 	})
 	if err != nil {
-		set.Close()
+		programsOf(found).Close()
 		return nil, fmt.Errorf("finding the tc programs on %s: %w", iface, err)
 	}
-	return set, nil
+	return found, nil
 }
 
-func (s *progSet) add(id ebpf.ProgramID, prefix string) error {
+func programsOf(found []attachedProg) progSet {
+	var s progSet
+	for _, f := range found {
+		s = append(s, f.point.prog)
+	}
+	return s
+}
+
+// openNamed opens program id if its name starts with prefix; nil if not.
+func openNamed(id ebpf.ProgramID, prefix string) (*ebpf.Program, error) {
 	p, err := ebpf.NewProgramFromID(id)
 	if err != nil {
-		return fmt.Errorf("opening program %d: %w", id, err)
+		return nil, fmt.Errorf("opening program %d: %w", id, err)
 	}
 	info, err := p.Info()
 	if err != nil || !strings.HasPrefix(info.Name, prefix) {
 		p.Close()
-		return err
+		return nil, err
 	}
-	*s = append(*s, p)
-	return nil
+	return p, nil
 }
 
 // runStats is a sum of kernel run-time statistics.
@@ -148,7 +170,7 @@ func loadNoop() (*ebpf.Program, error) {
 
 // attachEgress puts one of the bench's programs on the egress of iface in
 // ns, where the agent's classifier sees the flood.
-func attachEgress(ns netns.Named, iface string, p *ebpf.Program) (io.Closer, error) {
+func attachEgress(ns netns.Named, iface string, p *ebpf.Program) (link.Link, error) {
 	var l link.Link
 	err := ns.Do(func() error {
 		ifi, err := net.InterfaceByName(iface)

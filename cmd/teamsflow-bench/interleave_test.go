@@ -1,0 +1,85 @@
+package main
+
+import (
+	"math"
+	"testing"
+	"time"
+)
+
+// steadyMarks is a sender at offRate packets/s, onRate while a spell on
+// lasts, and stalled while a switch is under way; marked every 2 ms from
+// t0 for d.
+func steadyMarks(t0 int64, d time.Duration, starts []spellStart, offRate, onRate float64) []mark {
+	var out []mark
+	var pkts float64
+	step := int64(markEvery)
+	for ns := t0; ns <= t0+int64(d); ns += step {
+		out = append(out, mark{ns: ns, pkts: uint64(pkts)})
+		rate := offRate
+		for _, st := range starts {
+			if st.ns <= ns {
+				rate = map[bool]float64{true: onRate, false: offRate}[st.on]
+			} else if st.flipping <= ns {
+				rate = 0
+			}
+		}
+		pkts += rate * float64(step) / 1e9
+	}
+	return out
+}
+
+func TestSpellsSetEachSpellOnBesideTheSpellsOffAroundIt(t *testing.T) {
+	ms := int64(time.Millisecond)
+	// The sender starts marking 250 ms after the first spell began, as
+	// after its start-up and warm-up.
+	starts := []spellStart{{0, 0, true}}
+	for i, at := 1, int64(100*ms); at < 2000*ms; i, at = i+1, at+100*ms {
+		starts = append(starts, spellStart{at - 20*ms, at, i%2 == 0})
+	}
+	marks := steadyMarks(250*ms, 1700*time.Millisecond, starts, 300_000, 291_000)
+	sp := spells(marks, starts)
+	// Spell 1 has no marks and spell 2 marks over half of it; the on
+	// spells with off spells on both sides: 4, 6, ..., 18.
+	if len(sp.ratios) != 8 {
+		t.Fatalf("%d ratios, want 8: %v", len(sp.ratios), sp.ratios)
+	}
+	for _, r := range sp.ratios {
+		if math.Abs(r-0.97) > 0.001 {
+			t.Errorf("ratio %.4f, want 0.97", r)
+		}
+	}
+	if got := summarize(sp.onRate).median; math.Abs(got-291_000) > 300 {
+		t.Errorf("on rate %.0f, want 291000", got)
+	}
+}
+
+func TestSpellWithTooFewMarksIsLeftOut(t *testing.T) {
+	ms := int64(time.Millisecond)
+	starts := []spellStart{{0, 0, false}, {100 * ms, 100 * ms, true}, {200 * ms, 200 * ms, false}, {300 * ms, 300 * ms, true}, {400 * ms, 400 * ms, false}}
+	// The sender started marking 60 ms into the first spell on: too little
+	// of it to read its rate.
+	late := steadyMarks(160*ms, 340*time.Millisecond, starts, 1000, 900)
+	if sp := spells(late, starts); len(sp.ratios) != 1 || math.Abs(sp.ratios[0]-0.9) > 0.01 {
+		t.Errorf("ratios %v, want one of 0.9 (the second spell on)", sp.ratios)
+	}
+	if sp := spells(steadyMarks(0, 500*time.Millisecond, starts, 1000, 900), starts); len(sp.ratios) != 2 {
+		t.Errorf("ratios %v, want two", sp.ratios)
+	}
+}
+
+func TestMarksRoundTrip(t *testing.T) {
+	l := &markLog{marks: []mark{{1, 0}, {2_000_001, 640}}}
+	got, err := parseMarks(l.String())
+	if err != nil || len(got) != 2 || got[1] != (mark{2_000_001, 640}) {
+		t.Fatalf("%v, %v", got, err)
+	}
+	for _, bad := range []string{"packets=1", "marks=1:2,x", "marks=1"} {
+		if _, err := parseMarks(bad); err == nil {
+			t.Errorf("%q parsed", bad)
+		}
+	}
+	r, err := parseResult("packets=10 errors=0 elapsed_ns=1000000000 cpu_ns=500000000\nmarks=5:0,7:3\n")
+	if err != nil || len(r.marks) != 2 || r.packets != 10 {
+		t.Errorf("%+v, %v", r, err)
+	}
+}
