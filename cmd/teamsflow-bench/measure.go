@@ -279,7 +279,6 @@ func (b *bench) classifierTrial(s *series) error {
 // switching the programs off and on with sw if not nil, then a shorter
 // one with them on and statistics on for the classifier's run time.
 func (b *bench) timedTrials(s *series, md mode, progs progSet, sw *tcxSwitch) error {
-	cpu0, wall0 := processCPU(), time.Now()
 	var r trialResult
 	var err error
 	if sw != nil {
@@ -287,19 +286,19 @@ func (b *bench) timedTrials(s *series, md mode, progs progSet, sw *tcxSwitch) er
 		r, sp, err = b.switchedTrial(s.m, sw)
 		s.switched[md] = append(s.switched[md], sp.ratios...)
 	} else {
-		r, err = runSender(b.ctx, b.topo, b.senderArgs(s.m, b.cfg.trial))
+		r, err = b.agentCPUDuring(s, md, func() (trialResult, error) {
+			return runSender(b.ctx, b.topo, b.senderArgs(s.m, b.cfg.trial))
+		})
 	}
 	if err != nil {
 		return err
 	}
-	if md == modeOn {
-		s.agentCPU += processCPU() - cpu0
-		s.agentWall += time.Since(wall0)
-	}
 	s.trials[md] = append(s.trials[md], r)
 	var pr trialResult
 	st, err := profile(progs, func() error {
-		pr, err = runSender(b.ctx, b.topo, b.senderArgs(s.m, b.cfg.profile))
+		pr, err = b.agentCPUDuring(s, md, func() (trialResult, error) {
+			return runSender(b.ctx, b.topo, b.senderArgs(s.m, b.cfg.profile))
+		})
 		return err
 	})
 	if err != nil {
@@ -308,6 +307,19 @@ func (b *bench) timedTrials(s *series, md mode, progs progSet, sw *tcxSwitch) er
 	s.tc[md] = s.tc[md].add(st)
 	s.statTrials[md] = append(s.statTrials[md], pr)
 	return nil
+}
+
+// agentCPUDuring runs a trial that does not switch (switching costs the
+// bench process CPU too) and, in modeOn, adds the process's CPU time in it
+// to the agent's.
+func (b *bench) agentCPUDuring(s *series, md mode, trial func() (trialResult, error)) (trialResult, error) {
+	cpu0, wall0 := processCPU(), time.Now()
+	r, err := trial()
+	if err == nil && md == modeOn {
+		s.agentCPU += processCPU() - cpu0
+		s.agentWall += time.Since(wall0)
+	}
+	return r, err
 }
 
 // processCPU is this process's user+system time: with the agent running
