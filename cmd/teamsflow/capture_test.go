@@ -100,11 +100,16 @@ func TestCaptureJSONAndInterrupt(t *testing.T) {
 }
 
 // A full flow map is reported, not silent (without the slots in front,
-// which would hold both flows).
+// which would hold both flows). The first flow's socket stays open while
+// the second runs: a closed socket's flow may leave the map before the
+// next flow comes.
 func TestCaptureReportsLosses(t *testing.T) {
 	p := testenv.NewPair(t)
 	cmd, stdout, stderr := startCapture(t, p, "--duration", "1h", "--flow-map-size", "1", "--flow-slots", "0")
-	udpExchange(t, p, 7021, 5)
+	first := fmt.Sprintf("%s:%d", p.ServerIP4, 7021)
+	testenv.StartPeer(t, p.Server, "tf-udp-server", "udp-server", first, "5")
+	lingering := testenv.StartPeer(t, p.Client, "tf-udp-client", "udp-client", first, "5", "200", "connect", "nowait", "30000")
+	lingering.Expect(t, "done")
 	udpExchange(t, p, 7022, 5)
 	_ = cmd.Process.Signal(syscall.SIGTERM)
 	_ = cmd.Wait()
