@@ -200,7 +200,7 @@ type tcxPoint struct {
 	prog    *ebpf.Program
 }
 
-// tcxSwitch takes a mode's programs off their hooks and puts them back,
+// tcxSwitch puts a mode's programs on their hooks and takes them off,
 // with links of the bench's own. release detaches what was attached
 // before the switch took over (the agent's own links), once.
 type tcxSwitch struct {
@@ -245,17 +245,6 @@ func (s *tcxSwitch) Close() error {
 		return nil
 	}
 	return s.off()
-}
-
-// egressSwitch switches one of the bench's programs that l attached to
-// the client's egress.
-func egressSwitch(ns netns.Named, iface string, p *ebpf.Program, l link.Link) (*tcxSwitch, error) {
-	ifi, err := interfaceIn(ns, iface)
-	if err != nil {
-		return nil, err
-	}
-	return &tcxSwitch{points: []tcxPoint{{ns: ns, ifindex: ifi, attach: ebpf.AttachTCXEgress, prog: p}},
-		release: l.Close}, nil
 }
 
 func interfaceIn(ns netns.Named, iface string) (int, error) {

@@ -240,19 +240,20 @@ func (b *bench) floorModes() []mode {
 // egressOnlyTrial attaches one program of the bench's own (the no-op or
 // the reference counter) where the agent's classifier sees the flood.
 func (b *bench) egressOnlyTrial(s *series, md mode, p *ebpf.Program) error {
-	l, err := attachEgress(b.topo.client, b.topo.clientIf, p)
+	ifindex, err := interfaceIn(b.topo.client, b.topo.clientIf)
 	if err != nil {
 		return err
 	}
-	defer l.Close()
-	var sw *tcxSwitch
-	if s.m.switchEvery > 0 {
-		if sw, err = egressSwitch(b.topo.client, b.topo.clientIf, p, l); err != nil {
-			return err
-		}
-		defer sw.Close()
+	sw := &tcxSwitch{points: []tcxPoint{{ns: b.topo.client, ifindex: ifindex, attach: ebpf.AttachTCXEgress, prog: p}}}
+	if err := sw.on(); err != nil {
+		return err
 	}
-	return b.timedTrials(s, md, progSet{p}, sw)
+	defer sw.Close()
+	var switching *tcxSwitch // nil: attached for the whole trial
+	if s.m.switchEvery > 0 {
+		switching = sw
+	}
+	return b.timedTrials(s, md, progSet{p}, switching)
 }
 
 // classifierTrial attaches the agent's classifier alone, as the agent

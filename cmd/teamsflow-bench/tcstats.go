@@ -2,7 +2,6 @@ package main
 
 import (
 	"fmt"
-	"net"
 	"strings"
 	"time"
 
@@ -166,22 +165,4 @@ func loadNoop() (*ebpf.Program, error) {
 		return nil, fmt.Errorf("loading the no-op classifier: %w", err)
 	}
 	return p, nil
-}
-
-// attachEgress puts one of the bench's programs on the egress of iface in
-// ns, where the agent's classifier sees the flood.
-func attachEgress(ns netns.Named, iface string, p *ebpf.Program) (link.Link, error) {
-	var l link.Link
-	err := ns.Do(func() error {
-		ifi, err := net.InterfaceByName(iface)
-		if err != nil {
-			return err
-		}
-		l, err = link.AttachTCX(link.TCXOptions{Interface: ifi.Index, Program: p, Attach: ebpf.AttachTCXEgress})
-		return err
-	})
-	if err != nil {
-		return nil, fmt.Errorf("attaching %s to %s: %w", p, iface, err)
-	}
-	return l, nil
 }
