@@ -243,11 +243,9 @@ static __always_inline void tf_rtp_or_rtcp(struct __sk_buff *skb, struct tf_flow
 	tf_rtp_packet(skb, k, in);
 }
 
-static __always_inline void tf_hints_udp(struct __sk_buff *skb, struct tf_flow_stats *v,
-					 const struct tf_flow_key *k, const struct tf_pkt *p, __u32 egress)
+static __noinline void tf_hints_udp(struct __sk_buff *skb, struct tf_flow_stats *v, const struct tf_flow_key *k,
+				    const struct tf_pkt *p, __u32 egress)
 {
-	if (v->protos == 0 && v->dir[egress ? 0 : 1].packets > TF_HINT_TRIES)
-		return;
 	__u32 off = p->payload_off, len = p->payload_len;
 	if (p->sport == 53 || p->dport == 53) {
 		/* DNS: a random query id can look like RTP. Answers are sampled. */
@@ -297,20 +295,17 @@ static __always_inline void tf_hints_udp(struct __sk_buff *skb, struct tf_flow_s
 
 /* A ClientHello sent: its first segment (handshake record 0x16 0x03, type
  * 1) and the segments after it until the record is complete. */
-static __always_inline void tf_hints_tcp(struct __sk_buff *skb, struct tf_flow_stats *v,
-					 const struct tf_flow_key *k, const struct tf_pkt *p,
-					 const struct tf_flow_dir *d)
+static __noinline void tf_hints_tcp(struct __sk_buff *skb, struct tf_flow_stats *v, const struct tf_flow_key *k,
+				    const struct tf_pkt *p)
 {
 	__u32 off = p->payload_off, len = p->payload_len;
-	if (len == 0)
-		return;
 	if (v->dir[0].hello_left) {
 		tf_sample(skb, k, p, TF_SAMPLE_CLIENT_HELLO);
 		v->dir[0].hello_left = len >= v->dir[0].hello_left ? 0 : v->dir[0].hello_left - len;
 		return;
 	}
 	__u8 b[12];
-	if (d->packets > TF_HELLO_TRIES || len < 12 || tf_load12(skb, off, b))
+	if (len < 12 || tf_load12(skb, off, b))
 		return;
 	if (b[0] != 0x16 || b[1] != 0x03 || b[5] != 0x01)
 		return;
@@ -320,14 +315,25 @@ static __always_inline void tf_hints_tcp(struct __sk_buff *skb, struct tf_flow_s
 	tf_sample(skb, k, p, TF_SAMPLE_CLIENT_HELLO);
 }
 
-/* Payload hints for one packet of flow k, whose counters (this CPU's) are v. */
+/* Payload hints for one packet of flow k, whose counters (this CPU's) are
+ * v. The checks that leave most packets alone come first, here, so that
+ * only the packets that get hints pay for the call. */
 static __always_inline void tf_hints(struct __sk_buff *skb, struct tf_flow_stats *v, const struct tf_flow_key *k,
 				     const struct tf_pkt *p, __u32 egress)
 {
 	if (p->fragment)
 		return;
-	if (p->protocol == IPPROTO_UDP)
+	if (p->protocol == IPPROTO_UDP) {
+		/* A flow that showed no known protocol in its first packets. */
+		if (v->protos == 0 && v->dir[egress ? 0 : 1].packets > TF_HINT_TRIES)
+			return;
 		tf_hints_udp(skb, v, k, p, egress);
-	else if (egress)
-		tf_hints_tcp(skb, v, k, p, &v->dir[0]);
+		return;
+	}
+	/* TCP: only ClientHellos sent, in a flow's first packets or their sequel. */
+	if (!egress || p->payload_len == 0)
+		return;
+	if (v->dir[0].hello_left == 0 && v->dir[0].packets > TF_HELLO_TRIES)
+		return;
+	tf_hints_tcp(skb, v, k, p);
 }

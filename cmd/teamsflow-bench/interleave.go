@@ -16,6 +16,7 @@ import (
 	"net"
 	"strconv"
 	"strings"
+	"sync"
 	"time"
 
 	"github.com/cilium/ebpf"
@@ -215,28 +216,45 @@ func (s *tcxSwitch) off() error {
 		s.release = nil
 		return err
 	}
-	var errs []error
-	for _, l := range s.own {
-		errs = append(errs, l.Close())
-	}
+	own := s.own
 	s.own = nil
+	return all(len(own), func(i int) error { return own[i].Close() })
+}
+
+// all runs do for 0..n-1 at once and joins the errors. The switch
+// attaches and detaches this way: each change of a hook waits for an RCU
+// grace period, and one after the other, the eight links of both ends
+// took so long to switch that modeBoth had half the spells of the others.
+func all(n int, do func(i int) error) error {
+	errs := make([]error, n)
+	var wg sync.WaitGroup
+	for i := range n {
+		wg.Go(func() { errs[i] = do(i) })
+	}
+	wg.Wait()
 	return errors.Join(errs...)
 }
 
 func (s *tcxSwitch) on() error {
-	for _, p := range s.points {
+	links := make([]link.Link, len(s.points))
+	err := all(len(s.points), func(i int) error {
+		p := s.points[i]
 		err := p.ns.Do(func() error {
 			l, err := link.AttachTCX(link.TCXOptions{Interface: p.ifindex, Program: p.prog, Attach: p.attach})
-			if err == nil {
-				s.own = append(s.own, l)
-			}
+			links[i] = l
 			return err
 		})
 		if err != nil {
 			return fmt.Errorf("putting %s back on interface %d: %w", p.prog, p.ifindex, err)
 		}
+		return nil
+	})
+	for _, l := range links {
+		if l != nil {
+			s.own = append(s.own, l)
+		}
 	}
-	return nil
+	return err
 }
 
 // Close takes the bench's links off; what release would detach stays.
@@ -277,17 +295,16 @@ func agentSwitch(progs []attachedProg) (*tcxSwitch, error) {
 		s.points = append(s.points, p.point)
 	}
 	s.release = func() error {
-		for _, id := range ids {
-			l, err := link.NewFromID(id)
+		return all(len(ids), func(i int) error {
+			l, err := link.NewFromID(ids[i])
 			if err != nil {
-				return fmt.Errorf("opening the agent's link %d: %w", id, err)
+				return fmt.Errorf("opening the agent's link %d: %w", ids[i], err)
 			}
-			err = errors.Join(l.Detach(), l.Close())
-			if err != nil {
-				return fmt.Errorf("detaching the agent's link %d: %w", id, err)
+			if err := errors.Join(l.Detach(), l.Close()); err != nil {
+				return fmt.Errorf("detaching the agent's link %d: %w", ids[i], err)
 			}
-		}
-		return nil
+			return nil
+		})
 	}
 	return s, nil
 }

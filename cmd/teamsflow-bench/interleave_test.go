@@ -4,6 +4,8 @@ import (
 	"math"
 	"testing"
 	"time"
+
+	"github.com/cilium/ebpf"
 )
 
 // steadyMarks is a sender at offRate packets/s, onRate while a spell on
@@ -81,5 +83,51 @@ func TestMarksRoundTrip(t *testing.T) {
 	r, err := parseResult("packets=10 errors=0 elapsed_ns=1000000000 cpu_ns=500000000\nmarks=5:0,7:3\n")
 	if err != nil || len(r.marks) != 2 || r.packets != 10 {
 		t.Errorf("%+v, %v", r, err)
+	}
+}
+
+// The switch puts its programs on all its hooks at once and takes them
+// all off again: both ends of the veth, as in the no-op-on-both trials.
+func TestSwitchPutsEveryProgramOnAndTakesItOff(t *testing.T) {
+	b := newTestBench(t, config{})
+	noop, err := loadNoop()
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer noop.Close()
+	client, err := interfaceIn(b.topo.client, b.topo.clientIf)
+	if err != nil {
+		t.Fatal(err)
+	}
+	server, err := interfaceIn(b.topo.server, b.topo.serverIf)
+	if err != nil {
+		t.Fatal(err)
+	}
+	sw := &tcxSwitch{points: []tcxPoint{
+		{ns: b.topo.client, ifindex: client, attach: ebpf.AttachTCXEgress, prog: noop},
+		{ns: b.topo.server, ifindex: server, attach: ebpf.AttachTCXIngress, prog: noop}}}
+	attached := func() (n int) {
+		for _, e := range []end{{b.topo.client, b.topo.clientIf}, {b.topo.server, b.topo.serverIf}} {
+			found, err := attachedTC(e.ns, e.iface, noopName)
+			if err != nil {
+				t.Fatal(err)
+			}
+			n += len(found)
+		}
+		return n
+	}
+	for round := range 2 {
+		if err := sw.on(); err != nil {
+			t.Fatal(err)
+		}
+		if n := attached(); n != 2 {
+			t.Fatalf("round %d: %d no-ops attached after on, want 2", round, n)
+		}
+		if err := sw.off(); err != nil {
+			t.Fatal(err)
+		}
+		if n := attached(); n != 0 {
+			t.Fatalf("round %d: %d no-ops attached after off, want 0", round, n)
+		}
 	}
 }

@@ -22,15 +22,18 @@ import (
 type mode int
 
 const (
-	modeOff  mode = iota // nothing attached
-	modeOn               // the full agent (agent.Start on the client namespace)
-	modeNoop             // only the no-op classifier, for the floor
-	modeTC               // only the agent's classifier, without the rest of the agent
-	modeBoth             // the full agent on both namespaces: both ends of the veth
-	modeRef              // only the reference flow counter (refcount/): per-flow counting at its least
+	modeOff      mode = iota // nothing attached
+	modeOn                   // the full agent (agent.Start on the client namespace)
+	modeNoop                 // only the no-op classifier, for the floor
+	modeTC                   // only the agent's classifier, without the rest of the agent
+	modeBoth                 // the full agent on both namespaces: both ends of the veth
+	modeRef                  // only the reference flow counter (refcount/): per-flow counting at its least
+	modeNoopBoth             // the no-op where the agent's classifiers see the flood in modeBoth: the floor of both
 )
 
-func (m mode) String() string { return [...]string{"off", "on", "noop", "tc", "both", "ref"}[m] }
+func (m mode) String() string {
+	return [...]string{"off", "on", "noop", "tc", "both", "ref", "noop-both"}[m]
+}
 
 // measurement is one series of alternating trials.
 type measurement struct {
@@ -74,6 +77,9 @@ func (b *bench) oneFlow() measurement {
 		modes = append(modes, modeBoth)
 	}
 	modes = append(modes, b.floorModes()...)
+	if b.cfg.both && b.cfg.noop {
+		modes = append(modes, modeNoopBoth)
+	}
 	if b.cfg.tcOnly {
 		modes = append(modes, modeTC)
 	}
@@ -120,6 +126,8 @@ func (b *bench) trial(s *series, md mode) error {
 		return b.agentTrial(s, md)
 	case modeNoop:
 		return b.egressOnlyTrial(s, md, b.noop)
+	case modeNoopBoth:
+		return b.noopBothTrial(s)
 	case modeRef:
 		return b.egressOnlyTrial(s, md, b.ref.Program())
 	case modeTC:
@@ -244,16 +252,45 @@ func (b *bench) egressOnlyTrial(s *series, md mode, p *ebpf.Program) error {
 	if err != nil {
 		return err
 	}
-	sw := &tcxSwitch{points: []tcxPoint{{ns: b.topo.client, ifindex: ifindex, attach: ebpf.AttachTCXEgress, prog: p}}}
+	return b.ownProgramsTrial(s, md, []tcxPoint{{ns: b.topo.client, ifindex: ifindex, attach: ebpf.AttachTCXEgress, prog: p}})
+}
+
+// noopBothTrial attaches the no-op where the flood meets the agent's
+// classifiers in modeBoth: the client's egress and the server's ingress.
+// The kernel's hooks on both ends cost that much before any work.
+func (b *bench) noopBothTrial(s *series) error {
+	client, err := interfaceIn(b.topo.client, b.topo.clientIf)
+	if err != nil {
+		return err
+	}
+	server, err := interfaceIn(b.topo.server, b.topo.serverIf)
+	if err != nil {
+		return err
+	}
+	return b.ownProgramsTrial(s, modeNoopBoth, []tcxPoint{
+		{ns: b.topo.client, ifindex: client, attach: ebpf.AttachTCXEgress, prog: b.noop},
+		{ns: b.topo.server, ifindex: server, attach: ebpf.AttachTCXIngress, prog: b.noop}})
+}
+
+// ownProgramsTrial runs a trial with programs of the bench's own at the
+// points, switched like the agent's or on for the whole trial.
+func (b *bench) ownProgramsTrial(s *series, md mode, points []tcxPoint) error {
+	sw := &tcxSwitch{points: points}
 	if err := sw.on(); err != nil {
 		return err
 	}
 	defer sw.Close()
+	var progs progSet
+	for _, p := range points {
+		if !slices.Contains(progs, p.prog) {
+			progs = append(progs, p.prog)
+		}
+	}
 	var switching *tcxSwitch // nil: attached for the whole trial
 	if s.m.switchEvery > 0 {
 		switching = sw
 	}
-	return b.timedTrials(s, md, progSet{p}, switching)
+	return b.timedTrials(s, md, progs, switching)
 }
 
 // classifierTrial attaches the agent's classifier alone, as the agent
