@@ -221,10 +221,7 @@ func (s *tcxSwitch) off() error {
 	return all(len(own), func(i int) error { return own[i].Close() })
 }
 
-// all runs do for 0..n-1 at once and joins the errors. The switch
-// attaches and detaches this way: each change of a hook waits for an RCU
-// grace period, and one after the other, the eight links of both ends
-// took so long to switch that modeBoth had half the spells of the others.
+// all runs do for 0..n-1 at once and joins the errors.
 func all(n int, do func(i int) error) error {
 	errs := make([]error, n)
 	var wg sync.WaitGroup
@@ -280,10 +277,15 @@ func interfaceIn(ns netns.Named, iface string) (int, error) {
 	return index, nil
 }
 
-// agentSwitch switches the agent's classifiers at the ends: the first
-// off detaches the agent's own links (the agent keeps running and reading
-// its maps), and from then on the bench's links carry the same programs.
-func agentSwitch(progs []attachedProg) (*tcxSwitch, error) {
+// agentSwitch switches the agent's classifiers where the flood passes
+// them (flood says which): the first off detaches all the agent's links
+// (the agent keeps running and reading its maps), and from then on the
+// bench's links carry the same programs at the flood's hooks only. The
+// others (lo, the directions the flood does not take) see none of its
+// packets, and each hook switched takes ~20 ms, since the kernel changes
+// hooks one at a time and waits for an RCU grace period each: switching
+// all eight of both ends left half the spells of the other modes.
+func agentSwitch(progs []attachedProg, flood func(tcxPoint) bool) (*tcxSwitch, error) {
 	s := &tcxSwitch{}
 	var ids []link.ID
 	for _, p := range progs {
@@ -292,7 +294,9 @@ func agentSwitch(progs []attachedProg) (*tcxSwitch, error) {
 			return nil, fmt.Errorf("the agent's %s on interface %d is not a link", p.point.prog, p.point.ifindex)
 		}
 		ids = append(ids, id)
-		s.points = append(s.points, p.point)
+		if flood(p.point) {
+			s.points = append(s.points, p.point)
+		}
 	}
 	s.release = func() error {
 		return all(len(ids), func(i int) error {

@@ -131,3 +131,36 @@ func TestSwitchPutsEveryProgramOnAndTakesItOff(t *testing.T) {
 		}
 	}
 }
+
+// Only the client veth's egress and the server veth's ingress carry the
+// flood: the agent's switch flips those and leaves the rest off.
+func TestFloodPassesTheClientsEgressAndTheServersIngressOnly(t *testing.T) {
+	b := newTestBench(t, config{})
+	client, err := interfaceIn(b.topo.client, b.topo.clientIf)
+	if err != nil {
+		t.Fatal(err)
+	}
+	server, err := interfaceIn(b.topo.server, b.topo.serverIf)
+	if err != nil {
+		t.Fatal(err)
+	}
+	lo, err := interfaceIn(b.topo.client, "lo")
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, c := range []struct {
+		p    tcxPoint
+		want bool
+	}{
+		{tcxPoint{ns: b.topo.client, ifindex: client, attach: ebpf.AttachTCXEgress}, true},
+		{tcxPoint{ns: b.topo.client, ifindex: client, attach: ebpf.AttachTCXIngress}, false},
+		{tcxPoint{ns: b.topo.server, ifindex: server, attach: ebpf.AttachTCXIngress}, true},
+		{tcxPoint{ns: b.topo.server, ifindex: server, attach: ebpf.AttachTCXEgress}, false},
+		{tcxPoint{ns: b.topo.client, ifindex: lo, attach: ebpf.AttachTCXEgress}, false},
+		{tcxPoint{ns: b.topo.server, ifindex: client, attach: ebpf.AttachTCXIngress}, client == server},
+	} {
+		if got := b.topo.floodPasses(c.p); got != c.want {
+			t.Errorf("%s ifindex %d %s: floodPasses %v, want %v", c.p.ns.Name, c.p.ifindex, c.p.attach, got, c.want)
+		}
+	}
+}

@@ -189,7 +189,7 @@ func (b *bench) agentTrial(s *series, md mode) (err error) {
 		if err != nil {
 			return err
 		}
-		if sw, err = agentSwitch(append(slices.Clone(found), others...)); err != nil {
+		if sw, err = agentSwitch(append(slices.Clone(found), others...), b.topo.floodPasses); err != nil {
 			return err
 		}
 		defer func() { err = errors.Join(err, sw.Close()) }()

@@ -8,6 +8,7 @@ import (
 	"os"
 	"strconv"
 
+	"github.com/cilium/ebpf"
 	"golang.org/x/sys/unix"
 
 	"github.com/teamsflow/teamsflow/agent/netns"
@@ -132,4 +133,17 @@ func (t *topology) Close() error {
 	}
 	t.client, t.server = netns.Named{}, netns.Named{}
 	return errors.Join(errs...)
+}
+
+// floodPasses says whether the flood's packets pass hook p: the client
+// veth's egress or the server veth's ingress.
+func (t *topology) floodPasses(p tcxPoint) bool {
+	at := func(ns netns.Named, iface string, attach ebpf.AttachType) bool {
+		if p.ns.Name != ns.Name || p.attach != attach {
+			return false
+		}
+		ifindex, err := interfaceIn(ns, iface)
+		return err == nil && p.ifindex == ifindex
+	}
+	return at(t.client, t.clientIf, ebpf.AttachTCXEgress) || at(t.server, t.serverIf, ebpf.AttachTCXIngress)
 }
