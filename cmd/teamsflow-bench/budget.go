@@ -114,6 +114,11 @@ func (r *results) finalLine() string {
 		ok, v := floor(f.sr, f.md)
 		add(f.name, ok, "%.1f", v)
 	}
+	noopBoth := false
+	if one {
+		_, noopBoth = r.one.trials[modeNoopBoth]
+	}
+	add("pps_kept_noop_both", noopBoth, "%.3f", func() any { return r.ppsKept(modeNoopBoth) })
 	add("pps_off", one, "%.0f", func() any { return medianPPS(r.one, modeOff) })
 	add("pps_on", one, "%.0f", func() any { return medianPPS(r.one, modeOn) })
 	return strings.Join(f, " ")

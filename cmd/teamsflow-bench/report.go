@@ -63,7 +63,7 @@ func medianPPS(s *series, md mode) float64 {
 }
 
 func printTrialHeader(m measurement) {
-	fmt.Printf("\n== %s\n%-5s %-5s %10s %14s %14s\n", m.title, "pair", "agent", "pps", "pkts/cpu-s", "pps_stats_on")
+	fmt.Printf("\n== %s\n%-5s %-9s %10s %14s %14s\n", m.title, "pair", "agent", "pps", "pkts/cpu-s", "pps_stats_on")
 }
 
 // printTrial prints the trial just finished, as progress.
@@ -73,7 +73,7 @@ func printTrial(s *series, pair int, md mode) {
 	if v := s.statTrials[md]; len(v) > 0 && len(v) == len(s.trials[md]) {
 		stats = fmt.Sprintf("%.0f", v[len(v)-1].pps())
 	}
-	fmt.Printf("%-5d %-5s %10.0f %14.0f %14s\n", pair, md, t.pps(), t.cpuPPS(), stats)
+	fmt.Printf("%-5d %-9s %10.0f %14.0f %14s\n", pair, md, t.pps(), t.cpuPPS(), stats)
 }
 
 // printSeries prints the summary table of one measurement and what the
