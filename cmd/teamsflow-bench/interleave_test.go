@@ -95,14 +95,7 @@ func TestSwitchPutsEveryProgramOnAndTakesItOff(t *testing.T) {
 		t.Fatal(err)
 	}
 	defer noop.Close()
-	client, err := interfaceIn(b.topo.client, b.topo.clientIf)
-	if err != nil {
-		t.Fatal(err)
-	}
-	server, err := interfaceIn(b.topo.server, b.topo.serverIf)
-	if err != nil {
-		t.Fatal(err)
-	}
+	client, server := vethIndexes(t, b)
 	sw := &tcxSwitch{points: []tcxPoint{
 		{ns: b.topo.client, ifindex: client, attach: ebpf.AttachTCXEgress, prog: noop},
 		{ns: b.topo.server, ifindex: server, attach: ebpf.AttachTCXIngress, prog: noop}}}
@@ -136,14 +129,7 @@ func TestSwitchPutsEveryProgramOnAndTakesItOff(t *testing.T) {
 // flood: the agent's switch flips those and leaves the rest off.
 func TestFloodPassesTheClientsEgressAndTheServersIngressOnly(t *testing.T) {
 	b := newTestBench(t, config{})
-	client, err := interfaceIn(b.topo.client, b.topo.clientIf)
-	if err != nil {
-		t.Fatal(err)
-	}
-	server, err := interfaceIn(b.topo.server, b.topo.serverIf)
-	if err != nil {
-		t.Fatal(err)
-	}
+	client, server := vethIndexes(t, b)
 	lo, err := interfaceIn(b.topo.client, "lo")
 	if err != nil {
 		t.Fatal(err)
@@ -163,4 +149,19 @@ func TestFloodPassesTheClientsEgressAndTheServersIngressOnly(t *testing.T) {
 			t.Errorf("%s ifindex %d %s: floodPasses %v, want %v", c.p.ns.Name, c.p.ifindex, c.p.attach, got, c.want)
 		}
 	}
+}
+
+// vethIndexes are the interface indexes of the client's and the server's
+// ends of the veth.
+func vethIndexes(t *testing.T, b *bench) (client, server int) {
+	t.Helper()
+	client, err := interfaceIn(b.topo.client, b.topo.clientIf)
+	if err != nil {
+		t.Fatal(err)
+	}
+	server, err = interfaceIn(b.topo.server, b.topo.serverIf)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return client, server
 }
