@@ -15,12 +15,11 @@ import (
 // of a QoS range, or an ephemeral one, and marks it with DSCP (IP_TOS
 // carries DSCP in its upper six bits) the way the Teams QoS policy does.
 func openUDP(ip string, ports []int, dscp int) (*net.UDPConn, error) {
-	try := ports
-	if len(try) == 0 {
-		try = []int{0}
+	if len(ports) == 0 {
+		return openEphemeralUDP(ip)
 	}
 	var lastErr error
-	for _, port := range try {
+	for _, port := range ports {
 		conn, err := net.ListenUDP("udp4", &net.UDPAddr{IP: net.ParseIP(ip), Port: port})
 		if err != nil {
 			lastErr = err
@@ -37,7 +36,38 @@ func openUDP(ip string, ports []int, dscp int) (*net.UDPConn, error) {
 		}
 		return conn, nil
 	}
-	return nil, fmt.Errorf("binding UDP in port range %d-%d: %w", try[0], try[len(try)-1], lastErr)
+	return nil, fmt.Errorf("binding UDP in port range %d-%d: %w", ports[0], ports[len(ports)-1], lastErr)
+}
+
+// qosRangeFirst and qosRangeLast bound Microsoft's QoS source ports
+// (audio, video and screen share, 50000-50059).
+const qosRangeFirst, qosRangeLast = 50000, 50059
+
+// openEphemeralUDP binds an ephemeral port outside the QoS ranges. A call
+// without QoS may draw a port from them in real life, and the agent would
+// then label it by range; the simulator's ground truth says "no QoS", so
+// it keeps its ports out of them and the scenario stays deterministic.
+func openEphemeralUDP(ip string) (*net.UDPConn, error) {
+	var held []*net.UDPConn // ports drawn in the ranges, held so they are not drawn again
+	defer func() {
+		for _, c := range held {
+			c.Close()
+		}
+	}()
+	for range qosRangeLast - qosRangeFirst + 2 {
+		conn, err := net.ListenUDP("udp4", &net.UDPAddr{IP: net.ParseIP(ip)})
+		if err != nil && len(held) > 0 && errors.Is(err, syscall.EADDRINUSE) {
+			break
+		}
+		if err != nil {
+			return nil, fmt.Errorf("binding UDP %s:0: %w", ip, err)
+		}
+		if port := conn.LocalAddr().(*net.UDPAddr).Port; port < qosRangeFirst || port > qosRangeLast {
+			return conn, nil
+		}
+		held = append(held, conn)
+	}
+	return nil, fmt.Errorf("binding UDP %s:0: every free ephemeral port is in the QoS ranges %d-%d", ip, qosRangeFirst, qosRangeLast)
 }
 
 func setTOS(conn *net.UDPConn, tos int) error {
