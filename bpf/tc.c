@@ -3,11 +3,14 @@
 /* Flow accounting on every interface, ingress and egress.
  *
  * Logic:
+ * 0. The express lane (tf_express.h): a busy flow's packet is read into
+ *    registers and counted in the flow's own slot, and that is all. Nearly
+ *    every packet ends there; any other takes the full path (1-5), which
+ *    does not depend on the express lane having looked.
  * 1. Parse the headers (tf_parse.h) and turn the packet into a flow key seen
  *    from the local end: egress src=local, ingress dst=local.
  * 2. Known flow: add bytes and packets to its counters on this CPU: its
- *    slot in tf_slots (tf_slots.h), else its entry in tf_flows. That
- *    lookup and a few stores are all the work most packets get.
+ *    slot in tf_slots (tf_slots.h), else its entry in tf_flows.
  * 3. A flow's first packets in a direction on a CPU also find the socket
  *    (egress: the skb's socket; ingress: a socket lookup, because skb->sk
  *    may be the sender's socket in another namespace) and copy its cookie
@@ -20,39 +23,24 @@
  *    of DNS answers and TLS ClientHellos for naming peers.
  * Programs return TC_NEXT so that other TC programs still run.
  *
- * Only the common case is inlined: parse, key, the flow's own slot, the
- * counters, and the checks that send a packet to the rest. Everything else
- * (the other slot, claiming one, tf_flows, finding the owner, the hints'
- * work) lives in subprograms, so the code every packet runs is one short
- * run: 4.7 KB of machine code instead of 13.2 KB, and ~8 ns less per run
- * by the kernel's statistics in the bench's flood.
+ * The full path is a subprogram, and so is each of its rarer parts, so
+ * that the express lane stays one short run of code. Parsing from the IP
+ * header on and the work on a parsed packet are global functions: the
+ * verifier checks each once, for any packet (see README.md).
  */
 
 #include "tf_parse.h"
 #include "tf_hints.h"
 #include "tf_slots.h"
+#include "tf_express.h"
 #include "headers/bpf_core_read.h"
 
 char __license[] SEC("license") = "Dual BSD/GPL";
 
 #define TF_TC_NEXT -1   /* TCX_NEXT, and TC_ACT_UNSPEC for cls_bpf */
-#define TF_OWNER_TRIES 8 /* packets per direction and CPU that look for an owner */
-#define TF_OWNER_RECHECK_TICKS 25 /* idle jiffies (0.1 s at HZ=250) after which a packet
-				   * looks for the owner again: the port may have a new socket */
 #define BPF_F_CURRENT_NETNS_ (-1L)
 
 extern void *bpf_rdonly_cast(const void *obj, __u32 btf_id) __ksym __weak;
-extern void *bpf_cast_to_kern_ctx(void *obj) __ksym __weak;
-
-/* The namespace of the interface the packet is on. bpf_get_netns_cookie()
- * would use skb->sk first, and on veth ingress that is the sender's socket
- * in the peer namespace. */
-static __always_inline __u64 tf_dev_netns(struct __sk_buff *skb)
-{
-	struct sk_buff *kskb = bpf_cast_to_kern_ctx(skb);
-	return kskb->dev->nd_net.net->net_cookie;
-}
-
 /* The raw socket cookie: bpf_get_socket_cookie() cannot take a looked-up
  * socket, and sock_create/sock_ops already generated the cookie. */
 static __always_inline __u64 tf_sk_cookie(struct bpf_sock *sk)
@@ -224,14 +212,25 @@ static __always_inline void tf_claim_slot(struct __sk_buff *skb, struct tf_flow_
 	__builtin_memcpy(&s->key, &c->k, sizeof(c->k));
 }
 
-/* Inserts a flow without a slot of its own on this CPU into tf_flows. A
- * subprogram of its own: its value on the stack would not leave room for
- * the hints' stack in the same chain of calls. */
+/* Room to build a new flow's counters before they go into tf_flows: on
+ * the stack they would not leave room for the hints' stack in the same
+ * chain of calls. */
+struct {
+	__uint(type, BPF_MAP_TYPE_PERCPU_ARRAY);
+	__uint(max_entries, 1);
+	__type(key, __u32);
+	__type(value, struct tf_flow_stats);
+} tf_new_stats SEC(".maps");
+
+/* Inserts a flow without a slot of its own on this CPU into tf_flows. */
 static __noinline void tf_new_flow(struct __sk_buff *skb, const struct tf_seen *c, int egress)
 {
-	struct tf_flow_stats v;
-	tf_init_flow(skb, &v, c, egress);
-	long err = bpf_map_update_elem(&tf_flows, &c->k, &v, BPF_NOEXIST);
+	__u32 zero = 0;
+	struct tf_flow_stats *v = bpf_map_lookup_elem(&tf_new_stats, &zero);
+	if (!v)
+		return;
+	tf_init_flow(skb, v, c, egress);
+	long err = bpf_map_update_elem(&tf_flows, &c->k, v, BPF_NOEXIST);
 	if (err == -17 /* EEXIST: another CPU inserted it first */) {
 		struct tf_flow_stats *cur = bpf_map_lookup_elem(&tf_flows, &c->k);
 		if (cur)
@@ -276,21 +275,56 @@ static __noinline void tf_flow_elsewhere(struct __sk_buff *skb, const struct tf_
 		tf_hints(skb, v, &c->k, &c->p, egress);
 }
 
-static __always_inline int tf_handle(struct __sk_buff *skb, int l2, int egress)
+/* A parsed packet's flow: its own slot, else the rest. */
+static __always_inline void tf_flow_work(struct __sk_buff *skb, const struct tf_seen *c, int egress)
+{
+	struct tf_flow_slot *s = 0;
+	if (tf_slot_count > 0)
+		s = bpf_map_lookup_elem(&tf_slots, &c->slot);
+	if (s && tf_key_eq(&s->key, &c->k))
+		tf_count_packet(skb, &s->stats, c, egress);
+	else
+		tf_flow_elsewhere(skb, c, egress);
+}
+
+/* Global functions, one per direction: the verifier checks each once,
+ * for any packet. Static, the flow work would be checked again for every
+ * way the parser can end (VLAN tags, IPv6 extension headers, TCP or UDP),
+ * since each leaves other known offsets behind; that made loading the
+ * programs take longer than the agent's start budget. */
+__noinline int tf_seen_egress(struct __sk_buff *skb, const struct tf_seen *c)
+{
+	if (c)
+		tf_flow_work(skb, c, 1);
+	return 0;
+}
+
+__noinline int tf_seen_ingress(struct __sk_buff *skb, const struct tf_seen *c)
+{
+	if (c)
+		tf_flow_work(skb, c, 0);
+	return 0;
+}
+
+/* The full path: every packet the express lane left alone. */
+static __noinline void tf_handle_full(struct __sk_buff *skb, int l2, int egress)
 {
 	struct tf_seen c;
 	__builtin_memset(&c.p, 0, sizeof(c.p));
 	int res = tf_parse(skb, l2, &c.p);
-	if (__builtin_expect(res == TF_PARSE_SHORT, 0) && skb->len > skb->data_end - skb->data) {
-		/* Headers straddle the linear end (rare): pull them in, retry. */
-		if (bpf_skb_pull_data(skb, skb->len < 128 ? skb->len : 128) == 0)
+	if (__builtin_expect(res == TF_PARSE_SHORT, 0)) {
+		/* Headers straddle the linear end (rare): pull them in, retry.
+		 * A packet that is all linear already is truly short: the pull
+		 * does nothing and the retry says so again. */
+		__u32 len = skb->len;
+		if (bpf_skb_pull_data(skb, len < 128 ? len : 128) == 0)
 			res = tf_parse(skb, l2, &c.p);
 	}
 	if (res == TF_PARSE_SKIP)
-		return TF_TC_NEXT;
+		return;
 	if (__builtin_expect(res == TF_PARSE_SHORT, 0)) {
 		tf_count(TF_CNT_PARSE_SHORT);
-		return TF_TC_NEXT;
+		return;
 	}
 	if (__builtin_expect(c.p.fragment, 0))
 		tf_count(TF_CNT_IP_FRAGMENT);
@@ -305,13 +339,17 @@ static __always_inline int tf_handle(struct __sk_buff *skb, int l2, int egress)
 	c.tick = bpf_jiffies64();
 	tf_key(&c.k, &c.p, egress, tf_dev_netns(skb));
 	c.slot = tf_slot_index(&c.k);
-	struct tf_flow_slot *s = 0;
-	if (tf_slot_count > 0)
-		s = bpf_map_lookup_elem(&tf_slots, &c.slot);
-	if (__builtin_expect(s && tf_key_eq(&s->key, &c.k), 1))
-		tf_count_packet(skb, &s->stats, &c, egress);
+	c.pad = 0;
+	if (egress)
+		tf_seen_egress(skb, &c);
 	else
-		tf_flow_elsewhere(skb, &c, egress);
+		tf_seen_ingress(skb, &c);
+}
+
+static __always_inline int tf_handle(struct __sk_buff *skb, int l2, int egress)
+{
+	if (!tf_express(skb, l2, egress))
+		tf_handle_full(skb, l2, egress);
 	return TF_TC_NEXT;
 }
 

@@ -121,6 +121,7 @@ const (
 	tcMapTfCounters           = "tf_counters"
 	tcMapTfEvents             = "tf_events"
 	tcMapTfFlows              = "tf_flows"
+	tcMapTfNewStats           = "tf_new_stats"
 	tcMapTfOwners             = "tf_owners"
 	tcMapTfRtp                = "tf_rtp"
 	tcMapTfRtpClock           = "tf_rtp_clock"
@@ -201,6 +202,7 @@ type tcMapSpecs struct {
 	TfCounters *ebpf.MapSpec `ebpf:"tf_counters"`
 	TfEvents   *ebpf.MapSpec `ebpf:"tf_events"`
 	TfFlows    *ebpf.MapSpec `ebpf:"tf_flows"`
+	TfNewStats *ebpf.MapSpec `ebpf:"tf_new_stats"`
 	TfOwners   *ebpf.MapSpec `ebpf:"tf_owners"`
 	TfRtp      *ebpf.MapSpec `ebpf:"tf_rtp"`
 	TfRtpClock *ebpf.MapSpec `ebpf:"tf_rtp_clock"`
@@ -249,6 +251,7 @@ type tcMaps struct {
 	TfCounters *ebpf.Map `ebpf:"tf_counters"`
 	TfEvents   *ebpf.Map `ebpf:"tf_events"`
 	TfFlows    *ebpf.Map `ebpf:"tf_flows"`
+	TfNewStats *ebpf.Map `ebpf:"tf_new_stats"`
 	TfOwners   *ebpf.Map `ebpf:"tf_owners"`
 	TfRtp      *ebpf.Map `ebpf:"tf_rtp"`
 	TfRtpClock *ebpf.Map `ebpf:"tf_rtp_clock"`
@@ -263,6 +266,7 @@ func (m *tcMaps) Close() error {
 		m.TfCounters,
 		m.TfEvents,
 		m.TfFlows,
+		m.TfNewStats,
 		m.TfOwners,
 		m.TfRtp,
 		m.TfRtpClock,

@@ -135,6 +135,25 @@ static __always_inline int tf_parse_ipv6(void *data, void *l3, void *end, struct
 	return tf_parse_l4(data, l3, cur, end, p);
 }
 
+#define TF_MAX_L2 (sizeof(struct ethhdr) + TF_MAX_VLAN * sizeof(struct vlan_hdr))
+
+/* Parses from the IP header on, off bytes into the packet. A global
+ * function: the verifier checks it once, for any offset, where inlined it
+ * would be checked again after each way the link-layer header can end
+ * (no VLAN tag, one, two), and loading took that much longer. */
+__noinline int tf_parse_l3(struct __sk_buff *skb, __u32 off, __u32 proto, struct tf_pkt *p)
+{
+	if (!p || off > TF_MAX_L2)
+		return TF_PARSE_SKIP;
+	void *data = (void *)(long)skb->data;
+	void *end = (void *)(long)skb->data_end;
+	if (proto == ETH_P_IP)
+		return tf_parse_ipv4(data, data + off, end, p);
+	if (proto == ETH_P_IPV6)
+		return tf_parse_ipv6(data, data + off, end, p);
+	return TF_PARSE_SKIP;
+}
+
 /* tf_parse reads the packet from its first byte; l2 says whether that is
  * an Ethernet header or already the IP header (tun and other L3 devices). */
 static __always_inline int tf_parse(struct __sk_buff *skb, int l2, struct tf_pkt *p)
@@ -161,9 +180,7 @@ static __always_inline int tf_parse(struct __sk_buff *skb, int l2, struct tf_pkt
 			cur = vh + 1;
 		}
 	}
-	if (proto == ETH_P_IP)
-		return tf_parse_ipv4(data, cur, end, p);
-	if (proto == ETH_P_IPV6)
-		return tf_parse_ipv6(data, cur, end, p);
-	return TF_PARSE_SKIP;
+	if (proto != ETH_P_IP && proto != ETH_P_IPV6)
+		return TF_PARSE_SKIP;
+	return tf_parse_l3(skb, cur - data, proto, p);
 }

@@ -42,11 +42,18 @@ _Static_assert(sizeof(struct tf_flow_key) == 48, "tf_slot_hash and tf_key_eq rea
 
 #define TF_SLOT_MULT 0x9E3779B97F4A7C15ULL
 
+/* The hash of a key given as its six words, for the express lane
+ * (tf_express.h), which holds them in registers. */
+static __always_inline __u64 tf_slot_hash_words(__u64 w0, __u64 w1, __u64 w2, __u64 w3, __u64 w4, __u64 w5)
+{
+	__u64 local = (w0 ^ w1) * TF_SLOT_MULT;
+	return ((local ^ w2 ^ w3 ^ w4 ^ w5) * TF_SLOT_MULT) >> 32;
+}
+
 static __always_inline __u64 tf_slot_hash(const struct tf_flow_key *k)
 {
 	const __u64 *w = (const __u64 *)k;
-	__u64 local = (w[0] ^ w[1]) * TF_SLOT_MULT;
-	return ((local ^ w[2] ^ w[3] ^ w[4] ^ w[5]) * TF_SLOT_MULT) >> 32;
+	return tf_slot_hash_words(w[0], w[1], w[2], w[3], w[4], w[5]);
 }
 
 static __always_inline int tf_key_eq(const struct tf_flow_key *a, const struct tf_flow_key *b)

@@ -1,0 +1,138 @@
+package bpf
+
+import (
+	"encoding/binary"
+	"fmt"
+	"net"
+	"testing"
+
+	"github.com/cilium/ebpf"
+	"github.com/gopacket/gopacket"
+	"github.com/gopacket/gopacket/layers"
+)
+
+// busyFlowPacket is the i-th packet of a test flow: sizes, DSCP and TCP
+// flags change from packet to packet, so that counting them wrongly shows.
+func busyFlowPacket(t *testing.T, v6, tcp bool, i int) (pkt []byte, ipLen int, dscp, flags uint8) {
+	t.Helper()
+	dscp = uint8(i%4*10 + 1)
+	body := payload(20 + i%7)
+	var l4 gopacket.SerializableLayer = udp(40000, 3479)
+	if tcp {
+		seg := &layers.TCP{SrcPort: 40000, DstPort: 443, ACK: i > 0, SYN: i == 0, PSH: i == 20, Window: 1024}
+		l4, flags = seg, tcpFlags(seg)
+	}
+	var l3 gopacket.SerializableLayer
+	typ := layers.EthernetTypeIPv4
+	next := layers.IPProtocolUDP
+	if tcp {
+		next = layers.IPProtocolTCP
+	}
+	if v6 {
+		l3, typ = ipv6(next, dscp<<2), layers.EthernetTypeIPv6
+	} else {
+		l3 = ipv4(next, dscp<<2)
+	}
+	pkt = serialize(t, eth(typ), l3, l4, body)
+	return pkt, len(pkt) - 14, dscp, flags
+}
+
+func tcpFlags(s *layers.TCP) uint8 {
+	var f uint8
+	for bit, on := range []bool{s.FIN, s.SYN, s.RST, s.PSH, s.ACK, s.URG, s.ECE, s.CWR} {
+		if on {
+			f |= 1 << bit
+		}
+	}
+	return f
+}
+
+// gsoContext is a struct __sk_buff for BPF_PROG_TEST_RUN that says the
+// packet is an aggregate of segs segments (gso_segs sits at byte 164).
+func gsoContext(segs uint32) []byte {
+	ctx := make([]byte, 192)
+	binary.LittleEndian.PutUint32(ctx[164:], segs)
+	return ctx
+}
+
+// A busy flow's packets after its first few take the express lane
+// (tf_express.h), which reads the headers on its own: every packet and
+// byte must still be counted, with the last DSCP, every TCP flag, and an
+// aggregate as its segments, in each family, protocol and direction.
+func TestBusyFlowCountsEveryPacket(t *testing.T) {
+	onOneCPU(t)
+	for _, v6 := range []bool{false, true} {
+		for _, tcp := range []bool{false, true} {
+			for _, egress := range []bool{true, false} {
+				t.Run(fmt.Sprintf("v6=%v/tcp=%v/egress=%v", v6, tcp, egress), func(t *testing.T) {
+					countBusyFlow(t, v6, tcp, egress)
+				})
+			}
+		}
+	}
+}
+
+func countBusyFlow(t *testing.T, v6, tcp, egress bool) {
+	o := loadWithSlots(t, 256)
+	prog := o.TCProgram(egress, true)
+	var want FlowDir
+	for i := range 40 {
+		pkt, ipLen, dscp, flags := busyFlowPacket(t, v6, tcp, i)
+		run(t, prog, pkt)
+		want.Packets++
+		want.Bytes += uint64(ipLen)
+		want.Dscp, want.TcpFlags = dscp, want.TcpFlags|flags
+	}
+	pkt, _, dscp, flags := busyFlowPacket(t, v6, tcp, 40)
+	ret, err := prog.Run(&ebpf.RunOptions{Data: pkt, Context: gsoContext(4)})
+	if err != nil || int32(ret) != -1 {
+		t.Fatalf("running an aggregate: %d, %v", int32(ret), err)
+	}
+	want.Packets += 4
+	want.Bytes += uint64(len(pkt) - 14) // an aggregate's IP header tells one segment's length
+	want.Dscp, want.TcpFlags = dscp, want.TcpFlags|flags
+
+	got, held := busyFlowStats(t, o, v6, tcp, egress)
+	if held != 1 {
+		t.Errorf("the flow holds %d slots, want 1", held)
+	}
+	dir, other := got.Dir[1], got.Dir[0]
+	if egress {
+		dir, other = got.Dir[0], got.Dir[1]
+	}
+	if dir.Packets != want.Packets || dir.Bytes != want.Bytes || dir.Dscp != want.Dscp || dir.TcpFlags != want.TcpFlags {
+		t.Errorf("counted packets=%d bytes=%d dscp=%d flags=%#x, want %d %d %d %#x",
+			dir.Packets, dir.Bytes, dir.Dscp, dir.TcpFlags, want.Packets, want.Bytes, want.Dscp, want.TcpFlags)
+	}
+	if other.Packets != 0 {
+		t.Errorf("%d packets counted in the other direction", other.Packets)
+	}
+}
+
+// busyFlowStats finds the test flow, seen from the local end, and how
+// many slots hold it.
+func busyFlowStats(t *testing.T, o *Objects, v6, tcp, egress bool) (FlowStats, int) {
+	t.Helper()
+	local, peer := net.IP(ip4A), net.IP(ip4B)
+	if v6 {
+		local, peer = ip6A, ip6B
+	}
+	f := flow{local: addr(local), peer: addr(peer), localPort: 40000, peerPort: 3479, proto: 17}
+	if tcp {
+		f.peerPort, f.proto = 443, 6
+	}
+	if !egress {
+		f.local, f.peer = f.peer, f.local
+		f.localPort, f.peerPort = f.peerPort, f.localPort
+	}
+	flows := dumpFlows(t, o)
+	got, ok := flows[f]
+	if !ok || len(flows) != 1 {
+		t.Fatalf("want only flow %+v, got %+v", f, flows)
+	}
+	held := 0
+	for _, idx := range slotsHeld(t, o.Flows()) {
+		held += len(idx)
+	}
+	return got, held
+}

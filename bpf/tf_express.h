@@ -1,0 +1,189 @@
+/* The express lane of the TC classifier: nearly every packet of a busy
+ * flow, counted with the least work.
+ *
+ * Logic:
+ * 1. Read the few header fields a flow key needs (IPv4 or IPv6 without
+ *    extension headers, straight after Ethernet or on a bare IP device,
+ *    TCP or UDP) into registers, never building the key on the stack.
+ * 2. Hash them as tf_slot_hash hashes the key they make, and compare them
+ *    with the key in the flow's own slot.
+ * 3. The flow there, past its first packets in this direction, seen within
+ *    the owner recheck interval, and wanting no payload hints: add the
+ *    packet to its counters and stop.
+ * Anything else (a miss, a VLAN tag, a fragment, a new flow, a flow still
+ * looking for its owner or reading payloads) leaves everything untouched
+ * and returns 0: the packet then takes the full path, which does not
+ * depend on anything done here.
+ */
+#pragma once
+
+#include "tf_hints.h"
+#include "tf_slots.h"
+
+#define TF_OWNER_TRIES 8 /* packets per direction and CPU that look for an owner */
+#define TF_OWNER_RECHECK_TICKS 25 /* idle jiffies (0.1 s at HZ=250) after which a packet
+				   * looks for the owner again: the port may have a new socket */
+
+extern void *bpf_cast_to_kern_ctx(void *obj) __ksym __weak;
+
+/* The namespace of the interface the packet is on. bpf_get_netns_cookie()
+ * would use skb->sk first, and on veth ingress that is the sender's socket
+ * in the peer namespace. */
+static __always_inline __u64 tf_dev_netns(struct __sk_buff *skb)
+{
+	struct sk_buff *kskb = bpf_cast_to_kern_ctx(skb);
+	return kskb->dev->nd_net.net->net_cookie;
+}
+
+/* What the express lane reads of a packet's headers, besides addresses. */
+struct tf_express_pkt {
+	__u32 ip_len;
+	__u16 sport, dport;
+	__u8 protocol, dscp, tcp_flags;
+	__u8 tcp_payload; /* a TCP segment with payload bytes */
+};
+
+/* Reads the ports (and TCP's flags); 0 when the packet is not TCP or UDP
+ * with its header in the linear data. */
+static __always_inline int tf_express_l4(void *l3, void *l4, void *end, struct tf_express_pkt *x)
+{
+	if (x->protocol == IPPROTO_UDP) {
+		struct udphdr *udp = l4;
+		if ((void *)(udp + 1) > end)
+			return 0;
+		x->sport = bpf_ntohs(udp->source);
+		x->dport = bpf_ntohs(udp->dest);
+		x->tcp_flags = 0;
+		x->tcp_payload = 0;
+		return 1;
+	}
+	if (x->protocol != IPPROTO_TCP)
+		return 0;
+	struct tcphdr *tcp = l4;
+	if ((void *)(tcp + 1) > end)
+		return 0;
+	x->sport = bpf_ntohs(tcp->source);
+	x->dport = bpf_ntohs(tcp->dest);
+	x->tcp_flags = ((__u8 *)tcp)[13];
+	x->tcp_payload = x->ip_len > (__u32)(l4 - l3) + tcp->doff * 4;
+	return 1;
+}
+
+/* Where the express lane looks: the values tf_slot_index needs besides
+ * the key, read before the packet. */
+struct tf_express_at {
+	__u64 netns;
+	__u32 base; /* this CPU's first slot */
+	__u32 mask; /* slots per CPU - 1 */
+};
+
+/* The packet's flow's own slot, when it holds that flow. The addresses
+ * come as the key's words (an IPv4 address is the low half of the first
+ * word, the second word 0); turned to the local end's view, the words are
+ * those tf_key would write. */
+static __always_inline struct tf_flow_slot *tf_express_slot(__u64 src0, __u64 src1, __u64 dst0, __u64 dst1,
+							    __u64 family, const struct tf_express_pkt *x, int egress,
+							    const struct tf_express_at *at)
+{
+	__u64 l0 = egress ? src0 : dst0, l1 = egress ? src1 : dst1;
+	__u64 p0 = egress ? dst0 : src0, p1 = egress ? dst1 : src1;
+	__u64 lport = egress ? x->sport : x->dport, pport = egress ? x->dport : x->sport;
+	__u64 w4 = lport | pport << 16 | (__u64)x->protocol << 32 | family << 40;
+	__u64 h = tf_slot_hash_words(l0, l1, p0, p1, w4, at->netns);
+	__u32 idx = at->base + ((__u32)h & at->mask);
+	struct tf_flow_slot *s = bpf_map_lookup_elem(&tf_slots, &idx);
+	if (!s)
+		return 0;
+	const __u64 *k = (const __u64 *)&s->key;
+	if (((k[0] ^ l0) | (k[1] ^ l1) | (k[2] ^ p0) | (k[3] ^ p1) | (k[4] ^ w4) | (k[5] ^ at->netns)) != 0)
+		return 0;
+	return s;
+}
+
+static __always_inline struct tf_flow_slot *tf_express_ipv4(void *l3, void *end, int egress,
+							    const struct tf_express_at *at, struct tf_express_pkt *x)
+{
+	struct iphdr *ip = l3;
+	if ((void *)(ip + 1) > end || ip->ihl < 5 || (ip->frag_off & bpf_htons(0x1FFF)))
+		return 0;
+	x->protocol = ip->protocol;
+	x->dscp = ip->tos >> 2;
+	x->ip_len = bpf_ntohs(ip->tot_len);
+	if (!tf_express_l4(l3, l3 + ip->ihl * 4, end, x))
+		return 0;
+	return tf_express_slot(ip->saddr, 0, ip->daddr, 0, 4, x, egress, at);
+}
+
+static __always_inline struct tf_flow_slot *tf_express_ipv6(void *l3, void *end, int egress,
+							    const struct tf_express_at *at, struct tf_express_pkt *x)
+{
+	struct ipv6hdr *ip6 = l3;
+	if ((void *)(ip6 + 1) > end)
+		return 0;
+	x->protocol = ip6->nexthdr; /* an extension header: not TCP or UDP here */
+	x->dscp = (bpf_ntohs(*(__be16 *)ip6) >> 6) & 0x3F;
+	x->ip_len = bpf_ntohs(ip6->payload_len) + sizeof(*ip6);
+	if (!tf_express_l4(l3, ip6 + 1, end, x))
+		return 0;
+	__u64 a[4];
+	__builtin_memcpy(a, &ip6->saddr, 32); /* saddr and daddr */
+	return tf_express_slot(a[0], a[1], a[2], a[3], 6, x, egress, at);
+}
+
+/* Whether a known flow's packet needs nothing but counting: past the
+ * owner search and recheck, and no payload hints (tf_hints' own gates). */
+static __always_inline int tf_express_only_counts(const struct tf_flow_stats *v, const struct tf_flow_dir *d,
+						  const struct tf_express_pkt *x, __u64 tick, int egress)
+{
+	if (d->packets < TF_OWNER_TRIES || tick - d->last > TF_OWNER_RECHECK_TICKS)
+		return 0;
+	if (x->protocol == IPPROTO_UDP)
+		return v->protos == 0 && d->packets > TF_HINT_TRIES;
+	return !egress || !x->tcp_payload || (v->dir[0].hello_left == 0 && v->dir[0].packets > TF_HELLO_TRIES);
+}
+
+/* Counts the packet when it is a busy flow's in its own slot; 1 if so. */
+static __always_inline int tf_express(struct __sk_buff *skb, int l2, int egress)
+{
+	__u32 n = tf_slot_count; /* read once: it is volatile */
+	if (n == 0)
+		return 0;
+	/* The calls first: values read before them would have to be saved
+	 * on the stack across them. */
+	struct tf_express_at at = {.netns = tf_dev_netns(skb), .mask = n - 1};
+	at.base = bpf_get_smp_processor_id() * n;
+	__u64 tick = bpf_jiffies64();
+
+	void *data = (void *)(long)skb->data;
+	void *end = (void *)(long)skb->data_end;
+	void *l3 = data;
+	__u16 proto = skb->protocol;
+	if (l2) {
+		struct ethhdr *eth = data;
+		if ((void *)(eth + 1) > end)
+			return 0;
+		proto = eth->h_proto;
+		l3 = eth + 1;
+	}
+	struct tf_express_pkt x;
+	struct tf_flow_slot *s = 0;
+	if (proto == bpf_htons(ETH_P_IP))
+		s = tf_express_ipv4(l3, end, egress, &at, &x);
+	else if (proto == bpf_htons(ETH_P_IPV6))
+		s = tf_express_ipv6(l3, end, egress, &at, &x);
+	if (!s)
+		return 0;
+	struct tf_flow_stats *v = &s->stats;
+	struct tf_flow_dir *d = &v->dir[egress ? 0 : 1];
+	if (!tf_express_only_counts(v, d, &x, tick, egress))
+		return 0;
+	/* Both read before either is chosen (see tf_handle_full). */
+	__u32 gso_segs = skb->gso_segs, skb_len = skb->len;
+	__u32 segs = gso_segs > 1 ? gso_segs : 1;
+	d->packets += segs;
+	d->bytes += segs > 1 ? skb_len - (l2 ? sizeof(struct ethhdr) : 0) : x.ip_len;
+	d->last = tick;
+	d->tcp_flags |= x.tcp_flags;
+	d->dscp = x.dscp;
+	return 1;
+}
