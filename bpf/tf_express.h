@@ -2,18 +2,19 @@
  * flow, counted with the least work.
  *
  * Logic:
- * 1. Read the few header fields a flow key needs (IPv4 or IPv6 without
- *    extension headers, straight after Ethernet or on a bare IP device,
- *    TCP or UDP) into registers, never building the key on the stack.
+ * 1. Read the few header fields a flow key needs (IPv4 without options or
+ *    IPv6 without extension headers, straight after Ethernet or on a bare
+ *    IP device, TCP or UDP) into registers, never building the key on the
+ *    stack.
  * 2. Hash them as tf_slot_hash hashes the key they make, and compare them
  *    with the key in the flow's own slot.
  * 3. The flow there, past its first packets in this direction, seen within
  *    the owner recheck interval, and wanting no payload hints: add the
  *    packet to its counters and stop.
- * Anything else (a miss, a VLAN tag, a fragment, a new flow, a flow still
- * looking for its owner or reading payloads) leaves everything untouched
- * and returns 0: the packet then takes the full path, which does not
- * depend on anything done here.
+ * Anything else (a miss, a VLAN tag, IP options, a fragment, a new flow, a
+ * flow still looking for its owner or reading payloads) leaves everything
+ * untouched and returns 0: the packet then takes the full path, which does
+ * not depend on anything done here.
  */
 #pragma once
 
@@ -104,12 +105,14 @@ static __always_inline struct tf_flow_slot *tf_express_ipv4(void *l3, void *end,
 							    const struct tf_express_at *at, struct tf_express_pkt *x)
 {
 	struct iphdr *ip = l3;
-	if ((void *)(ip + 1) > end || ip->ihl < 5 || (ip->frag_off & bpf_htons(0x1FFF)))
+	/* No IP options (rare; the full path reads them): one bounds check
+	 * covers the IP header and a UDP header, or most of a TCP one. */
+	if ((void *)(ip + 1) + sizeof(struct udphdr) > end || ip->ihl != 5 || (ip->frag_off & bpf_htons(0x1FFF)))
 		return 0;
 	x->protocol = ip->protocol;
 	x->dscp = ip->tos >> 2;
 	x->ip_len = bpf_ntohs(ip->tot_len);
-	if (!tf_express_l4(l3, l3 + ip->ihl * 4, end, x))
+	if (!tf_express_l4(l3, ip + 1, end, x))
 		return 0;
 	return tf_express_slot(ip->saddr, 0, ip->daddr, 0, 4, x, egress, at);
 }
