@@ -136,3 +136,24 @@ func busyFlowStats(t *testing.T, o *Objects, v6, tcp, egress bool) (FlowStats, i
 	}
 	return got, held
 }
+
+// A busy flow whose own slot another flow holds sits in the other slot of
+// the pair, where the express lane looks second: its count stays exact.
+func TestBusyFlowInTheSecondSlot(t *testing.T) {
+	onOneCPU(t)
+	o := loadWithSlots(t, 2)
+	prog := o.TCProgram(true, true)
+	run(t, prog, udpPacket(t, false, ip4A, ip4B, 1000, 2000))
+	first := keyOfPort(t, o, 1000)
+	second := first
+	for second.LocalPort = 1001; slotHash(&second)&1 != slotHash(&first)&1; second.LocalPort++ {
+	}
+	for range 40 {
+		run(t, prog, udpPacket(t, false, ip4A, ip4B, second.LocalPort, 2000))
+	}
+	assertFlows(t, o, map[uint16]uint64{1000: 1, second.LocalPort: 40})
+	held := slotsHeld(t, o.Flows())
+	if want := int(slotHash(&first)&1) ^ 1; len(held[second]) != 1 || held[second][0] != want {
+		t.Fatalf("the second flow is in slots %v, want [%d]", held[second], want)
+	}
+}
