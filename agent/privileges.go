@@ -2,6 +2,7 @@ package agent
 
 import (
 	"fmt"
+	"os"
 	"slices"
 	"strings"
 
@@ -46,11 +47,21 @@ func CheckPrivileges(cfg Config) (warning string, err error) {
 		slices.Sort(required)
 	}
 	if len(required) > 0 {
-		return "", fmt.Errorf("missing privileges: %s (run as root, e.g. with sudo)", strings.Join(required, ", "))
+		return "", fmt.Errorf("missing privileges: %s (%s)", strings.Join(required, ", "), privilegesHint(os.Geteuid()))
 	}
 	if opt := missing(backfillCaps); len(opt) > 0 {
 		return fmt.Sprintf("missing %s: sockets that other users' processes opened before the agent started will have no owner",
 			strings.Join(opt, " and ")), nil
 	}
 	return "", nil
+}
+
+// privilegesHint says how to get the capabilities: root has them unless a
+// container runtime or a service unit took them away, and then running as
+// root again does not help.
+func privilegesHint(euid int) string {
+	if euid == 0 {
+		return "running as root, but the container or service unit dropped them: add them to its capabilities"
+	}
+	return "run as root, e.g. with sudo"
 }

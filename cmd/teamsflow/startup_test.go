@@ -45,7 +45,8 @@ func TestRunWarnsWithoutBackfillCapabilities(t *testing.T) {
 }
 
 // Without one of the capabilities it cannot work without, the agent
-// stops with one line naming it, before attaching anything.
+// stops with one line naming it, before attaching anything. Still root,
+// it says so: running as root again would not help.
 func TestRunMissingCapabilityFails(t *testing.T) {
 	testenv.RequirePrivileged(t)
 	p := testenv.NewPair(t)
@@ -55,7 +56,8 @@ func TestRunMissingCapabilityFails(t *testing.T) {
 			socket := filepath.Join(t.TempDir(), "api.sock")
 			stdout, stderr, code := runCLI(t, []string{"setpriv", "--bounding-set=" + drop, "--"},
 				"run", "--socket", socket, "--group", "", "--tc-mode", "clsact", "--netns", p.Client.Path())
-			want := "teamsflow: missing privileges: " + name + " (run as root, e.g. with sudo)\n"
+			want := "teamsflow: missing privileges: " + name +
+				" (running as root, but the container or service unit dropped them: add them to its capabilities)\n"
 			if code != 1 || stderr != want || stdout != "" {
 				t.Errorf("exit %d, stderr %q; want exit 1 and %q", code, stderr, want)
 			}
