@@ -69,12 +69,17 @@ func (a *Agent) Snapshot() observe.Snapshot {
 	return a.snapshotAt(time.Now())
 }
 
+// socketSilence is how long an open socket that no flow uses may go
+// unheard of before the flow table forgets it (flow.Table.Expire): its
+// close event may have been lost.
+const socketSilence = time.Hour
+
 // snapshotAt turns the flow table and the RTP sources into observations;
 // flows idle since before now minus the idle timeout are forgotten.
 func (a *Agent) snapshotAt(now time.Time) observe.Snapshot {
 	snap := observe.Snapshot{Time: now, OnlyChanged: true}
 	cutoff := a.clock.BootNs(now.Add(-a.cfg.IdleTimeout))
-	for _, f := range a.table.Expire(cutoff, now.Add(-a.cfg.IdleTimeout)) {
+	for _, f := range a.table.Expire(cutoff, now.Add(-a.cfg.IdleTimeout), now.Add(-max(socketSilence, a.cfg.IdleTimeout))) {
 		snap.Gone = append(snap.Gone, observe.FlowIDOf(f.Key))
 		a.media.forgetFlow(f.Key)
 	}

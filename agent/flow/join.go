@@ -98,9 +98,17 @@ func Addrs(k bpf.FlowKey) (local, peer netip.AddrPort) {
 }
 
 // Expire removes flows that are out of the kernel map and were last seen
-// before cutoff (boot-clock ns), and sockets closed before closedCutoff,
+// before cutoff (boot-clock ns), sockets closed before closedCutoff, and
+// open sockets that no flow uses and nothing told of since openCutoff,
 // and returns the flows removed.
-func (t *Table) Expire(cutoffNs uint64, closedCutoff time.Time) []Flow {
+//
+// Open sockets are forgotten because a close event can be lost (a full
+// ring buffer, counted): kept for ever, their entries would pile up. A
+// socket the kernel programs saw open carries its owner in socket
+// storage, and its flows take it from there, so forgetting its entry
+// loses nothing; a socket found by the backfill has its owner only here
+// and is kept until it is seen closed.
+func (t *Table) Expire(cutoffNs uint64, closedCutoff, openCutoff time.Time) []Flow {
 	t.mu.Lock()
 	defer t.mu.Unlock()
 	var out []Flow
@@ -113,9 +121,21 @@ func (t *Table) Expire(cutoffNs uint64, closedCutoff time.Time) []Flow {
 			delete(t.flows, k)
 		}
 	}
+	var silent []uint64
 	for cookie, s := range t.sockets {
-		if s.Closed && s.closedAt < closedCutoff.UnixNano() {
+		switch {
+		case s.Closed && s.at < closedCutoff.UnixNano():
 			delete(t.sockets, cookie)
+		case !s.Closed && s.Owner.Source != "backfill" && s.at < openCutoff.UnixNano():
+			silent = append(silent, cookie)
+		}
+	}
+	if len(silent) > 0 { // rare: the flows are only looked through then
+		used := t.socketsInUse()
+		for _, cookie := range silent {
+			if !used[cookie] {
+				delete(t.sockets, cookie)
+			}
 		}
 	}
 	for tp, cookie := range t.tuples {
@@ -124,6 +144,18 @@ func (t *Table) Expire(cutoffNs uint64, closedCutoff time.Time) []Flow {
 		}
 	}
 	return out
+}
+
+// socketsInUse are the sockets the flows in the table take their cookie,
+// closed state or owner from; the caller holds t.mu.
+func (t *Table) socketsInUse() map[uint64]bool {
+	used := make(map[uint64]bool, len(t.flows))
+	for _, f := range t.flows {
+		used[f.Cookie] = true
+		used[t.cookieByTuple(f.Key, false)] = true
+		used[t.cookieByTuple(f.Key, true)] = true
+	}
+	return used
 }
 
 // Len is the number of flows in the table.

@@ -70,9 +70,10 @@ func (f *Flow) Stats() bpf.FlowStats {
 type Socket struct {
 	Owner  Owner
 	Closed bool
-	// closedAt is when it was closed, Unix ns (a time.Time is 24 bytes,
-	// and the table keeps a socket per flow).
-	closedAt int64
+	// at is when it was closed, or else when an event or the backfill
+	// last told of it: Unix ns (a time.Time is 24 bytes, and the table
+	// keeps a socket per flow).
+	at int64
 	// closedGen orders closes against reads of the kernel map (CloseGen).
 	closedGen uint64
 }
@@ -95,6 +96,7 @@ type Table struct {
 	// comms holds one copy of each process name: every socket and flow
 	// carries its owner's, and events name it anew each time.
 	comms map[[16]int8]string
+	now   func() time.Time
 }
 
 // maxComms bounds comms; when full it starts afresh (names handed out
@@ -103,7 +105,7 @@ const maxComms = 1024
 
 // NewTable makes an empty table.
 func NewTable() *Table {
-	return &Table{flows: map[bpf.FlowKey]*Flow{}, sockets: map[uint64]*Socket{}, tuples: map[tuple]uint64{}}
+	return &Table{flows: map[bpf.FlowKey]*Flow{}, sockets: map[uint64]*Socket{}, tuples: map[tuple]uint64{}, now: time.Now}
 }
 
 // Update records the kernel's current counters of a flow.
@@ -177,7 +179,7 @@ func (t *Table) SocketClosed(cookie uint64, when time.Time) {
 	defer t.mu.Unlock()
 	s := t.socket(cookie)
 	t.closes++
-	s.Closed, s.closedAt, s.closedGen = true, when.UnixNano(), t.closes
+	s.Closed, s.at, s.closedGen = true, when.UnixNano(), t.closes
 }
 
 // CloseGen marks the sockets closed so far. Taken before a read of the
@@ -229,11 +231,16 @@ func (t *Table) Backfill(cookie uint64, o Owner) {
 	}
 }
 
+// socket returns the entry of a socket, made if new, and notes that it
+// was heard of now (a closed socket keeps its time of closing).
 func (t *Table) socket(cookie uint64) *Socket {
 	s := t.sockets[cookie]
 	if s == nil {
 		s = &Socket{}
 		t.sockets[cookie] = s
+	}
+	if !s.Closed {
+		s.at = t.now().UnixNano()
 	}
 	return s
 }

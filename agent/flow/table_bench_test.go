@@ -105,7 +105,7 @@ func BenchmarkTableExpire(b *testing.B) {
 			tb := tableWith(newBenchFlows(n))
 			b.ReportAllocs()
 			for b.Loop() {
-				if gone := tb.Expire(5, time.Unix(0, 0)); len(gone) != 0 {
+				if gone := tb.Expire(5, time.Unix(0, 0), time.Unix(0, 0)); len(gone) != 0 {
 					b.Fatalf("%d flows expired", len(gone))
 				}
 			}

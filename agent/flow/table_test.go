@@ -82,11 +82,11 @@ func TestCountsSurviveKernelEviction(t *testing.T) {
 	if s.Dir[0].Bytes != 107 || s.Dir[1].Bytes != 53 || s.Dir[0].Packets != 2 {
 		t.Errorf("totals %+v, want 107/53 bytes, 2 packets sent", s.Dir)
 	}
-	if got := tb.Expire(1<<62, time.Now()); len(got) != 0 {
+	if got := tb.Expire(1<<62, time.Now(), time.Unix(0, 0)); len(got) != 0 {
 		t.Errorf("expired a flow that is still in the kernel map")
 	}
 	tb.Removed(k)
-	if got := tb.Expire(1<<62, time.Now()); len(got) != 1 || tb.Len() != 0 {
+	if got := tb.Expire(1<<62, time.Now(), time.Unix(0, 0)); len(got) != 1 || tb.Len() != 0 {
 		t.Errorf("expire returned %d flows, table has %d", len(got), tb.Len())
 	}
 }
@@ -157,7 +157,7 @@ func TestChangedHandsOutOnlyChangedFlows(t *testing.T) {
 		t.Errorf("a late packet: %v, want the closed flow again", got)
 	}
 	tb.Removed(k)
-	if got := tb.Expire(1<<62, time.Now()); len(got) != 1 || tb.Len() != 1 {
+	if got := tb.Expire(1<<62, time.Now(), time.Unix(0, 0)); len(got) != 1 || tb.Len() != 1 {
 		t.Errorf("expired %d, %d left, want 1, 1", len(got), tb.Len())
 	}
 }
@@ -194,12 +194,41 @@ func TestOwnersShareTheirNameAndClosedSocketsExpire(t *testing.T) {
 	}
 	closed := time.Unix(1000, 0)
 	tb.SocketClosed(1, closed)
-	tb.Expire(0, closed)
+	tb.Expire(0, closed, time.Unix(0, 0))
 	if tb.sockets[1] == nil {
 		t.Error("a socket closed at the cutoff was forgotten")
 	}
-	tb.Expire(0, closed.Add(time.Nanosecond))
+	tb.Expire(0, closed.Add(time.Nanosecond), time.Unix(0, 0))
 	if tb.sockets[1] != nil || tb.sockets[2] == nil {
 		t.Error("only the socket closed before the cutoff is forgotten")
+	}
+}
+
+// An open socket whose close event was lost is forgotten once nothing
+// told of it since the cutoff and no flow uses it; one a flow uses (by
+// cookie or by address), one an event told of again, and one only the
+// backfill knows (its owner is nowhere else) are kept.
+func TestSilentOpenSocketsNoFlowUsesAreForgotten(t *testing.T) {
+	tb := NewTable()
+	clock := time.Unix(1000, 0)
+	tb.now = func() time.Time { return clock }
+	tb.SocketOwner(1, owner(5, "lost-close"))
+	tb.SocketOwner(2, owner(5, "by-cookie"))
+	tb.Update(key("10.0.0.1:5000", "10.0.0.2:3478", 17), stats(1, 1, 2, bpf.Owner{}))
+	tb.SocketTuple(7, 6, netip.MustParseAddrPort("10.0.0.1:6000"), netip.MustParseAddrPort("10.0.0.2:443"), 3)
+	tb.Update(key("10.0.0.1:6000", "10.0.0.2:443", 6), stats(1, 1, 0, bpf.Owner{}))
+	tb.Backfill(4, Owner{TGID: 6, Comm: "old"})
+	tb.SocketOwner(5, owner(5, "heard-again"))
+
+	clock = clock.Add(time.Hour)
+	tb.SocketOwner(5, owner(5, "heard-again"))
+	tb.Expire(0, time.Unix(0, 0), time.Unix(1000, 1))
+	for cookie, want := range map[uint64]bool{1: false, 2: true, 3: true, 4: true, 5: true} {
+		if _, kept := tb.sockets[cookie]; kept != want {
+			t.Errorf("socket %d kept: %v, want %v", cookie, kept, want)
+		}
+	}
+	if _, ok := tb.tuples[tuple{7, 6, netip.MustParseAddrPort("10.0.0.1:6000"), netip.MustParseAddrPort("10.0.0.2:443")}]; !ok {
+		t.Error("the address of a socket in use was forgotten")
 	}
 }
