@@ -21,6 +21,7 @@
 #include "tf_hints.h"
 #include "tf_slots.h"
 
+/* Used by both paths: the express lane's gates mirror the full path's (tc.c). */
 #define TF_OWNER_TRIES 8 /* packets per direction and CPU that look for an owner */
 #define TF_OWNER_RECHECK_TICKS 25 /* idle jiffies (0.1 s at HZ=250) after which a packet
 				   * looks for the owner again: the port may have a new socket */
@@ -156,7 +157,8 @@ static __always_inline int tf_express_only_counts(const struct tf_flow_stats *v,
 	return !egress || !x->tcp_payload || (v->dir[0].hello_left == 0 && v->dir[0].packets > TF_HELLO_TRIES);
 }
 
-/* Counts the packet when it is a busy flow's in its own slot; 1 if so. */
+/* Counts the packet when it belongs to a busy flow in one of its slots on
+ * this CPU; 1 if so, 0 for the full path. */
 static __always_inline int tf_express(struct __sk_buff *skb, int l2, int egress)
 {
 	__u32 n = tf_slot_count; /* read once: it is volatile */
