@@ -60,7 +60,6 @@ func gsoContext(segs uint32) []byte {
 // byte must still be counted, with the last DSCP, every TCP flag, and an
 // aggregate as its segments, in each family, protocol and direction.
 func TestBusyFlowCountsEveryPacket(t *testing.T) {
-	onOneCPU(t)
 	for _, v6 := range []bool{false, true} {
 		for _, tcp := range []bool{false, true} {
 			for _, egress := range []bool{true, false} {
@@ -73,6 +72,7 @@ func TestBusyFlowCountsEveryPacket(t *testing.T) {
 }
 
 func countBusyFlow(t *testing.T, v6, tcp, egress bool) {
+	onOneCPU(t) // in the subtest's own goroutine: the slots are per CPU
 	o := loadWithSlots(t, 256)
 	prog := o.TCProgram(egress, true)
 	var want FlowDir

@@ -116,8 +116,6 @@ struct tf_seen {
 	__u64 tick;  /* jiffies */
 	__u32 segs;  /* GSO/GRO segments */
 	__u32 bytes;
-	__u32 slot;  /* index of the flow's own slot on this CPU */
-	__u32 pad;
 };
 
 /* Copies the packet's socket and its owner into the flow. A subprogram:
@@ -240,21 +238,16 @@ static __noinline void tf_new_flow(struct __sk_buff *skb, const struct tf_seen *
 	}
 }
 
-/* Every packet whose flow is not in its own slot: the other slot of the
- * pair, an empty slot to claim, else the flow map. A subprogram, so that
- * the common case stays a short straight run of code. */
-static __noinline void tf_flow_elsewhere(struct __sk_buff *skb, const struct tf_seen *c, int egress)
+/* A parsed packet's flow: its own slot or the other of the pair, an empty
+ * one of the two to claim, else the flow map. */
+static __always_inline void tf_flow_work(struct __sk_buff *skb, const struct tf_seen *c, int egress)
 {
 	struct tf_flow_slot *s[2] = {};
-	__u32 idx = c->slot;
-	if (tf_slot_count > 0)
-		s[0] = bpf_map_lookup_elem(&tf_slots, &idx);
-	if (tf_slot_count > 1) {
-		idx ^= 1;
-		s[1] = bpf_map_lookup_elem(&tf_slots, &idx);
-	}
+	tf_slot_pair(&c->k, s);
 	struct tf_flow_stats *v = 0;
-	if (s[1] && tf_key_eq(&s[1]->key, &c->k)) {
+	if (s[0] && tf_key_eq(&s[0]->key, &c->k)) {
+		v = &s[0]->stats;
+	} else if (s[1] && tf_key_eq(&s[1]->key, &c->k)) {
 		v = &s[1]->stats;
 	} else if (s[0] && s[0]->key.family == 0) {
 		tf_claim_slot(skb, s[0], c, egress);
@@ -273,18 +266,6 @@ static __noinline void tf_flow_elsewhere(struct __sk_buff *skb, const struct tf_
 	v = bpf_map_lookup_elem(&tf_flows, &c->k);
 	if (v) /* else the map was full, and that was counted */
 		tf_hints(skb, v, &c->k, &c->p, egress);
-}
-
-/* A parsed packet's flow: its own slot, else the rest. */
-static __always_inline void tf_flow_work(struct __sk_buff *skb, const struct tf_seen *c, int egress)
-{
-	struct tf_flow_slot *s = 0;
-	if (tf_slot_count > 0)
-		s = bpf_map_lookup_elem(&tf_slots, &c->slot);
-	if (s && tf_key_eq(&s->key, &c->k))
-		tf_count_packet(skb, &s->stats, c, egress);
-	else
-		tf_flow_elsewhere(skb, c, egress);
 }
 
 /* Global functions, one per direction: the verifier checks each once,
@@ -338,8 +319,6 @@ static __noinline void tf_handle_full(struct __sk_buff *skb, int l2, int egress)
 	c.bytes = c.segs > 1 ? skb_len - (l2 ? sizeof(struct ethhdr) : 0) : c.p.ip_len;
 	c.tick = bpf_jiffies64();
 	tf_key(&c.k, &c.p, egress, tf_dev_netns(skb));
-	c.slot = tf_slot_index(&c.k);
-	c.pad = 0;
 	if (egress)
 		tf_seen_egress(skb, &c);
 	else

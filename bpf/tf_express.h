@@ -71,7 +71,7 @@ static __always_inline int tf_express_l4(void *l3, void *l4, void *end, struct t
 	return 1;
 }
 
-/* Where the express lane looks: the values tf_slot_index needs besides
+/* Where the express lane looks: the values tf_slot_pair needs besides
  * the key, read before the packet. */
 struct tf_express_at {
 	__u64 netns;
@@ -93,7 +93,7 @@ static __always_inline struct tf_flow_slot *tf_express_holds(__u32 idx, __u64 l0
 }
 
 /* The packet's flow's slot on this CPU: its own, else the other of the
- * pair (tf_slot_index), or 0. The addresses come as the key's words (an
+ * pair (as tf_slot_pair), or 0. The addresses come as the key's words (an
  * IPv4 address is the low half of the first word, the second word 0);
  * turned to the local end's view, the words are those tf_key would write. */
 static __always_inline struct tf_flow_slot *tf_express_slot(__u64 src0, __u64 src1, __u64 dst0, __u64 dst1,
@@ -146,15 +146,15 @@ static __always_inline struct tf_flow_slot *tf_express_ipv6(void *l3, void *end,
 }
 
 /* Whether a known flow's packet needs nothing but counting: past the
- * owner search and recheck, and no payload hints (tf_hints' own gates). */
+ * owner search and its recheck (stricter than the full path's test: the
+ * first packets go there even when the owner is known), and no payload
+ * hints. */
 static __always_inline int tf_express_only_counts(const struct tf_flow_stats *v, const struct tf_flow_dir *d,
 						  const struct tf_express_pkt *x, __u64 tick, int egress)
 {
 	if (d->packets < TF_OWNER_TRIES || tick - d->last > TF_OWNER_RECHECK_TICKS)
 		return 0;
-	if (x->protocol == IPPROTO_UDP)
-		return v->protos == 0 && d->packets > TF_HINT_TRIES;
-	return !egress || !x->tcp_payload || (v->dir[0].hello_left == 0 && v->dir[0].packets > TF_HELLO_TRIES);
+	return !tf_hints_wanted(v, x->protocol, x->tcp_payload, d->packets, egress);
 }
 
 /* Counts the packet when it belongs to a busy flow in one of its slots on

@@ -315,25 +315,30 @@ static __noinline void tf_hints_tcp(struct __sk_buff *skb, struct tf_flow_stats 
 	tf_sample(skb, k, p, TF_SAMPLE_CLIENT_HELLO);
 }
 
+/* Whether a packet gets payload hints, by the checks that leave most
+ * packets alone: UDP until a flow showed no known protocol in its first
+ * packets, TCP only for ClientHellos sent, in a flow's first packets or
+ * their sequel. packets is the direction's count on this CPU. The express
+ * lane (tf_express.h) asks too: a packet that gets hints is not its. */
+static __always_inline int tf_hints_wanted(const struct tf_flow_stats *v, __u8 protocol, int has_payload,
+					   __u64 packets, __u32 egress)
+{
+	if (protocol == IPPROTO_UDP)
+		return v->protos != 0 || packets <= TF_HINT_TRIES;
+	return egress && has_payload && (v->dir[0].hello_left != 0 || v->dir[0].packets <= TF_HELLO_TRIES);
+}
+
 /* Payload hints for one packet of flow k, whose counters (this CPU's) are
- * v. The checks that leave most packets alone come first, here, so that
- * only the packets that get hints pay for the call. */
+ * v. The checks come first, here, so that only the packets that get hints
+ * pay for the call. */
 static __always_inline void tf_hints(struct __sk_buff *skb, struct tf_flow_stats *v, const struct tf_flow_key *k,
 				     const struct tf_pkt *p, __u32 egress)
 {
-	if (p->fragment)
+	if (p->fragment ||
+	    !tf_hints_wanted(v, p->protocol, p->payload_len != 0, v->dir[egress ? 0 : 1].packets, egress))
 		return;
-	if (p->protocol == IPPROTO_UDP) {
-		/* A flow that showed no known protocol in its first packets. */
-		if (v->protos == 0 && v->dir[egress ? 0 : 1].packets > TF_HINT_TRIES)
-			return;
+	if (p->protocol == IPPROTO_UDP)
 		tf_hints_udp(skb, v, k, p, egress);
-		return;
-	}
-	/* TCP: only ClientHellos sent, in a flow's first packets or their sequel. */
-	if (!egress || p->payload_len == 0)
-		return;
-	if (v->dir[0].hello_left == 0 && v->dir[0].packets > TF_HELLO_TRIES)
-		return;
-	tf_hints_tcp(skb, v, k, p);
+	else
+		tf_hints_tcp(skb, v, k, p);
 }

@@ -63,15 +63,21 @@ static __always_inline int tf_key_eq(const struct tf_flow_key *a, const struct t
 		(x[5] ^ y[5])) == 0;
 }
 
-/* The index of flow k's own slot on this CPU (0 when slots are off). A
- * flow whose own slot another flow holds takes the other of the pair
- * (index ^ 1): two ways make a hash map lookup rare (with one, 1000 flows
- * in 4096 slots found theirs taken ~11% of the time), and the two slots of
- * a pair sit next to each other in memory. */
-static __always_inline __u32 tf_slot_index(const struct tf_flow_key *k)
+/* The two slots flow k may hold on this CPU, whoever holds them: its own
+ * (by the hash) and the other of its pair, which it takes when another
+ * flow holds its own. Two ways make a hash map lookup rare: with one, 1000
+ * flows in 4096 slots found theirs taken ~11% of the time. The two slots
+ * of a pair sit next to each other in memory. NULLs when slots are off;
+ * the second is NULL with one slot per CPU. */
+static __always_inline void tf_slot_pair(const struct tf_flow_key *k, struct tf_flow_slot *s[2])
 {
 	__u32 n = tf_slot_count; /* read once: it is volatile */
 	if (n == 0)
-		return 0;
-	return bpf_get_smp_processor_id() * n + ((__u32)tf_slot_hash(k) & (n - 1));
+		return;
+	__u32 idx = bpf_get_smp_processor_id() * n + ((__u32)tf_slot_hash(k) & (n - 1));
+	s[0] = bpf_map_lookup_elem(&tf_slots, &idx);
+	if (n > 1) {
+		idx ^= 1;
+		s[1] = bpf_map_lookup_elem(&tf_slots, &idx);
+	}
 }
