@@ -84,12 +84,7 @@ static __always_inline struct tf_flow_slot *tf_express_holds(__u32 idx, __u64 l0
 							     __u64 w4, __u64 netns)
 {
 	struct tf_flow_slot *s = bpf_map_lookup_elem(&tf_slots, &idx);
-	if (!s)
-		return 0;
-	const __u64 *k = (const __u64 *)&s->key;
-	if (((k[0] ^ l0) | (k[1] ^ l1) | (k[2] ^ p0) | (k[3] ^ p1) | (k[4] ^ w4) | (k[5] ^ netns)) != 0)
-		return 0;
-	return s;
+	return s && tf_key_is(&s->key, l0, l1, p0, p1, w4, netns) ? s : 0;
 }
 
 /* The packet's flow's slot on this CPU: its own, else the other of the

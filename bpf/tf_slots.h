@@ -56,11 +56,18 @@ static __always_inline __u64 tf_slot_hash(const struct tf_flow_key *k)
 	return tf_slot_hash_words(w[0], w[1], w[2], w[3], w[4], w[5]);
 }
 
+/* Whether key a is the key given as its six words (see tf_slot_hash_words). */
+static __always_inline int tf_key_is(const struct tf_flow_key *a, __u64 w0, __u64 w1, __u64 w2, __u64 w3, __u64 w4,
+				     __u64 w5)
+{
+	const __u64 *x = (const __u64 *)a;
+	return ((x[0] ^ w0) | (x[1] ^ w1) | (x[2] ^ w2) | (x[3] ^ w3) | (x[4] ^ w4) | (x[5] ^ w5)) == 0;
+}
+
 static __always_inline int tf_key_eq(const struct tf_flow_key *a, const struct tf_flow_key *b)
 {
-	const __u64 *x = (const __u64 *)a, *y = (const __u64 *)b;
-	return ((x[0] ^ y[0]) | (x[1] ^ y[1]) | (x[2] ^ y[2]) | (x[3] ^ y[3]) | (x[4] ^ y[4]) |
-		(x[5] ^ y[5])) == 0;
+	const __u64 *y = (const __u64 *)b;
+	return tf_key_is(a, y[0], y[1], y[2], y[3], y[4], y[5]);
 }
 
 /* The two slots flow k may hold on this CPU, whoever holds them: its own
