@@ -107,7 +107,8 @@ func Addrs(k bpf.FlowKey) (local, peer netip.AddrPort) {
 // socket the kernel programs saw open carries its owner in socket
 // storage, and its flows take it from there, so forgetting its entry
 // loses nothing; a socket found by the backfill has its owner only here
-// and is kept until it is seen closed.
+// and is kept until it is seen closed. Sockets heard of after Expire are
+// stamped with the time it ran.
 func (t *Table) Expire(cutoffNs uint64, closedCutoff, openCutoff time.Time) []Flow {
 	t.mu.Lock()
 	defer t.mu.Unlock()
@@ -143,6 +144,7 @@ func (t *Table) Expire(cutoffNs uint64, closedCutoff, openCutoff time.Time) []Fl
 			delete(t.tuples, tp)
 		}
 	}
+	t.stamp = t.now().UnixNano()
 	return out
 }
 

@@ -96,6 +96,10 @@ type Table struct {
 	// comms holds one copy of each process name: every socket and flow
 	// carries its owner's, and events name it anew each time.
 	comms map[[16]int8]string
+	// stamp is when Expire last ran, Unix ns: what sockets heard of since
+	// are stamped with, so that an event costs no clock read (the stamp
+	// only has to be good to an hour, see Expire).
+	stamp int64
 	now   func() time.Time
 }
 
@@ -105,7 +109,8 @@ const maxComms = 1024
 
 // NewTable makes an empty table.
 func NewTable() *Table {
-	return &Table{flows: map[bpf.FlowKey]*Flow{}, sockets: map[uint64]*Socket{}, tuples: map[tuple]uint64{}, now: time.Now}
+	return &Table{flows: map[bpf.FlowKey]*Flow{}, sockets: map[uint64]*Socket{}, tuples: map[tuple]uint64{},
+		stamp: time.Now().UnixNano(), now: time.Now}
 }
 
 // Update records the kernel's current counters of a flow.
@@ -232,7 +237,7 @@ func (t *Table) Backfill(cookie uint64, o Owner) {
 }
 
 // socket returns the entry of a socket, made if new, and notes that it
-// was heard of now (a closed socket keeps its time of closing).
+// was heard of (a closed socket keeps its time of closing).
 func (t *Table) socket(cookie uint64) *Socket {
 	s := t.sockets[cookie]
 	if s == nil {
@@ -240,7 +245,7 @@ func (t *Table) socket(cookie uint64) *Socket {
 		t.sockets[cookie] = s
 	}
 	if !s.Closed {
-		s.at = t.now().UnixNano()
+		s.at = t.stamp
 	}
 	return s
 }

@@ -212,6 +212,8 @@ func TestSilentOpenSocketsNoFlowUsesAreForgotten(t *testing.T) {
 	tb := NewTable()
 	clock := time.Unix(1000, 0)
 	tb.now = func() time.Time { return clock }
+	never := time.Unix(0, 0)
+	tb.Expire(0, never, never) // sockets heard of from here on are stamped 1000 s
 	tb.SocketOwner(1, owner(5, "lost-close"))
 	tb.SocketOwner(2, owner(5, "by-cookie"))
 	tb.Update(key("10.0.0.1:5000", "10.0.0.2:3478", 17), stats(1, 1, 2, bpf.Owner{}))
@@ -221,8 +223,9 @@ func TestSilentOpenSocketsNoFlowUsesAreForgotten(t *testing.T) {
 	tb.SocketOwner(5, owner(5, "heard-again"))
 
 	clock = clock.Add(time.Hour)
+	tb.Expire(0, never, never)
 	tb.SocketOwner(5, owner(5, "heard-again"))
-	tb.Expire(0, time.Unix(0, 0), time.Unix(1000, 1))
+	tb.Expire(0, never, time.Unix(1000, 1))
 	for cookie, want := range map[uint64]bool{1: false, 2: true, 3: true, 4: true, 5: true} {
 		if _, kept := tb.sockets[cookie]; kept != want {
 			t.Errorf("socket %d kept: %v, want %v", cookie, kept, want)
