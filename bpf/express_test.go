@@ -137,23 +137,115 @@ func busyFlowStats(t *testing.T, o *Objects, v6, tcp, egress bool) (FlowStats, i
 	return got, held
 }
 
-// A busy flow whose own slot another flow holds sits in the other slot of
-// the pair, where the express lane looks second: its count stays exact.
-func TestBusyFlowInTheSecondSlot(t *testing.T) {
+// Busy flows whose own slot other flows hold sit in the next slots of
+// their group, where the express lane looks after the own one; a flow
+// finding every slot of its group held goes to the flow map. Their counts
+// stay exact.
+func TestBusyFlowsFurtherInTheGroup(t *testing.T) {
 	onOneCPU(t)
-	o := loadWithSlots(t, 2)
+	o := loadWithSlots(t, slotWays)
 	prog := o.TCProgram(true, true)
 	run(t, prog, udpPacket(t, false, ip4A, ip4B, 1000, 2000))
 	first := keyOfPort(t, o, 1000)
-	second := first
-	for second.LocalPort = 1001; slotHash(&second)&1 != slotHash(&first)&1; second.LocalPort++ {
+	sent := map[uint16]uint64{1000: 1}
+	var later []FlowKey // flows whose own slot is the first one's
+	for k := first; len(later) < slotWays; {
+		k.LocalPort++
+		if slotHash(&k)%slotWays == slotHash(&first)%slotWays {
+			later = append(later, k)
+		}
 	}
-	for range 40 {
-		run(t, prog, udpPacket(t, false, ip4A, ip4B, second.LocalPort, 2000))
+	for _, k := range later {
+		for range 40 {
+			run(t, prog, udpPacket(t, false, ip4A, ip4B, k.LocalPort, 2000))
+		}
+		sent[k.LocalPort] = 40
 	}
-	assertFlows(t, o, map[uint16]uint64{1000: 1, second.LocalPort: 40})
+	assertFlows(t, o, sent)
 	held := slotsHeld(t, o.Flows())
-	if want := int(slotHash(&first)&1) ^ 1; len(held[second]) != 1 || held[second][0] != want {
-		t.Fatalf("the second flow is in slots %v, want [%d]", held[second], want)
+	own := int(slotHash(&first) % slotWays)
+	for i, k := range later[:slotWays-1] {
+		if want := own ^ (i + 1); len(held[k]) != 1 || held[k][0] != want {
+			t.Errorf("flow %d is in slots %v, want [%d]", k.LocalPort, held[k], want)
+		}
 	}
+	if last := later[slotWays-1]; held[last] != nil {
+		t.Errorf("flow %d is in slots %v, want the map: its group was full", last.LocalPort, held[last])
+	}
+	// The agent finds them where they are to free them.
+	if err := o.Flows().Delete(later); err != nil {
+		t.Fatal(err)
+	}
+	if held := slotsHeld(t, o.Flows()); len(held) != 1 || held[first] == nil {
+		t.Errorf("after freeing the later flows the slots hold %v, want only the first", held)
+	}
+}
+
+// A UDP flow's first packets are read for a protocol. Once past the owner
+// search, the express lane counts those whose payload shows none (in the
+// test, zeros), since reading them would change nothing; a protocol that
+// turns up after them must still be seen, with every packet counted.
+func TestProtocolAfterPayloadsShowingNone(t *testing.T) {
+	onOneCPU(t)
+	o := loadWithSlots(t, 256)
+	prog := o.TCProgram(true, true)
+	magic := []byte{0x21, 0x12, 0xA4, 0x42}
+	rtp := []byte{0x80, 0x6F, 0, 1, 0, 0, 0, 160, 0xCA, 0xFE, 0, 1}
+	cases := []struct {
+		name string
+		body []byte
+		want uint16
+	}{
+		{"stun binding", cat([]byte{0, 1, 0, 0}, magic, make([]byte, 12)), ProtoSTUN},
+		{"turn allocate", cat([]byte{0, 3, 0, 0}, magic, make([]byte, 12)), ProtoSTUN | ProtoTURN},
+		{"ms-turn", cat([]byte{1, 1, 0, 8}, make([]byte, 24)), ProtoMSTURN},
+		{"dtls", cat([]byte{22, 0xFE, 0xFD}, make([]byte, 30)), ProtoDTLS},
+		{"channeldata rtp", cat([]byte{0x40, 0, 0, 16}, rtp, make([]byte, 4)), ProtoChannelData | ProtoRTP},
+		{"rtp", cat(rtp, make([]byte, 20)), ProtoRTP},
+		{"rtcp", cat([]byte{0x80, 200, 0, 6}, make([]byte, 24)), ProtoRTCP},
+		{"none", make([]byte, 40), 0},
+	}
+	const before = 14 // past the owner search, within the hint tries
+	for i, c := range cases {
+		for range before {
+			run(t, prog, serialize(t, eth(layers.EthernetTypeIPv4), ipv4(layers.IPProtocolUDP, 0), udp(41000+uint16(i), 3479), payload(40)))
+		}
+		run(t, prog, serialize(t, eth(layers.EthernetTypeIPv4), ipv4(layers.IPProtocolUDP, 0), udp(41000+uint16(i), 3479), gopacket.Payload(c.body)))
+	}
+	flows, err := o.Flows().Merged()
+	if err != nil {
+		t.Fatal(err)
+	}
+	for i, c := range cases {
+		var got *FlowStats
+		for k, v := range flows {
+			if k.LocalPort == 41000+uint16(i) {
+				got = &v
+			}
+		}
+		if got == nil {
+			t.Errorf("%s: no flow", c.name)
+			continue
+		}
+		if got.Protos != c.want || got.Dir[0].Packets != before+1 {
+			t.Errorf("%s: protocols %#x after %d packets, want %#x after %d", c.name, got.Protos, got.Dir[0].Packets, c.want, before+1)
+		}
+	}
+	var k RTPKey
+	var v []byte
+	sources := 0
+	for it := o.RTP().Iterate(); it.Next(&k, &v); {
+		sources++
+	}
+	if sources != 2 {
+		t.Errorf("%d RTP sources, want 2 (plain and in ChannelData)", sources)
+	}
+}
+
+func cat(parts ...[]byte) []byte {
+	var out []byte
+	for _, p := range parts {
+		out = append(out, p...)
+	}
+	return out
 }

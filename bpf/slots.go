@@ -14,9 +14,14 @@ import (
 type FlowSlot = sockTfFlowSlot
 
 // DefaultFlowSlots is the number of flow slots per CPU (tf_slots.h): with
-// 1000 concurrent flows about 11% of them find their slot taken and are
-// counted in the flow map instead. 4096 slots cost 768 KiB per CPU.
+// 1000 concurrent flows about 0.4% of them find every slot of their group
+// taken and are counted in the flow map instead. 4096 slots cost 768 KiB
+// per CPU.
 const DefaultFlowSlots = 4096
+
+// slotWays is TF_SLOT_WAYS in tf_slots.h: the slots of a group, any of
+// which its flows may hold.
+const slotWays = 4
 
 // SlotsPerCPU turns a configured slot count (0: none) into Config.FlowSlots.
 func SlotsPerCPU(configured uint32) int {
@@ -88,7 +93,7 @@ func newFlowTable(slots, overflow *ebpf.Map, perCPU int) (*FlowTable, error) {
 	if t.mem, err = slots.Memory(); err != nil {
 		return nil, fmt.Errorf("mapping the flow slots: %w", err)
 	}
-	t.buf = make([]FlowSlot, 2*cpus)
+	t.buf = make([]FlowSlot, t.ways()*cpus)
 	return t, nil
 }
 
@@ -114,8 +119,8 @@ func (t *FlowTable) Read(fn func(FlowKey, []FlowStats)) error {
 	if err := t.readOverflow(fn); err != nil {
 		return err
 	}
-	for i := 0; i < t.perCPU; i += 2 {
-		if err := t.readPair(i, start, fn); err != nil {
+	for i := 0; i < t.perCPU; i += t.ways() {
+		if err := t.readGroup(i, start, fn); err != nil {
 			return err
 		}
 	}
@@ -178,8 +183,8 @@ func (t *FlowTable) findSlots(k *FlowKey, found func(off int64) (done bool, err 
 	}
 	var key FlowKey
 	raw := unsafe.Slice((*byte)(unsafe.Pointer(&key)), unsafe.Sizeof(key))
-	pair, n := t.slotPair(k)
-	for _, i := range pair[:n] {
+	group, n := t.slotGroup(k)
+	for _, i := range group[:n] {
 		for cpu := 0; cpu < t.cpus; cpu++ {
 			off := int64((cpu*t.perCPU + i) * slotSize)
 			if _, err := t.mem.ReadAt(raw, off); err != nil {
@@ -216,14 +221,14 @@ func claimedSince(s *FlowStats, ns uint64) bool {
 	return true
 }
 
-// readPair reads the slot pair from index first (first and first+1) of
-// every CPU, but for slots claimed since start. A flow may hold either
-// slot of its pair, on each CPU its own choice, so the pair's slots of all
-// CPUs may hold different flows or pieces of the same one.
-func (t *FlowTable) readPair(first int, start uint64, fn func(FlowKey, []FlowStats)) error {
+// readGroup reads the slot group from index first of every CPU, but for
+// slots claimed since start. A flow may hold any slot of its group, on
+// each CPU its own choice, so the group's slots of all CPUs may hold
+// different flows or pieces of the same one.
+func (t *FlowTable) readGroup(first int, start uint64, fn func(FlowKey, []FlowStats)) error {
 	n := 0
 	for cpu := 0; cpu < t.cpus; cpu++ {
-		for i := first; i < min(first+2, t.perCPU); i++ {
+		for i := first; i < first+t.ways(); i++ {
 			raw := unsafe.Slice((*byte)(unsafe.Pointer(&t.buf[n])), slotSize)
 			if _, err := t.mem.ReadAt(raw, int64((cpu*t.perCPU+i)*slotSize)); err != nil {
 				return fmt.Errorf("reading flow slot %d of cpu %d: %w", i, cpu, err)
@@ -289,15 +294,19 @@ func (t *FlowTable) emptySlots(k *FlowKey) error {
 	})
 }
 
-// slotPair is the indexes, within a CPU's slots, that flow k may hold:
-// its own and, with more than one slot per CPU, the other of its pair
-// (tf_slot_pair in tf_slots.h).
-func (t *FlowTable) slotPair(k *FlowKey) (pair [2]int, n int) {
+// ways is how many slots a group has: slotWays, or fewer with fewer
+// slots per CPU.
+func (t *FlowTable) ways() int { return min(slotWays, t.perCPU) }
+
+// slotGroup is the indexes, within a CPU's slots, that flow k may hold:
+// its own first, then the others of its group (tf_slot_group in
+// tf_slots.h).
+func (t *FlowTable) slotGroup(k *FlowKey) (group [slotWays]int, n int) {
 	i := int(slotHash(k)) & (t.perCPU - 1)
-	if t.perCPU == 1 {
-		return [2]int{i}, 1
+	for j := range t.ways() {
+		group[j] = i ^ j
 	}
-	return [2]int{i, i ^ 1}, 2
+	return group, t.ways()
 }
 
 // familyWord is the offset of the key's word with ports, protocol and family.

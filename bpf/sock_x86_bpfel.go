@@ -20,15 +20,16 @@ type sockTfClock struct {
 }
 
 type sockTfFlowDir struct {
-	_         structs.HostLayout
-	Bytes     uint64
-	Packets   uint64
-	Last      uint64
-	TcpFlags  uint8
-	Dscp      uint8
-	HelloLeft uint16
-	Pad       [4]uint8
-	FirstNs   uint64
+	_          structs.HostLayout
+	Bytes      uint64
+	Packets    uint64
+	Last       uint64
+	TcpFlags   uint8
+	Dscp       uint8
+	HelloLeft  uint16
+	OwnerKnown uint8
+	Pad        [3]uint8
+	FirstNs    uint64
 }
 
 type sockTfFlowKey struct {

@@ -185,6 +185,7 @@ static __always_inline void tf_count_packet(struct __sk_buff *skb, struct tf_flo
 	if (__builtin_expect((d->packets < TF_OWNER_TRIES && v->owner.tgid == 0) ||
 			     c->tick - d->last > TF_OWNER_RECHECK_TICKS, 0))
 		tf_find_owner(skb, v, c, egress);
+	d->owner_known = v->owner.tgid != 0;
 	tf_add(d, c);
 	tf_hints(skb, v, &c->k, &c->p, egress);
 }
@@ -193,10 +194,12 @@ static __always_inline void tf_count_packet(struct __sk_buff *skb, struct tf_flo
 static __always_inline void tf_init_flow(struct __sk_buff *skb, struct tf_flow_stats *v, const struct tf_seen *c,
 					 int egress)
 {
+	struct tf_flow_dir *d = &v->dir[egress ? 0 : 1];
 	__builtin_memset(v, 0, sizeof(*v));
-	tf_add(&v->dir[egress ? 0 : 1], c);
+	tf_add(d, c);
 	v->ifindex = skb->ifindex;
 	tf_find_owner(skb, v, c, egress);
+	d->owner_known = v->owner.tgid != 0;
 }
 
 /* Claims an empty slot: the key goes in last, so that the agent, which
@@ -238,26 +241,18 @@ static __noinline void tf_new_flow(struct __sk_buff *skb, const struct tf_seen *
 	}
 }
 
-/* A parsed packet's flow: its own slot or the other of the pair, an empty
- * one of the two to claim, else the flow map. */
+/* A parsed packet's flow: a slot of its group that holds it, else the
+ * first empty one to claim, else the flow map. */
 static __always_inline void tf_flow_work(struct __sk_buff *skb, const struct tf_seen *c, int egress)
 {
-	struct tf_flow_slot *s[2] = {};
-	tf_slot_pair(&c->k, s);
-	struct tf_flow_stats *v = 0;
-	if (s[0] && tf_key_eq(&s[0]->key, &c->k)) {
-		v = &s[0]->stats;
-	} else if (s[1] && tf_key_eq(&s[1]->key, &c->k)) {
-		v = &s[1]->stats;
-	} else if (s[0] && s[0]->key.family == 0) {
-		tf_claim_slot(skb, s[0], c, egress);
+	struct tf_flow_slot *empty = 0;
+	struct tf_flow_stats *v = tf_slot_find(&c->k, &empty);
+	if (!v && empty) {
+		tf_claim_slot(skb, empty, c, egress);
 		return;
-	} else if (s[1] && s[1]->key.family == 0) {
-		tf_claim_slot(skb, s[1], c, egress);
-		return;
-	} else {
-		v = bpf_map_lookup_elem(&tf_flows, &c->k);
 	}
+	if (!v)
+		v = bpf_map_lookup_elem(&tf_flows, &c->k);
 	if (v) {
 		tf_count_packet(skb, v, c, egress);
 		return;

@@ -49,15 +49,16 @@ type tcTfFlowStats struct {
 	StunType uint16
 	Ifindex  uint32
 	Dir      [2]struct {
-		_         structs.HostLayout
-		Bytes     uint64
-		Packets   uint64
-		Last      uint64
-		TcpFlags  uint8
-		Dscp      uint8
-		HelloLeft uint16
-		Pad       [4]uint8
-		FirstNs   uint64
+		_          structs.HostLayout
+		Bytes      uint64
+		Packets    uint64
+		Last       uint64
+		TcpFlags   uint8
+		Dscp       uint8
+		HelloLeft  uint16
+		OwnerKnown uint8
+		Pad        [3]uint8
+		FirstNs    uint64
 	}
 	Cookie uint64
 	Owner  tcTfOwner

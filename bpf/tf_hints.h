@@ -243,12 +243,52 @@ static __always_inline void tf_rtp_or_rtcp(struct __sk_buff *skb, struct tf_flow
 	tf_rtp_packet(skb, k, in);
 }
 
+/* What the first 12 bytes of a UDP payload of len bytes show, by their
+ * first byte (RFC 7983). The express lane (tf_express.h) asks too: a
+ * packet that shows nothing changes nothing here, so it may count it. */
+enum tf_udp_kind { TF_UDP_NOTHING, TF_UDP_STUN, TF_UDP_MSTURN, TF_UDP_DTLS, TF_UDP_CHANNELDATA, TF_UDP_RTP };
+
+static __always_inline enum tf_udp_kind tf_udp_kind(const __u8 *b, __u32 len)
+{
+	__u8 c = b[0];
+	if (c < 4) {
+		__u32 magic = ((__u32)b[4] << 24) | ((__u32)b[5] << 16) | ((__u32)b[6] << 8) | b[7];
+		__u32 mlen = (b[2] << 8) | b[3];
+		if (magic == TF_STUN_MAGIC)
+			return TF_UDP_STUN;
+		return mlen + 20 == len ? TF_UDP_MSTURN : TF_UDP_NOTHING;
+	}
+	if (c >= 20 && c < 64)
+		return b[1] == 0xFE ? TF_UDP_DTLS : TF_UDP_NOTHING;
+	if (c >= 64 && c < 80)
+		return ((b[2] << 8) | b[3]) + 4 <= len ? TF_UDP_CHANNELDATA : TF_UDP_NOTHING;
+	if (c >= 128 && c < 192)
+		return TF_UDP_RTP; /* or RTCP: tf_rtp_or_rtcp tells */
+	return TF_UDP_NOTHING;
+}
+
+/* DNS on either end: a random query id can look like RTP. */
+static __always_inline int tf_udp_dns(__u16 sport, __u16 dport)
+{
+	return sport == 53 || dport == 53;
+}
+
+/* A STUN or TURN message's type, and whether its method is TURN's. */
+static __always_inline void tf_stun_type(struct tf_flow_stats *v, const __u8 *b)
+{
+	__u16 type = (b[0] << 8) | b[1];
+	v->stun_type = type;
+	/* RFC 5389 method bits; every method but binding (1) is TURN's. */
+	if (((type & 0x000F) | ((type & 0x00E0) >> 1) | ((type & 0x3E00) >> 2)) != 1)
+		v->protos |= TF_P_TURN;
+}
+
 static __noinline void tf_hints_udp(struct __sk_buff *skb, struct tf_flow_stats *v, const struct tf_flow_key *k,
 				    const struct tf_pkt *p, __u32 egress)
 {
 	__u32 off = p->payload_off, len = p->payload_len;
-	if (p->sport == 53 || p->dport == 53) {
-		/* DNS: a random query id can look like RTP. Answers are sampled. */
+	if (tf_udp_dns(p->sport, p->dport)) {
+		/* Answers are sampled. */
 		if (!egress && p->sport == 53) {
 			v->protos |= TF_P_DNS;
 			tf_sample(skb, k, p, TF_SAMPLE_DNS);
@@ -259,37 +299,34 @@ static __noinline void tf_hints_udp(struct __sk_buff *skb, struct tf_flow_stats 
 	__u8 *b = in.b;
 	if (len < 12 || tf_load12(skb, off, b))
 		return;
-	__u8 c = b[0];
-	if (c < 4) {
-		__u32 magic = ((__u32)b[4] << 24) | ((__u32)b[5] << 16) | ((__u32)b[6] << 8) | b[7];
-		__u32 mlen = (b[2] << 8) | b[3];
-		if (magic == TF_STUN_MAGIC)
-			v->protos |= TF_P_STUN;
-		else if (mlen + 20 == len)
-			v->protos |= TF_P_MSTURN;
-		else
-			return;
-		__u16 type = (b[0] << 8) | b[1];
-		v->stun_type = type;
-		/* RFC 5389 method bits; every method but binding (1) is TURN's. */
-		if (((type & 0x000F) | ((type & 0x00E0) >> 1) | ((type & 0x3E00) >> 2)) != 1)
-			v->protos |= TF_P_TURN;
-	} else if (c >= 20 && c < 64) {
-		if (b[1] == 0xFE)
-			v->protos |= TF_P_DTLS;
-	} else if (c >= 64 && c < 80) {
-		__u32 clen = (b[2] << 8) | b[3];
-		if (clen + 4 > len)
-			return;
+	switch (tf_udp_kind(b, len)) {
+	case TF_UDP_NOTHING:
+		return;
+	case TF_UDP_STUN:
+		v->protos |= TF_P_STUN;
+		tf_stun_type(v, b);
+		return;
+	case TF_UDP_MSTURN:
+		v->protos |= TF_P_MSTURN;
+		tf_stun_type(v, b);
+		return;
+	case TF_UDP_DTLS:
+		v->protos |= TF_P_DTLS;
+		return;
+	case TF_UDP_CHANNELDATA: {
 		v->protos |= TF_P_CHANNELDATA;
+		__u32 clen = (b[2] << 8) | b[3];
 		if (clen < 12 || tf_load12(skb, off + 4, b))
 			return;
 		in.off = off + 4;
 		in.len = clen;
 		in.relayed = 1;
 		tf_rtp_or_rtcp(skb, v, k, &in);
-	} else if (c >= 128 && c < 192) {
+		return;
+	}
+	case TF_UDP_RTP:
 		tf_rtp_or_rtcp(skb, v, k, &in);
+		return;
 	}
 }
 
