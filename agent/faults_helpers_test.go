@@ -35,7 +35,9 @@ var faultPeers = testenv.PeerModes{
 // udpFlows waits for a line on stdin, then opens flows connected UDP
 // sockets to addr (each its own local port, so its own flow), prints
 // "port N" for each, sends count datagrams of size bytes on every one,
-// prints "done" and exits.
+// prints "done", and exits after another line on stdin: until then its
+// ports cannot go to another process's sockets, whose datagrams would
+// join its flows.
 func udpFlows(addr string, flows, count, size int) error {
 	raddr, err := net.ResolveUDPAddr("udp", addr)
 	if err != nil {
@@ -62,6 +64,7 @@ func udpFlows(addr string, flows, count, size int) error {
 		}
 	}
 	fmt.Println("done")
+	waitForGo()
 	return nil
 }
 

@@ -32,7 +32,9 @@ func startCrowd(t *testing.T, p *testenv.Pair, names []string, procs int, addr s
 	return crowd
 }
 
-// collectPorts reads the ports each member printed and waits for its exit.
+// collectPorts reads the ports each member printed, then lets every
+// member exit: each holds its sockets until all ports are read, so no two
+// members' flows share a port.
 func collectPorts(t *testing.T, crowd []*crowdMember, flows int) map[uint16]*crowdMember {
 	t.Helper()
 	byPort := map[uint16]*crowdMember{}
@@ -43,9 +45,16 @@ func collectPorts(t *testing.T, crowd []*crowdMember, flows int) map[uint16]*cro
 			if err != nil {
 				t.Fatal(err)
 			}
+			if byPort[uint16(n)] != nil {
+				t.Fatalf("port %d used twice though every socket was open", n)
+			}
 			m.ports = append(m.ports, uint16(n))
 			byPort[uint16(n)] = m
 		}
+	}
+	for _, m := range crowd {
+		m.peer.Expect(t, "done")
+		m.peer.Go()
 		m.peer.Wait(t)
 	}
 	return byPort
