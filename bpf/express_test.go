@@ -4,6 +4,7 @@ import (
 	"encoding/binary"
 	"fmt"
 	"net"
+	"slices"
 	"testing"
 
 	"github.com/cilium/ebpf"
@@ -196,13 +197,13 @@ func TestProtocolAfterPayloadsShowingNone(t *testing.T) {
 		body []byte
 		want uint16
 	}{
-		{"stun binding", cat([]byte{0, 1, 0, 0}, magic, make([]byte, 12)), ProtoSTUN},
-		{"turn allocate", cat([]byte{0, 3, 0, 0}, magic, make([]byte, 12)), ProtoSTUN | ProtoTURN},
-		{"ms-turn", cat([]byte{1, 1, 0, 8}, make([]byte, 24)), ProtoMSTURN},
-		{"dtls", cat([]byte{22, 0xFE, 0xFD}, make([]byte, 30)), ProtoDTLS},
-		{"channeldata rtp", cat([]byte{0x40, 0, 0, 16}, rtp, make([]byte, 4)), ProtoChannelData | ProtoRTP},
-		{"rtp", cat(rtp, make([]byte, 20)), ProtoRTP},
-		{"rtcp", cat([]byte{0x80, 200, 0, 6}, make([]byte, 24)), ProtoRTCP},
+		{"stun binding", slices.Concat([]byte{0, 1, 0, 0}, magic, make([]byte, 12)), ProtoSTUN},
+		{"turn allocate", slices.Concat([]byte{0, 3, 0, 0}, magic, make([]byte, 12)), ProtoSTUN | ProtoTURN},
+		{"ms-turn", slices.Concat([]byte{1, 1, 0, 8}, make([]byte, 24)), ProtoMSTURN},
+		{"dtls", slices.Concat([]byte{22, 0xFE, 0xFD}, make([]byte, 30)), ProtoDTLS},
+		{"channeldata rtp", slices.Concat([]byte{0x40, 0, 0, 16}, rtp, make([]byte, 4)), ProtoChannelData | ProtoRTP},
+		{"rtp", slices.Concat(rtp, make([]byte, 20)), ProtoRTP},
+		{"rtcp", slices.Concat([]byte{0x80, 200, 0, 6}, make([]byte, 24)), ProtoRTCP},
 		{"none", make([]byte, 40), 0},
 	}
 	const before = 14 // past the owner search, within the hint tries
@@ -240,12 +241,4 @@ func TestProtocolAfterPayloadsShowingNone(t *testing.T) {
 	if sources != 2 {
 		t.Errorf("%d RTP sources, want 2 (plain and in ChannelData)", sources)
 	}
-}
-
-func cat(parts ...[]byte) []byte {
-	var out []byte
-	for _, p := range parts {
-		out = append(out, p...)
-	}
-	return out
 }

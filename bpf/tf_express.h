@@ -162,7 +162,7 @@ static __always_inline int tf_express_shows_nothing(struct __sk_buff *skb, const
 	if (tf_udp_dns(x->sport, x->dport))
 		return 0;
 	__u32 used = x->ip_hdr + sizeof(struct udphdr);
-	__u32 len = x->ip_len > used ? (__u16)(x->ip_len - used) : 0; /* as tf_payload has it */
+	__u32 len = tf_payload_len(x->ip_len, used);
 	if (len < 12)
 		return 1;
 	void *data = (void *)(long)skb->data;

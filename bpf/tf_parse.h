@@ -46,13 +46,20 @@ struct tf_pkt {
 	__u32 tcp_seq;
 };
 
-/* The payload's place, from the header lengths; 0 bytes when the headers
- * claim less than they hold. */
+/* The L4 payload's length: what the IP length leaves after used bytes of
+ * headers, 0 when the headers claim less than they hold. The express lane
+ * (tf_express.h) takes it from here too. */
+static __always_inline __u16 tf_payload_len(__u32 ip_len, __u32 used)
+{
+	return ip_len > used ? (__u16)(ip_len - used) : 0;
+}
+
+/* The payload's place, from the header lengths. */
 static __always_inline void tf_payload(void *data, void *l3, void *l4, __u32 hdr, struct tf_pkt *p)
 {
 	__u32 used = (__u32)(l4 - l3) + hdr;
 	p->payload_off = (__u16)(l4 - data) + hdr;
-	p->payload_len = p->ip_len > used ? (__u16)(p->ip_len - used) : 0;
+	p->payload_len = tf_payload_len(p->ip_len, used);
 }
 
 static __always_inline int tf_parse_l4(void *data, void *l3, void *l4, void *end, struct tf_pkt *p)
