@@ -4,12 +4,14 @@ import (
 	"encoding/binary"
 	"fmt"
 	"net"
+	"runtime"
 	"slices"
 	"testing"
 
 	"github.com/cilium/ebpf"
 	"github.com/gopacket/gopacket"
 	"github.com/gopacket/gopacket/layers"
+	"golang.org/x/sys/unix"
 )
 
 // busyFlowPacket is the i-th packet of a test flow: sizes, DSCP and TCP
@@ -240,5 +242,63 @@ func TestProtocolAfterPayloadsShowingNone(t *testing.T) {
 	}
 	if sources != 2 {
 		t.Errorf("%d RTP sources, want 2 (plain and in ChannelData)", sources)
+	}
+}
+
+// Flows that differ by namespace alone share a slot group, since the
+// hash leaves the namespace out; the comparison, namespace included,
+// keeps them apart, in the express lane as on the full path.
+func TestSameTupleInTwoNamespaces(t *testing.T) {
+	onOneCPU(t)
+	o := loadWithSlots(t, 256)
+	prog := o.TCProgram(true, true)
+	pkt := udpPacket(t, false, ip4A, ip4B, 1000, 2000)
+	for range 30 {
+		run(t, prog, pkt)
+	}
+	// The kernel's test harness puts the packet on the loopback of the
+	// namespace of the thread that runs it.
+	errc := make(chan error)
+	go func() {
+		runtime.LockOSThread() // never unlocked: the thread ends with its namespace
+		var set unix.CPUSet
+		set.Set(0)
+		err := unix.SchedSetaffinity(0, &set)
+		if err == nil {
+			err = unix.Unshare(unix.CLONE_NEWNET)
+		}
+		for i := 0; err == nil && i < 50; i++ {
+			var ret uint32
+			if ret, err = prog.Run(&ebpf.RunOptions{Data: pkt}); err == nil && int32(ret) != -1 {
+				err = fmt.Errorf("classifier returned %d, want TC_NEXT (-1)", int32(ret))
+			}
+		}
+		errc <- err
+	}()
+	if err := <-errc; err != nil {
+		t.Fatal(err)
+	}
+	sent := map[FlowKey]uint64{}
+	err := o.Flows().Read(func(k FlowKey, v []FlowStats) { sent[k] = MergeCPUs(v).Dir[0].Packets })
+	if err != nil {
+		t.Fatal(err)
+	}
+	held := slotsHeld(t, o.Flows())
+	var counts []uint64
+	groups := map[int]bool{}
+	for k, n := range sent {
+		counts = append(counts, n)
+		if len(held[k]) != 1 {
+			t.Errorf("flow in namespace %d is in slots %v, want one", k.Netns, held[k])
+			continue
+		}
+		groups[held[k][0]/slotWays] = true
+	}
+	slices.Sort(counts)
+	if !slices.Equal(counts, []uint64{30, 50}) {
+		t.Fatalf("flows counted %v packets, want 30 and 50 in two flows: %v", counts, sent)
+	}
+	if len(groups) != 1 {
+		t.Errorf("the two namespaces' flows are in groups %v, want one: the hash leaves the namespace out", groups)
 	}
 }
