@@ -36,16 +36,17 @@ const slotSize = int(unsafe.Sizeof(FlowSlot{}))
 // slotMult is TF_SLOT_MULT in tf_slots.h.
 const slotMult = 0x9E3779B97F4A7C15
 
-// slotHash is the Go twin of tf_slot_hash: the key's first five words
-// (all but the namespace) mixed by multiplication, the high half kept.
+// slotHash is the Go twin of tf_slot_hash: the key's six words mixed by
+// multiplication, the high half kept.
 func slotHash(k *FlowKey) uint32 {
-	w := [5]uint64{
+	w := [6]uint64{
 		binary.LittleEndian.Uint64(k.LocalAddr[0:8]), binary.LittleEndian.Uint64(k.LocalAddr[8:16]),
 		binary.LittleEndian.Uint64(k.PeerAddr[0:8]), binary.LittleEndian.Uint64(k.PeerAddr[8:16]),
 		uint64(k.LocalPort) | uint64(k.PeerPort)<<16 | uint64(k.Protocol)<<32 | uint64(k.Family)<<40 | uint64(k.Pad)<<48,
+		k.Netns,
 	}
 	local := (w[0] ^ w[1]) * slotMult
-	return uint32(((local ^ w[2] ^ w[3] ^ w[4]) * slotMult) >> 32)
+	return uint32(((local ^ w[2] ^ w[3] ^ w[4] ^ w[5]) * slotMult) >> 32)
 }
 
 // FlowTable is where the classifier counts flows: each CPU's slots

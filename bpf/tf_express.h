@@ -102,7 +102,7 @@ static __always_inline struct tf_flow_slot *tf_express_slot(__u64 src0, __u64 sr
 	__u64 p0 = egress ? dst0 : src0, p1 = egress ? dst1 : src1;
 	__u64 lport = egress ? x->sport : x->dport, pport = egress ? x->dport : x->sport;
 	__u64 w4 = lport | pport << 16 | (__u64)x->protocol << 32 | family << 40;
-	__u64 h = tf_slot_hash_words(l0, l1, p0, p1, w4);
+	__u64 h = tf_slot_hash_words(l0, l1, p0, p1, w4, at->netns);
 	__u32 idx = at->base + ((__u32)h & at->mask);
 	struct tf_flow_slot *s = tf_express_holds(idx, l0, l1, p0, p1, w4, at->netns);
 	if (s || at->mask == 0)

@@ -42,26 +42,18 @@ _Static_assert(sizeof(struct tf_flow_key) == 48, "tf_slot_hash and tf_key_eq rea
 
 #define TF_SLOT_MULT 0x9E3779B97F4A7C15ULL
 
-/* The hash of a key given as its first five words (addresses, ports,
- * protocol, family), for the express lane (tf_express.h), which holds
- * them in registers. The namespace, the sixth word, is left out: its
- * cookie is three dependent loads away (skb->dev, the device's net, the
- * cookie, the last on a line the stack seldom touches), and with it in
- * the hash the slot's address waited for them. Without it the slot is
- * read while they are under way, and the comparison, which includes the
- * namespace, waits for whichever comes last (side by side under the
- * bench's flood: ~4 ns a run less). Flows that differ by namespace alone
- * share a group, and are told apart by the comparison. */
-static __always_inline __u64 tf_slot_hash_words(__u64 w0, __u64 w1, __u64 w2, __u64 w3, __u64 w4)
+/* The hash of a key given as its six words, for the express lane
+ * (tf_express.h), which holds them in registers. */
+static __always_inline __u64 tf_slot_hash_words(__u64 w0, __u64 w1, __u64 w2, __u64 w3, __u64 w4, __u64 w5)
 {
 	__u64 local = (w0 ^ w1) * TF_SLOT_MULT;
-	return ((local ^ w2 ^ w3 ^ w4) * TF_SLOT_MULT) >> 32;
+	return ((local ^ w2 ^ w3 ^ w4 ^ w5) * TF_SLOT_MULT) >> 32;
 }
 
 static __always_inline __u64 tf_slot_hash(const struct tf_flow_key *k)
 {
 	const __u64 *w = (const __u64 *)k;
-	return tf_slot_hash_words(w[0], w[1], w[2], w[3], w[4]);
+	return tf_slot_hash_words(w[0], w[1], w[2], w[3], w[4], w[5]);
 }
 
 /* Whether key a is the key given as its six words (see tf_slot_hash_words). */
