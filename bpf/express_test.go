@@ -3,6 +3,7 @@ package bpf
 import (
 	"encoding/binary"
 	"fmt"
+	"maps"
 	"net"
 	"runtime"
 	"slices"
@@ -256,43 +257,81 @@ func TestSameTupleInTwoNamespaces(t *testing.T) {
 	for range 30 {
 		run(t, prog, pkt)
 	}
-	// The kernel's test harness puts the packet on the loopback of the
-	// namespace of the thread that runs it.
-	errc := make(chan error)
+	other := runInNewNetns(t, prog, pkt, 50)
+	assertPacketsByNetns(t, o, map[uint64]uint64{netnsCookie(t): 30, other: 50})
+}
+
+// runInNewNetns runs prog n times on pkt in a new network namespace (the
+// kernel's test harness puts the packet on the loopback of the namespace
+// of the thread that runs it) and returns the namespace's cookie.
+func runInNewNetns(t *testing.T, prog *ebpf.Program, pkt []byte, n int) uint64 {
+	t.Helper()
+	type result struct {
+		cookie uint64
+		err    error
+	}
+	done := make(chan result)
 	go func() {
 		runtime.LockOSThread() // never unlocked: the thread ends with its namespace
+		var r result
 		var set unix.CPUSet
 		set.Set(0)
-		err := unix.SchedSetaffinity(0, &set)
-		if err == nil {
-			err = unix.Unshare(unix.CLONE_NEWNET)
+		r.err = unix.SchedSetaffinity(0, &set)
+		if r.err == nil {
+			r.err = unix.Unshare(unix.CLONE_NEWNET)
 		}
-		for i := 0; err == nil && i < 50; i++ {
+		if r.err == nil {
+			r.cookie, r.err = threadNetnsCookie()
+		}
+		for i := 0; r.err == nil && i < n; i++ {
 			var ret uint32
-			if ret, err = prog.Run(&ebpf.RunOptions{Data: pkt}); err == nil && int32(ret) != -1 {
-				err = fmt.Errorf("classifier returned %d, want TC_NEXT (-1)", int32(ret))
+			if ret, r.err = prog.Run(&ebpf.RunOptions{Data: pkt}); r.err == nil && int32(ret) != -1 {
+				r.err = fmt.Errorf("classifier returned %d, want TC_NEXT (-1)", int32(ret))
 			}
 		}
-		errc <- err
+		done <- r
 	}()
-	if err := <-errc; err != nil {
-		t.Fatal(err)
+	r := <-done
+	if r.err != nil {
+		t.Fatal(r.err)
 	}
-	sent := map[FlowKey]uint64{}
-	err := o.Flows().Read(func(k FlowKey, v []FlowStats) { sent[k] = MergeCPUs(v).Dir[0].Packets })
+	return r.cookie
+}
+
+func netnsCookie(t *testing.T) uint64 {
+	t.Helper()
+	c, err := threadNetnsCookie()
 	if err != nil {
 		t.Fatal(err)
 	}
-	held := slotsHeld(t, o.Flows())
-	var counts []uint64
-	for k, n := range sent {
-		counts = append(counts, n)
-		if len(held[k]) != 1 {
-			t.Errorf("flow in namespace %d is in slots %v, want one", k.Netns, held[k])
-		}
+	return c
+}
+
+// threadNetnsCookie is the cookie of the calling thread's namespace.
+func threadNetnsCookie() (uint64, error) {
+	fd, err := unix.Socket(unix.AF_INET, unix.SOCK_DGRAM, 0)
+	if err != nil {
+		return 0, err
 	}
-	slices.Sort(counts)
-	if !slices.Equal(counts, []uint64{30, 50}) {
-		t.Fatalf("flows counted %v packets, want 30 and 50 in two flows: %v", counts, sent)
+	defer unix.Close(fd)
+	return unix.GetsockoptUint64(fd, unix.SOL_SOCKET, unix.SO_NETNS_COOKIE)
+}
+
+// assertPacketsByNetns checks the sent packets of every flow by its
+// namespace, and that each flow holds one slot.
+func assertPacketsByNetns(t *testing.T, o *Objects, want map[uint64]uint64) {
+	t.Helper()
+	got := map[uint64]uint64{}
+	err := o.Flows().Read(func(k FlowKey, v []FlowStats) { got[k.Netns] += MergeCPUs(v).Dir[0].Packets })
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !maps.Equal(got, want) {
+		t.Fatalf("packets by namespace %v, want %v", got, want)
+	}
+	for k, idx := range slotsHeld(t, o.Flows()) {
+		if len(idx) != 1 {
+			t.Errorf("flow in namespace %d is in slots %v, want one", k.Netns, idx)
+		}
 	}
 }
