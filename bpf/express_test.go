@@ -13,6 +13,8 @@ import (
 	"github.com/gopacket/gopacket"
 	"github.com/gopacket/gopacket/layers"
 	"golang.org/x/sys/unix"
+
+	"github.com/teamsflow/teamsflow/agent/sockets"
 )
 
 // busyFlowPacket is the i-th packet of a test flow: sizes, DSCP and TCP
@@ -281,7 +283,7 @@ func runInNewNetns(t *testing.T, prog *ebpf.Program, pkt []byte, n int) uint64 {
 			r.err = unix.Unshare(unix.CLONE_NEWNET)
 		}
 		if r.err == nil {
-			r.cookie, r.err = threadNetnsCookie()
+			r.cookie, r.err = sockets.NetnsCookie()
 		}
 		for i := 0; r.err == nil && i < n; i++ {
 			var ret uint32
@@ -300,21 +302,11 @@ func runInNewNetns(t *testing.T, prog *ebpf.Program, pkt []byte, n int) uint64 {
 
 func netnsCookie(t *testing.T) uint64 {
 	t.Helper()
-	c, err := threadNetnsCookie()
+	c, err := sockets.NetnsCookie()
 	if err != nil {
 		t.Fatal(err)
 	}
 	return c
-}
-
-// threadNetnsCookie is the cookie of the calling thread's namespace.
-func threadNetnsCookie() (uint64, error) {
-	fd, err := unix.Socket(unix.AF_INET, unix.SOCK_DGRAM, 0)
-	if err != nil {
-		return 0, err
-	}
-	defer unix.Close(fd)
-	return unix.GetsockoptUint64(fd, unix.SOL_SOCKET, unix.SO_NETNS_COOKIE)
 }
 
 // assertPacketsByNetns checks the sent packets of every flow by its
