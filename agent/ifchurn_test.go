@@ -136,15 +136,13 @@ func waitFlow(t *testing.T, a *Agent, ns uint64, local uint16, peer string, pack
 func tcLinks(t *testing.T, objs *bpf.Objects) int {
 	t.Helper()
 	ours := map[ebpf.ProgramID]bool{}
-	for _, egress := range []bool{false, true} {
-		for _, l2 := range []bool{false, true} {
-			info, err := objs.TCProgram(egress, l2).Info()
-			if err != nil {
-				t.Fatal(err)
-			}
-			id, _ := info.ID()
-			ours[id] = true
+	for _, l2 := range []bool{false, true} {
+		info, err := objs.Classifier(l2).Info()
+		if err != nil {
+			t.Fatal(err)
 		}
+		id, _ := info.ID()
+		ours[id] = true
 	}
 	n := 0
 	it := new(link.Iterator)

@@ -80,7 +80,7 @@ func TestBusyFlowCountsEveryPacket(t *testing.T) {
 func countBusyFlow(t *testing.T, v6, tcp, egress bool) {
 	onOneCPU(t) // in the subtest's own goroutine: the slots are per CPU
 	o := loadWithSlots(t, 256)
-	prog := o.TCProgram(egress, true)
+	prog := o.TestClassifier(egress)
 	var want FlowDir
 	for i := range 40 {
 		pkt, ipLen, dscp, flags := busyFlowPacket(t, v6, tcp, i)
@@ -150,7 +150,7 @@ func busyFlowStats(t *testing.T, o *Objects, v6, tcp, egress bool) (FlowStats, i
 func TestBusyFlowsFurtherInTheGroup(t *testing.T) {
 	onOneCPU(t)
 	o := loadWithSlots(t, slotWays)
-	prog := o.TCProgram(true, true)
+	prog := o.TestClassifier(true)
 	run(t, prog, udpPacket(t, false, ip4A, ip4B, 1000, 2000))
 	first := keyOfPort(t, o, 1000)
 	sent := map[uint16]uint64{1000: 1}
@@ -194,7 +194,7 @@ func TestBusyFlowsFurtherInTheGroup(t *testing.T) {
 func TestProtocolAfterPayloadsShowingNone(t *testing.T) {
 	onOneCPU(t)
 	o := loadWithSlots(t, 256)
-	prog := o.TCProgram(true, true)
+	prog := o.TestClassifier(true)
 	magic := []byte{0x21, 0x12, 0xA4, 0x42}
 	rtp := []byte{0x80, 0x6F, 0, 1, 0, 0, 0, 160, 0xCA, 0xFE, 0, 1}
 	cases := []struct {
@@ -254,7 +254,7 @@ func TestProtocolAfterPayloadsShowingNone(t *testing.T) {
 func TestSameTupleInTwoNamespaces(t *testing.T) {
 	onOneCPU(t)
 	o := loadWithSlots(t, slotWays)
-	prog := o.TCProgram(true, true)
+	prog := o.TestClassifier(true)
 	pkt := udpPacket(t, false, ip4A, ip4B, 1000, 2000)
 	for range 30 {
 		run(t, prog, pkt)

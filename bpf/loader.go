@@ -89,6 +89,9 @@ type Config struct {
 	// map (tf_slots.h), a power of two: 0 for DefaultFlowSlots, -1 for
 	// none (every flow in the map, as in tests of a full map).
 	FlowSlots int
+	// TestClassifiers also loads the classifier with its direction fixed
+	// (TestClassifier), for tests that run it with BPF_PROG_TEST_RUN.
+	TestClassifiers bool
 }
 
 // Objects are the loaded programs and maps. The maps are created once and
@@ -96,8 +99,35 @@ type Config struct {
 type Objects struct {
 	sock  sockObjects
 	proc  procObjects
-	tc    tcObjects
+	tc    trafficObjects
+	test  testClassifiers
 	flows *FlowTable
+}
+
+// trafficObjects are the traffic programs the agent uses and the maps.
+type trafficObjects struct {
+	tcMaps
+	TfTc          *ebpf.Program `ebpf:"tf_tc"`
+	TfTc3         *ebpf.Program `ebpf:"tf_tc3"`
+	TfClockSample *ebpf.Program `ebpf:"tf_clock_sample"`
+}
+
+func (t *trafficObjects) Close() error {
+	return _TcClose(&t.tcMaps, t.TfTc, t.TfTc3, t.TfClockSample)
+}
+
+// testClassifiers are tf_tc with the direction fixed: BPF_PROG_TEST_RUN
+// runs a program as if at egress.
+type testClassifiers struct {
+	TfTcTestEgress  *ebpf.Program `ebpf:"tf_tc_test_egress"`
+	TfTcTestIngress *ebpf.Program `ebpf:"tf_tc_test_ingress"`
+}
+
+func (t *testClassifiers) Close() error {
+	if t.TfTcTestEgress == nil {
+		return nil
+	}
+	return _TcClose(t.TfTcTestEgress, t.TfTcTestIngress)
 }
 
 // Load loads every program and map into the kernel. Nothing is attached.
@@ -130,7 +160,7 @@ func Load(cfg Config) (*Objects, error) {
 		o.Close()
 		return nil, fmt.Errorf("loading process programs: %w", verifierDetail(err))
 	}
-	if err := loaded["traffic"].LoadAndAssign(&o.tc, shared); err != nil {
+	if err := o.loadTraffic(loaded["traffic"], shared, cfg.TestClassifiers); err != nil {
 		o.Close()
 		return nil, fmt.Errorf("loading traffic programs: %w", verifierDetail(err))
 	}
@@ -143,6 +173,23 @@ func Load(cfg Config) (*Objects, error) {
 		return nil, err
 	}
 	return o, nil
+}
+
+// loadTraffic loads the traffic programs, with the test classifiers if
+// asked; the agent leaves them out, as each costs load time.
+func (o *Objects) loadTraffic(spec *ebpf.CollectionSpec, shared *ebpf.CollectionOptions, test bool) error {
+	if !test {
+		return spec.LoadAndAssign(&o.tc, shared)
+	}
+	var all struct {
+		trafficObjects
+		testClassifiers
+	}
+	if err := spec.LoadAndAssign(&all, shared); err != nil {
+		return err
+	}
+	o.tc, o.test = all.trafficObjects, all.testClassifiers
+	return nil
 }
 
 // size applies the configured map sizes; every object declares the shared
@@ -193,7 +240,7 @@ func verifierDetail(err error) error {
 
 // Close unloads everything. Attachments must be closed first.
 func (o *Objects) Close() error {
-	return errors.Join(o.tc.Close(), o.proc.Close(), o.sock.Close())
+	return errors.Join(o.test.Close(), o.tc.Close(), o.proc.Close(), o.sock.Close())
 }
 
 // Flows is where the classifier counts flows: the slots and the map.
@@ -208,19 +255,23 @@ func (o *Objects) RTP() *ebpf.Map { return o.tc.TfRtp }
 // Counters is the per-CPU array of loss and anomaly counters.
 func (o *Objects) Counters() *ebpf.Map { return o.sock.TfCounters }
 
-// TCProgram returns the classifier for a direction and link type (l2:
-// Ethernet header present; false for tun and other L3 devices).
-func (o *Objects) TCProgram(egress, l2 bool) *ebpf.Program {
-	switch {
-	case egress && l2:
-		return o.tc.TfTcEgress
-	case egress:
-		return o.tc.TfTcEgress3
-	case l2:
-		return o.tc.TfTcIngress
-	default:
-		return o.tc.TfTcIngress3
+// Classifier returns the TC program, attached at both hooks of an
+// interface (l2: Ethernet header present; false for tun and other L3
+// devices). It reads its direction from the hook.
+func (o *Objects) Classifier(l2 bool) *ebpf.Program {
+	if l2 {
+		return o.tc.TfTc
 	}
+	return o.tc.TfTc3
+}
+
+// TestClassifier returns the classifier's code with the direction fixed,
+// for BPF_PROG_TEST_RUN; nil unless loaded with Config.TestClassifiers.
+func (o *Objects) TestClassifier(egress bool) *ebpf.Program {
+	if egress {
+		return o.test.TfTcTestEgress
+	}
+	return o.test.TfTcTestIngress
 }
 
 // ReadCounters sums the per-CPU loss and anomaly counters.
@@ -246,7 +297,7 @@ func (o *Objects) ProgramIDs() []ebpf.ProgramID {
 		o.sock.TfSockCreate, o.sock.TfSockRelease, o.sock.TfPostBind4, o.sock.TfPostBind6,
 		o.sock.TfConnect4, o.sock.TfConnect6, o.sock.TfSendmsg4, o.sock.TfSendmsg6,
 		o.sock.TfRecvmsg4, o.sock.TfRecvmsg6, o.sock.TfSockops, o.proc.TfExec, o.proc.TfExit,
-		o.tc.TfTcEgress, o.tc.TfTcIngress, o.tc.TfTcEgress3, o.tc.TfTcIngress3, o.tc.TfClockSample,
+		o.tc.TfTc, o.tc.TfTc3, o.tc.TfClockSample,
 	} {
 		if info, err := p.Info(); err == nil {
 			if id, ok := info.ID(); ok {

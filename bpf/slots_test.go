@@ -35,7 +35,7 @@ func onCPU(t *testing.T, cpu int) {
 func loadWithSlots(t *testing.T, slots int) *Objects {
 	t.Helper()
 	testenv.RequirePrivileged(t)
-	o, err := Load(Config{FlowMapEntries: 1024, FlowSlots: slots})
+	o, err := Load(Config{FlowMapEntries: 1024, FlowSlots: slots, TestClassifiers: true})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -88,7 +88,7 @@ func TestSlotHashTwin(t *testing.T) {
 		for j := 1; j < len(src); j++ {
 			src[j], dst[j] = byte(rng.Uint32()), byte(rng.Uint32())
 		}
-		run(t, o.TCProgram(i%3 != 0, true), udpPacket(t, v6, src, dst, uint16(rng.Uint32()), uint16(rng.Uint32())))
+		run(t, o.TestClassifier(i%3 != 0), udpPacket(t, v6, src, dst, uint16(rng.Uint32()), uint16(rng.Uint32())))
 	}
 	held := slotsHeld(t, o.Flows())
 	if len(held) < 100 {
@@ -117,7 +117,7 @@ func TestSecondSlotOfThePair(t *testing.T) {
 	onOneCPU(t)
 	o := loadWithSlots(t, 2)
 	ft := o.Flows()
-	run(t, o.TCProgram(true, true), udpPacket(t, false, ip4A, ip4B, 1000, 2000))
+	run(t, o.TestClassifier(true), udpPacket(t, false, ip4A, ip4B, 1000, 2000))
 	// Two more flows whose own slot is the first one's.
 	first := keyOfPort(t, o, 1000)
 	ports := []uint16{1000}
@@ -126,7 +126,7 @@ func TestSecondSlotOfThePair(t *testing.T) {
 		k.LocalPort = p
 		if slotHash(&k)&1 == slotHash(&first)&1 {
 			ports = append(ports, p)
-			run(t, o.TCProgram(true, true), udpPacket(t, false, ip4A, ip4B, p, 2000))
+			run(t, o.TestClassifier(true), udpPacket(t, false, ip4A, ip4B, p, 2000))
 		}
 	}
 	assertFlows(t, o, map[uint16]uint64{ports[0]: 1, ports[1]: 1, ports[2]: 1})
@@ -158,9 +158,9 @@ func TestSlotTakenFallsBackToMap(t *testing.T) {
 	o := loadWithSlots(t, 1)
 	first := udpPacket(t, false, ip4A, ip4B, 1000, 2000)
 	second := udpPacket(t, false, ip4A, ip4B, 1001, 2000)
-	run(t, o.TCProgram(true, true), first)
+	run(t, o.TestClassifier(true), first)
 	for range 3 {
-		run(t, o.TCProgram(true, true), second)
+		run(t, o.TestClassifier(true), second)
 	}
 	assertFlows(t, o, map[uint16]uint64{1000: 1, 1001: 3})
 	if n := o.Flows().Map().Iterate(); !n.Next(new(FlowKey), new([]FlowStats)) {
@@ -173,7 +173,7 @@ func TestSlotTakenFallsBackToMap(t *testing.T) {
 	}
 	assertFlows(t, o, map[uint16]uint64{1001: 3})
 	for range 2 {
-		run(t, o.TCProgram(true, true), second)
+		run(t, o.TestClassifier(true), second)
 	}
 	assertFlows(t, o, map[uint16]uint64{1001: 5})
 	held := slotsHeld(t, o.Flows())
@@ -193,12 +193,12 @@ func TestFreedSlotStartsClean(t *testing.T) {
 	o := loadWithSlots(t, 1)
 	old := udpPacket(t, false, ip4A, ip4B, 1000, 2000)
 	for range 4 {
-		run(t, o.TCProgram(true, true), old)
+		run(t, o.TestClassifier(true), old)
 	}
 	if err := o.Flows().Delete([]FlowKey{keyOfPort(t, o, 1000)}); err != nil {
 		t.Fatal(err)
 	}
-	run(t, o.TCProgram(false, true), udpPacket(t, false, ip4B, ip4A, 2000, 1002))
+	run(t, o.TestClassifier(false), udpPacket(t, false, ip4B, ip4A, 2000, 1002))
 	flows, err := o.Flows().Merged()
 	if err != nil {
 		t.Fatal(err)
@@ -296,10 +296,10 @@ func TestSlotClaimedDuringReadWaitsForTheNextRead(t *testing.T) {
 	onOneCPU(t)
 	o := loadWithSlots(t, 1)
 	ft := o.Flows()
-	run(t, o.TCProgram(true, true), udpPacket(t, false, ip4A, ip4B, 1000, 2000))
+	run(t, o.TestClassifier(true), udpPacket(t, false, ip4A, ip4B, 1000, 2000))
 	late := udpPacket(t, false, ip4A, ip4B, 1001, 2000)
 	for range 3 {
-		run(t, o.TCProgram(true, true), late) // the slot is taken: to the map
+		run(t, o.TestClassifier(true), late) // the slot is taken: to the map
 	}
 	if err := ft.Delete([]FlowKey{keyOfPort(t, o, 1000)}); err != nil {
 		t.Fatal(err)
@@ -322,7 +322,7 @@ func TestSlotClaimedDuringReadWaitsForTheNextRead(t *testing.T) {
 	// claims the freed slot.
 	got := read(func() {
 		for range 2 {
-			run(t, o.TCProgram(true, true), late)
+			run(t, o.TestClassifier(true), late)
 		}
 	})
 	if len(got) != 1 || len(got[1001]) != 1 || got[1001][0] != 3 {
@@ -344,7 +344,7 @@ func TestPiecesInBothSlotsOfThePair(t *testing.T) {
 	}
 	onOneCPU(t)
 	o := loadWithSlots(t, 2)
-	run(t, o.TCProgram(true, true), udpPacket(t, false, ip4A, ip4B, 1000, 2000))
+	run(t, o.TestClassifier(true), udpPacket(t, false, ip4A, ip4B, 1000, 2000))
 	first := keyOfPort(t, o, 1000)
 	port := uint16(1001)
 	for ; ; port++ { // a flow whose own slot is the first one's
@@ -355,10 +355,10 @@ func TestPiecesInBothSlotsOfThePair(t *testing.T) {
 		}
 	}
 	pkt := udpPacket(t, false, ip4A, ip4B, port, 2000)
-	run(t, o.TCProgram(true, true), pkt) // CPU 0: the other slot of the group
+	run(t, o.TestClassifier(true), pkt) // CPU 0: the other slot of the group
 	onCPU(t, 1)
 	for range 2 {
-		run(t, o.TCProgram(true, true), pkt) // CPU 1: its own slot
+		run(t, o.TestClassifier(true), pkt) // CPU 1: its own slot
 	}
 	got := map[uint16][]uint64{}
 	err := o.Flows().Read(func(k FlowKey, pieces []FlowStats) {

@@ -320,11 +320,28 @@ static __noinline void tf_handle_full(struct __sk_buff *skb, int l2, int egress)
 		tf_seen_ingress(skb, &c);
 }
 
+/* The direction is a value, not a constant: one program serves both hooks
+ * of an interface, so that a packet that leaves one end of a veth pair and
+ * arrives at the other (a container's traffic) runs the same code twice,
+ * the second time from the instruction cache. The full path is checked by
+ * the verifier once per direction, with the direction a constant. */
 static __always_inline int tf_handle(struct __sk_buff *skb, int l2, int egress)
 {
-	if (!tf_express(skb, l2, egress))
-		tf_handle_full(skb, l2, egress);
+	if (!tf_express(skb, l2, egress)) {
+		if (egress)
+			tf_handle_full(skb, l2, 1);
+		else
+			tf_handle_full(skb, l2, 0);
+	}
 	return TF_TC_NEXT;
+}
+
+/* Egress unless the kernel runs the program at an ingress hook (tcx or
+ * clsact). */
+static __always_inline int tf_at_egress(struct __sk_buff *skb)
+{
+	struct sk_buff *kskb = bpf_cast_to_kern_ctx(skb);
+	return !BPF_CORE_READ_BITFIELD(kskb, tc_at_ingress);
 }
 
 /* Samples jiffies and the boot clock together; run by the agent with
@@ -345,15 +362,26 @@ int tf_clock_sample(struct __sk_buff *skb)
 	return TF_TC_NEXT;
 }
 
+/* The classifier, attached at both hooks of every interface. */
 SEC("tc")
-int tf_tc_egress(struct __sk_buff *skb) { return tf_handle(skb, 1, 1); }
-
-SEC("tc")
-int tf_tc_ingress(struct __sk_buff *skb) { return tf_handle(skb, 1, 0); }
+int tf_tc(struct __sk_buff *skb) { return tf_handle(skb, 1, tf_at_egress(skb)); }
 
 /* For devices without a link-layer header (tun, wireguard, ...). */
 SEC("tc")
-int tf_tc_egress3(struct __sk_buff *skb) { return tf_handle(skb, 0, 1); }
+int tf_tc3(struct __sk_buff *skb) { return tf_handle(skb, 0, tf_at_egress(skb)); }
+
+/* The same code with the direction given, for tests, which run programs
+ * with BPF_PROG_TEST_RUN: that never sets tc_at_ingress. The direction is
+ * hidden from the compiler so that it compiles the code as for tf_tc.
+ * The agent does not load these. */
+static __always_inline int tf_opaque(int v)
+{
+	asm volatile("" : "+r"(v));
+	return v;
+}
 
 SEC("tc")
-int tf_tc_ingress3(struct __sk_buff *skb) { return tf_handle(skb, 0, 0); }
+int tf_tc_test_egress(struct __sk_buff *skb) { return tf_handle(skb, 1, tf_opaque(1)); }
+
+SEC("tc")
+int tf_tc_test_ingress(struct __sk_buff *skb) { return tf_handle(skb, 1, tf_opaque(0)); }

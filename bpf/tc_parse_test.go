@@ -99,7 +99,7 @@ func TestClassifierParsing(t *testing.T) {
 
 func runParseCase(t *testing.T, tc parseCase) {
 	o := loadForTest(t)
-	prog := o.TCProgram(tc.egress, true)
+	prog := o.TestClassifier(tc.egress)
 	for _, p := range tc.packets {
 		run(t, prog, p)
 	}

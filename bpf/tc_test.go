@@ -60,7 +60,7 @@ type flow struct {
 func loadForTest(t *testing.T) *Objects {
 	t.Helper()
 	testenv.RequirePrivileged(t)
-	o, err := Load(Config{FlowMapEntries: 1024})
+	o, err := Load(Config{FlowMapEntries: 1024, TestClassifiers: true})
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -129,10 +129,10 @@ const (
 	tcMapTfScratch            = "tf_scratch"
 	tcMapTfSlots              = "tf_slots"
 	tcProgTfClockSample       = "tf_clock_sample"
-	tcProgTfTcEgress          = "tf_tc_egress"
-	tcProgTfTcEgress3         = "tf_tc_egress3"
-	tcProgTfTcIngress         = "tf_tc_ingress"
-	tcProgTfTcIngress3        = "tf_tc_ingress3"
+	tcProgTfTc                = "tf_tc"
+	tcProgTfTc3               = "tf_tc3"
+	tcProgTfTcTestEgress      = "tf_tc_test_egress"
+	tcProgTfTcTestIngress     = "tf_tc_test_ingress"
 	tcVarTfSlotCount          = "tf_slot_count"
 	tcVarUnusedTfClock        = "unused_tf_clock"
 	tcVarUnusedTfFlowKey      = "unused_tf_flow_key"
@@ -187,11 +187,11 @@ type tcSpecs struct {
 //
 // It can be passed ebpf.CollectionSpec.Assign.
 type tcProgramSpecs struct {
-	TfClockSample *ebpf.ProgramSpec `ebpf:"tf_clock_sample"`
-	TfTcEgress    *ebpf.ProgramSpec `ebpf:"tf_tc_egress"`
-	TfTcEgress3   *ebpf.ProgramSpec `ebpf:"tf_tc_egress3"`
-	TfTcIngress   *ebpf.ProgramSpec `ebpf:"tf_tc_ingress"`
-	TfTcIngress3  *ebpf.ProgramSpec `ebpf:"tf_tc_ingress3"`
+	TfClockSample   *ebpf.ProgramSpec `ebpf:"tf_clock_sample"`
+	TfTc            *ebpf.ProgramSpec `ebpf:"tf_tc"`
+	TfTc3           *ebpf.ProgramSpec `ebpf:"tf_tc3"`
+	TfTcTestEgress  *ebpf.ProgramSpec `ebpf:"tf_tc_test_egress"`
+	TfTcTestIngress *ebpf.ProgramSpec `ebpf:"tf_tc_test_ingress"`
 }
 
 // tcMapSpecs contains maps before they are loaded into the kernel.
@@ -296,20 +296,20 @@ type tcVariables struct {
 //
 // It can be passed to loadTcObjects or ebpf.CollectionSpec.LoadAndAssign.
 type tcPrograms struct {
-	TfClockSample *ebpf.Program `ebpf:"tf_clock_sample"`
-	TfTcEgress    *ebpf.Program `ebpf:"tf_tc_egress"`
-	TfTcEgress3   *ebpf.Program `ebpf:"tf_tc_egress3"`
-	TfTcIngress   *ebpf.Program `ebpf:"tf_tc_ingress"`
-	TfTcIngress3  *ebpf.Program `ebpf:"tf_tc_ingress3"`
+	TfClockSample   *ebpf.Program `ebpf:"tf_clock_sample"`
+	TfTc            *ebpf.Program `ebpf:"tf_tc"`
+	TfTc3           *ebpf.Program `ebpf:"tf_tc3"`
+	TfTcTestEgress  *ebpf.Program `ebpf:"tf_tc_test_egress"`
+	TfTcTestIngress *ebpf.Program `ebpf:"tf_tc_test_ingress"`
 }
 
 func (p *tcPrograms) Close() error {
 	return _TcClose(
 		p.TfClockSample,
-		p.TfTcEgress,
-		p.TfTcEgress3,
-		p.TfTcIngress,
-		p.TfTcIngress3,
+		p.TfTc,
+		p.TfTc3,
+		p.TfTcTestEgress,
+		p.TfTcTestIngress,
 	)
 }
 

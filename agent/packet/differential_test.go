@@ -17,7 +17,7 @@ import (
 func TestSameAsKernel(t *testing.T) {
 	testenv.RequirePrivileged(t)
 	onOneCPU(t)
-	objs, err := bpf.Load(bpf.Config{FlowMapEntries: 8192})
+	objs, err := bpf.Load(bpf.Config{FlowMapEntries: 8192, TestClassifiers: true})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -31,7 +31,7 @@ func TestSameAsKernel(t *testing.T) {
 	for i := 0; i < 3000; i++ {
 		pkt := randomFrame(rng)
 		egress := rng.Intn(2) == 0
-		if _, err := objs.TCProgram(egress, true).Run(&ebpf.RunOptions{Data: pkt}); err != nil {
+		if _, err := objs.TestClassifier(egress).Run(&ebpf.RunOptions{Data: pkt}); err != nil {
 			continue // the kernel's test run refuses some frames outright
 		}
 		goFlows.Add(pkt, true, 0, egress, netns, 1)

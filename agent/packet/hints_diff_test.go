@@ -26,7 +26,7 @@ import (
 func TestHintsSameAsKernel(t *testing.T) {
 	testenv.RequirePrivileged(t)
 	onOneCPU(t)
-	objs, err := bpf.Load(bpf.Config{FlowMapEntries: 8192})
+	objs, err := bpf.Load(bpf.Config{FlowMapEntries: 8192, TestClassifiers: true})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -44,7 +44,7 @@ func TestHintsSameAsKernel(t *testing.T) {
 	frames, egress := mediaFrames(rng)
 	goFlows := NewFlows()
 	for i, f := range frames {
-		if _, err := objs.TCProgram(egress[i], true).Run(&ebpf.RunOptions{Data: f}); err != nil {
+		if _, err := objs.TestClassifier(egress[i]).Run(&ebpf.RunOptions{Data: f}); err != nil {
 			continue
 		}
 		goFlows.Add(f, true, 0, egress[i], netns, uint64(i+1))

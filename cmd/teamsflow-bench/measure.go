@@ -310,7 +310,7 @@ func (b *bench) classifierTrial(s *series) error {
 		return fmt.Errorf("attaching the classifier alone: %w", err)
 	}
 	defer att.Close()
-	return b.timedTrials(s, modeTC, progSet{b.objs.TCProgram(true, true), b.objs.TCProgram(false, true)}, nil)
+	return b.timedTrials(s, modeTC, progSet{b.objs.Classifier(true)}, nil)
 }
 
 // timedTrials runs one trial for the packet rate with statistics off,

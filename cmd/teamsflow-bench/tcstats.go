@@ -63,12 +63,28 @@ func attachedTC(ns netns.Named, iface, prefix string) ([]attachedProg, error) {
 	return found, nil
 }
 
+// programsOf lists each program once: the classifier sits at both hooks,
+// and its statistics cover both.
 func programsOf(found []attachedProg) progSet {
 	var s progSet
+	seen := map[ebpf.ProgramID]bool{}
 	for _, f := range found {
+		if id, ok := programID(f.point.prog); ok && seen[id] {
+			continue
+		} else if ok {
+			seen[id] = true
+		}
 		s = append(s, f.point.prog)
 	}
 	return s
+}
+
+func programID(p *ebpf.Program) (ebpf.ProgramID, bool) {
+	info, err := p.Info()
+	if err != nil {
+		return 0, false
+	}
+	return info.ID()
 }
 
 // openNamed opens program id if its name starts with prefix; nil if not.

@@ -11,17 +11,18 @@ import (
 	"github.com/teamsflow/teamsflow/bpf"
 )
 
-// testRunCost times the agent's egress classifier and the no-op in the
-// kernel's test harness (BPF_PROG_TEST_RUN with a repeat count) on one
-// 64-byte UDP datagram, that is one known flow after the first run. The
-// harness reads the clock per batch of runs, not per run as the run-time
-// statistics do, so neither figure carries that overhead.
+// testRunCost times the agent's classifier (as at egress: the harness
+// never marks a run as ingress) and the no-op in the kernel's test harness
+// (BPF_PROG_TEST_RUN with a repeat count) on one 64-byte UDP datagram,
+// that is one known flow after the first run. The harness reads the clock
+// per batch of runs, not per run as the run-time statistics do, so neither
+// figure carries that overhead.
 func testRunCost(objs *bpf.Objects, noop *ebpf.Program, size, repeat int) (tc, floor float64, err error) {
 	pkt, err := udpFrame(size)
 	if err != nil {
 		return 0, 0, err
 	}
-	if tc, err = benchNs(objs.TCProgram(true, true), pkt, repeat); err != nil {
+	if tc, err = benchNs(objs.Classifier(true), pkt, repeat); err != nil {
 		return 0, 0, err
 	}
 	floor, err = benchNs(noop, pkt, repeat)

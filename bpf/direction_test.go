@@ -1,0 +1,90 @@
+package bpf
+
+import (
+	"net"
+	"testing"
+
+	"golang.org/x/sys/unix"
+
+	"github.com/teamsflow/teamsflow/agent/netns"
+	"github.com/teamsflow/teamsflow/agent/testenv"
+)
+
+// TestClassifierTakesItsDirectionFromTheHook runs the program the agent
+// attaches (not the test entries, whose direction is fixed) on real
+// traffic: attached at both hooks of both ends of a veth pair, with UDP
+// sent both ways, each namespace's flow must count what left it as egress
+// and what arrived as ingress, through the full path (a flow's first
+// packets) and the express lane (the rest).
+func TestClassifierTakesItsDirectionFromTheHook(t *testing.T) {
+	p := testenv.NewPair(t)
+	o := loadForTest(t)
+	for _, end := range []struct {
+		ns    netns.Named
+		iface string
+	}{{p.Client, p.ClientIface}, {p.Server, p.ServerIface}} {
+		err := end.ns.Do(func() error {
+			ifi, err := net.InterfaceByName(end.iface)
+			if err != nil {
+				return err
+			}
+			att, err := o.AttachTC(ifi.Index, true, TCX)
+			if err == nil {
+				t.Cleanup(func() { att.Close() })
+			}
+			return err
+		})
+		if err != nil {
+			t.Fatal(err)
+		}
+	}
+	const clientPort, serverPort, sent, replied = 40001, 5001, 40, 25
+	client := boundUDP(t, p.Client, p.ClientIP4, clientPort)
+	server := boundUDP(t, p.Server, p.ServerIP4, serverPort)
+	sendUDP(t, client, p.ServerIP4, serverPort, sent)
+	sendUDP(t, server, p.ClientIP4, clientPort, replied)
+
+	got := map[uint16][2]uint64{} // by local port: egress, ingress packets
+	err := o.Flows().Read(func(k FlowKey, v []FlowStats) {
+		if k.Protocol == unix.IPPROTO_UDP && (k.LocalPort == clientPort || k.LocalPort == serverPort) {
+			m := MergeCPUs(v)
+			got[k.LocalPort] = [2]uint64{m.Dir[0].Packets, m.Dir[1].Packets}
+		}
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if c, s := got[clientPort], got[serverPort]; c != [2]uint64{sent, replied} || s != [2]uint64{replied, sent} {
+		t.Fatalf("client flow egress/ingress %v, want [%d %d]; server flow %v, want [%d %d]",
+			c, sent, replied, s, replied, sent)
+	}
+}
+
+// boundUDP is a UDP socket bound to addr:port in namespace ns.
+func boundUDP(t *testing.T, ns netns.Named, addr string, port int) int {
+	t.Helper()
+	var fd int
+	err := ns.Do(func() error {
+		var err error
+		if fd, err = unix.Socket(unix.AF_INET, unix.SOCK_DGRAM|unix.SOCK_CLOEXEC, 0); err != nil {
+			return err
+		}
+		return unix.Bind(fd, &unix.SockaddrInet4{Port: port, Addr: [4]byte(net.ParseIP(addr).To4())})
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { unix.Close(fd) })
+	return fd
+}
+
+// sendUDP sends n datagrams of 100 zero bytes, which show no protocol.
+func sendUDP(t *testing.T, fd int, addr string, port, n int) {
+	t.Helper()
+	to := &unix.SockaddrInet4{Port: port, Addr: [4]byte(net.ParseIP(addr).To4())}
+	for range n {
+		if err := unix.Sendto(fd, make([]byte, 100), 0, to); err != nil {
+			t.Fatal(err)
+		}
+	}
+}
