@@ -60,30 +60,29 @@ func TestClassifierTakesItsDirectionFromTheHook(t *testing.T) {
 	}
 }
 
-// boundUDP is a UDP socket bound to addr:port in namespace ns.
-func boundUDP(t *testing.T, ns netns.Named, addr string, port int) int {
+// boundUDP is a UDP socket bound to addr:port in namespace ns (a socket
+// stays in the namespace it was made in).
+func boundUDP(t *testing.T, ns netns.Named, addr string, port int) *net.UDPConn {
 	t.Helper()
-	var fd int
+	var c *net.UDPConn
 	err := ns.Do(func() error {
 		var err error
-		if fd, err = unix.Socket(unix.AF_INET, unix.SOCK_DGRAM|unix.SOCK_CLOEXEC, 0); err != nil {
-			return err
-		}
-		return unix.Bind(fd, &unix.SockaddrInet4{Port: port, Addr: [4]byte(net.ParseIP(addr).To4())})
+		c, err = net.ListenUDP("udp4", &net.UDPAddr{IP: net.ParseIP(addr), Port: port})
+		return err
 	})
 	if err != nil {
 		t.Fatal(err)
 	}
-	t.Cleanup(func() { unix.Close(fd) })
-	return fd
+	t.Cleanup(func() { c.Close() })
+	return c
 }
 
 // sendUDP sends n datagrams of 100 zero bytes, which show no protocol.
-func sendUDP(t *testing.T, fd int, addr string, port, n int) {
+func sendUDP(t *testing.T, c *net.UDPConn, addr string, port, n int) {
 	t.Helper()
-	to := &unix.SockaddrInet4{Port: port, Addr: [4]byte(net.ParseIP(addr).To4())}
+	to := &net.UDPAddr{IP: net.ParseIP(addr), Port: port}
 	for range n {
-		if err := unix.Sendto(fd, make([]byte, 100), 0, to); err != nil {
+		if _, err := c.WriteToUDP(make([]byte, 100), to); err != nil {
 			t.Fatal(err)
 		}
 	}

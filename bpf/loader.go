@@ -124,10 +124,7 @@ type testClassifiers struct {
 }
 
 func (t *testClassifiers) Close() error {
-	if t.TfTcTestEgress == nil {
-		return nil
-	}
-	return _TcClose(t.TfTcTestEgress, t.TfTcTestIngress)
+	return _TcClose(t.TfTcTestEgress, t.TfTcTestIngress) // nil when not loaded: Close does nothing
 }
 
 // Load loads every program and map into the kernel. Nothing is attached.

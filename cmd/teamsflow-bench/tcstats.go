@@ -63,17 +63,9 @@ func attachedTC(ns netns.Named, iface, prefix string) ([]attachedProg, error) {
 	return found, nil
 }
 
-// programsOf lists each program once: the classifier sits at both hooks,
-// and its statistics cover both.
 func programsOf(found []attachedProg) progSet {
 	var s progSet
-	seen := map[ebpf.ProgramID]bool{}
 	for _, f := range found {
-		if id, ok := programID(f.point.prog); ok && seen[id] {
-			continue
-		} else if ok {
-			seen[id] = true
-		}
 		s = append(s, f.point.prog)
 	}
 	return s
@@ -123,9 +115,19 @@ func (r runStats) nsPerRun() float64 {
 	return float64(r.runtime.Nanoseconds()) / float64(r.runs)
 }
 
+// snapshot sums the statistics of each kernel program once: the
+// classifier sits at both hooks of every interface, opened once per hook,
+// and its statistics cover them all.
 func (s progSet) snapshot() (runStats, error) {
 	var sum runStats
+	seen := map[ebpf.ProgramID]bool{}
 	for _, p := range s {
+		if id, ok := programID(p); ok {
+			if seen[id] {
+				continue
+			}
+			seen[id] = true
+		}
 		st, err := p.Stats()
 		if err != nil {
 			return sum, fmt.Errorf("reading program statistics: %w", err)
