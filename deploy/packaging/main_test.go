@@ -1,6 +1,8 @@
 // Package packaging tests what the teamsflow package installs: the systemd
 // unit (its syntax, its capability set, its hardening under a real
-// systemd), the default configuration, and the .deb from install to purge.
+// systemd), the default configuration, the .deb from install to purge, the
+// .rpm from install to erase (Debian's rpm, into this machine's root), and
+// an upgrade of each.
 // The tests run as root (they install packages, drop capabilities and make
 // namespaces); `go test ./deploy/packaging/` from the repository root.
 package packaging

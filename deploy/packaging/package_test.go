@@ -7,6 +7,7 @@ import (
 	"os/user"
 	"path/filepath"
 	"strings"
+	"sync"
 	"testing"
 	"time"
 
@@ -22,18 +23,42 @@ const wantsLink = "/etc/systemd/system/multi-user.target.wants/teamsflow.service
 var installed = []string{"/usr/bin/teamsflow", "/usr/lib/systemd/system/teamsflow.service",
 	"/etc/teamsflow/config.yaml", "/etc/default/teamsflow", "/usr/share/doc/teamsflow/README.md", wantsLink}
 
-// buildPackages runs `make package` into a temporary directory and returns
-// the .deb and the .rpm.
+// packages are the .deb and the .rpm, built once for all tests.
+var packages struct {
+	once     sync.Once
+	deb, rpm string
+	err      error
+}
+
+// buildPackages runs `make package` (once) into the tests' temporary
+// directory and returns the .deb and the .rpm.
 func buildPackages(t *testing.T) (deb, rpm string) {
 	t.Helper()
-	dir := t.TempDir()
-	run(t, "make", "-C", repoRoot, "package", "PKG_DIR="+dir)
+	packages.once.Do(func() {
+		packages.deb, packages.rpm, packages.err = makePackages(filepath.Join(filepath.Dir(binary), "package"), "")
+	})
+	if packages.err != nil {
+		t.Fatal(packages.err)
+	}
+	return packages.deb, packages.rpm
+}
+
+// makePackages runs `make package` into dir, with version as the
+// Makefile's VERSION unless it is empty, and returns the .deb and the .rpm.
+func makePackages(dir, version string) (deb, rpm string, err error) {
+	args := []string{"-C", repoRoot, "package", "PKG_DIR=" + dir}
+	if version != "" {
+		args = append(args, "VERSION="+version)
+	}
+	if out, err := exec.Command("make", args...).CombinedOutput(); err != nil {
+		return "", "", fmt.Errorf("make package: %v\n%s", err, out)
+	}
 	debs, _ := filepath.Glob(filepath.Join(dir, "teamsflow_*.deb"))
 	rpms, _ := filepath.Glob(filepath.Join(dir, "teamsflow-*.rpm"))
 	if len(debs) != 1 || len(rpms) != 1 {
-		t.Fatalf("make package made %v and %v; want one .deb and one .rpm", debs, rpms)
+		return "", "", fmt.Errorf("make package made %v and %v; want one .deb and one .rpm", debs, rpms)
 	}
-	return debs[0], rpms[0]
+	return debs[0], rpms[0], nil
 }
 
 // The .deb from `make package` installs, runs (by hand and as a hardened
@@ -47,11 +72,32 @@ func TestDebInstallRunPurge(t *testing.T) {
 	deb, _ := buildPackages(t)
 	t.Cleanup(func() { _ = exec.Command("dpkg", "--purge", "teamsflow").Run() })
 	run(t, "dpkg", "-i", deb)
+	checkInstalled(t)
+	t.Run("service", testInstalledService)
 
+	run(t, "dpkg", "--purge", "teamsflow")
+	checkGone(t, "purge")
+	if _, err := user.Lookup("teamsflow"); err == nil {
+		t.Error("after purge the user teamsflow is still there")
+	}
+	if _, err := user.LookupGroup("teamsflow"); err == nil {
+		t.Error("after purge the group teamsflow is still there")
+	}
+}
+
+// checkInstalled checks what an installed package gives: its files, the
+// teamsflow user and group, a binary that knows its version and captures,
+// and a unit systemd accepts.
+func checkInstalled(t *testing.T) {
+	t.Helper()
 	for _, path := range installed {
 		if _, err := os.Lstat(path); err != nil {
 			t.Errorf("after install: %v", err)
 		}
+	}
+	// It may hold exporter credentials.
+	if fi, err := os.Stat("/etc/default/teamsflow"); err == nil && fi.Mode().Perm() != 0o600 {
+		t.Errorf("/etc/default/teamsflow has mode %v; want 0600", fi.Mode().Perm())
 	}
 	if _, err := user.Lookup("teamsflow"); err != nil {
 		t.Errorf("after install: %v", err)
@@ -68,19 +114,16 @@ func TestDebInstallRunPurge(t *testing.T) {
 	if out, err := exec.Command("systemd-analyze", "verify", "teamsflow.service").CombinedOutput(); err != nil || len(out) > 0 {
 		t.Errorf("systemd-analyze verify of the installed unit: %v\n%s", err, out)
 	}
-	t.Run("service", testInstalledService)
+}
 
-	run(t, "dpkg", "--purge", "teamsflow")
-	for _, path := range append(installed, "/etc/teamsflow") {
+// checkGone checks that removing the package (how: "purge", "erase")
+// left none of its files and directories.
+func checkGone(t *testing.T, how string) {
+	t.Helper()
+	for _, path := range append(installed, "/etc/teamsflow", "/usr/share/doc/teamsflow") {
 		if _, err := os.Lstat(path); err == nil {
-			t.Errorf("after purge %s is still there", path)
+			t.Errorf("after %s %s is still there", how, path)
 		}
-	}
-	if _, err := user.Lookup("teamsflow"); err == nil {
-		t.Error("after purge the user teamsflow is still there")
-	}
-	if _, err := user.LookupGroup("teamsflow"); err == nil {
-		t.Error("after purge the group teamsflow is still there")
 	}
 }
 

@@ -1,0 +1,53 @@
+package packaging
+
+import (
+	"os/exec"
+	"os/user"
+	"testing"
+
+	"github.com/teamsflow/teamsflow/agent/testenv"
+)
+
+// The .rpm from `make package` installs with rpm's scriptlet arguments
+// (1 on install, 0 on erase), runs as the same hardened service as the
+// .deb, and an erase leaves none of its files. rpm has no purge: the
+// teamsflow user and group stay, as Fedora's packaging guidelines ask.
+//
+// Debian's rpm installs into this machine's root with a database of the
+// test's own; --nodeps because shadow-utils, which the package requires
+// for useradd, is called passwd here.
+func TestRpmInstallRunErase(t *testing.T) {
+	testenv.RequirePrivileged(t)
+	requireTool(t, "systemd-analyze", "systemd")
+	requireTool(t, "rpm", "rpm")
+	if exec.Command("dpkg", "-s", "teamsflow").Run() == nil {
+		t.Fatal("the teamsflow package is already installed on this machine: remove it (dpkg --purge teamsflow) before this test")
+	}
+	if _, err := user.Lookup("teamsflow"); err == nil {
+		t.Fatal("the user teamsflow already exists on this machine: remove it (userdel teamsflow) before this test")
+	}
+	_, pkg := buildPackages(t)
+	db := t.TempDir()
+	rpm := func(args ...string) string { return run(t, "rpm", append([]string{"--dbpath", db}, args...)...) }
+	t.Cleanup(func() {
+		_ = exec.Command("rpm", "--dbpath", db, "-e", "teamsflow").Run()
+		_ = exec.Command("userdel", "teamsflow").Run()
+		_ = exec.Command("groupdel", "teamsflow").Run()
+	})
+	rpm("--initdb")
+	rpm("-i", "--nodeps", pkg)
+	if got := rpm("-q", "--queryformat", "%{NAME}", "teamsflow"); got != "teamsflow" {
+		t.Errorf("rpm -q teamsflow: %q", got)
+	}
+	checkInstalled(t)
+	t.Run("service", testInstalledService)
+
+	rpm("-e", "teamsflow")
+	checkGone(t, "erase")
+	if _, err := user.Lookup("teamsflow"); err != nil {
+		t.Errorf("after erase: %v; rpm keeps the user", err)
+	}
+	if _, err := user.LookupGroup("teamsflow"); err != nil {
+		t.Errorf("after erase: %v; rpm keeps the group", err)
+	}
+}
