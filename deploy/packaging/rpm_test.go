@@ -27,14 +27,7 @@ func TestRpmInstallRunErase(t *testing.T) {
 		t.Fatal("the user teamsflow already exists on this machine: remove it (userdel teamsflow) before this test")
 	}
 	_, pkg := buildPackages(t)
-	db := t.TempDir()
-	rpm := func(args ...string) string { return run(t, "rpm", append([]string{"--dbpath", db}, args...)...) }
-	t.Cleanup(func() {
-		_ = exec.Command("rpm", "--dbpath", db, "-e", "teamsflow").Run()
-		_ = exec.Command("userdel", "teamsflow").Run()
-		_ = exec.Command("groupdel", "teamsflow").Run()
-	})
-	rpm("--initdb")
+	rpm := rpmWithOwnDatabase(t)
 	rpm("-i", "--nodeps", pkg)
 	if got := rpm("-q", "--queryformat", "%{NAME}", "teamsflow"); got != "teamsflow" {
 		t.Errorf("rpm -q teamsflow: %q", got)
@@ -50,4 +43,20 @@ func TestRpmInstallRunErase(t *testing.T) {
 	if _, err := user.LookupGroup("teamsflow"); err != nil {
 		t.Errorf("after erase: %v; rpm keeps the group", err)
 	}
+}
+
+// rpmWithOwnDatabase returns a runner of rpm with a new database of the
+// test's own. When the test ends, teamsflow is erased if it is still
+// installed, and the user and group an erase keeps are removed.
+func rpmWithOwnDatabase(t *testing.T) func(args ...string) string {
+	t.Helper()
+	db := t.TempDir()
+	t.Cleanup(func() {
+		_ = exec.Command("rpm", "--dbpath", db, "-e", "teamsflow").Run()
+		_ = exec.Command("userdel", "teamsflow").Run()
+		_ = exec.Command("groupdel", "teamsflow").Run()
+	})
+	rpm := func(args ...string) string { return run(t, "rpm", append([]string{"--dbpath", db}, args...)...) }
+	rpm("--initdb")
+	return rpm
 }

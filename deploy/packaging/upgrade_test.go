@@ -40,14 +40,7 @@ func TestUpgradeKeepsConfigAndService(t *testing.T) {
 		checkGone(t, "purge")
 	})
 	t.Run("rpm", func(t *testing.T) {
-		db := t.TempDir()
-		rpm := func(args ...string) string { return run(t, "rpm", append([]string{"--dbpath", db}, args...)...) }
-		t.Cleanup(func() {
-			_ = exec.Command("rpm", "--dbpath", db, "-e", "teamsflow").Run()
-			_ = exec.Command("userdel", "teamsflow").Run()
-			_ = exec.Command("groupdel", "teamsflow").Run()
-		})
-		rpm("--initdb")
+		rpm := rpmWithOwnDatabase(t)
 		rpm("-i", "--nodeps", oldRPM)
 		editConfig(t)
 		rpm("-U", "--nodeps", newRPM)
