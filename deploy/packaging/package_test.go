@@ -66,9 +66,7 @@ func makePackages(dir, version string) (deb, rpm string, err error) {
 func TestDebInstallRunPurge(t *testing.T) {
 	testenv.RequirePrivileged(t)
 	requireTool(t, "systemd-analyze", "systemd")
-	if exec.Command("dpkg", "-s", "teamsflow").Run() == nil {
-		t.Fatal("the teamsflow package is already installed on this machine: remove it (dpkg --purge teamsflow) before this test")
-	}
+	requireNotInstalled(t)
 	deb, _ := buildPackages(t)
 	t.Cleanup(func() { _ = exec.Command("dpkg", "--purge", "teamsflow").Run() })
 	run(t, "dpkg", "-i", deb)
@@ -82,6 +80,19 @@ func TestDebInstallRunPurge(t *testing.T) {
 	}
 	if _, err := user.LookupGroup("teamsflow"); err == nil {
 		t.Error("after purge the group teamsflow is still there")
+	}
+}
+
+// requireNotInstalled ends the test when teamsflow (the package, or the
+// account it creates) is already on this machine: the tests install and
+// remove both, and would take the machine's own with them.
+func requireNotInstalled(t *testing.T) {
+	t.Helper()
+	if exec.Command("dpkg", "-s", "teamsflow").Run() == nil {
+		t.Fatal("the teamsflow package is already installed on this machine: remove it (dpkg --purge teamsflow) before this test")
+	}
+	if _, err := user.Lookup("teamsflow"); err == nil {
+		t.Fatal("the user teamsflow already exists on this machine: remove it (userdel teamsflow) before this test")
 	}
 }
 

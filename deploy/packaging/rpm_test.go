@@ -20,12 +20,7 @@ func TestRpmInstallRunErase(t *testing.T) {
 	testenv.RequirePrivileged(t)
 	requireTool(t, "systemd-analyze", "systemd")
 	requireTool(t, "rpm", "rpm")
-	if exec.Command("dpkg", "-s", "teamsflow").Run() == nil {
-		t.Fatal("the teamsflow package is already installed on this machine: remove it (dpkg --purge teamsflow) before this test")
-	}
-	if _, err := user.Lookup("teamsflow"); err == nil {
-		t.Fatal("the user teamsflow already exists on this machine: remove it (userdel teamsflow) before this test")
-	}
+	requireNotInstalled(t)
 	_, pkg := buildPackages(t)
 	rpm := rpmWithOwnDatabase(t)
 	rpm("-i", "--nodeps", pkg)

@@ -23,9 +23,7 @@ const adminLine = "\n# edited by the admin\n"
 func TestUpgradeKeepsConfigAndService(t *testing.T) {
 	testenv.RequirePrivileged(t)
 	requireTool(t, "rpm", "rpm")
-	if exec.Command("dpkg", "-s", "teamsflow").Run() == nil {
-		t.Fatal("the teamsflow package is already installed on this machine: remove it (dpkg --purge teamsflow) before this test")
-	}
+	requireNotInstalled(t)
 	dir := t.TempDir()
 	oldDeb, oldRPM := mustMakePackages(t, filepath.Join(dir, "old"), "v9.0.0")
 	newDeb, newRPM := mustMakePackages(t, filepath.Join(dir, "new"), "v9.0.1")
