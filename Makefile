@@ -48,13 +48,23 @@ build: ## Build bin/teamsflow and bin/teamsflow-sim
 	$(GO) build -ldflags "$(LDFLAGS)" -o $(BIN)/teamsflow ./cmd/teamsflow
 	$(GO) build -ldflags "$(LDFLAGS)" -o $(BIN)/teamsflow-sim ./cmd/teamsflow-sim
 
+# What a test run must leave as it found it: the package database and the
+# accounts. Only `make test-system` may change them.
+SYSTEM_STATE := /var/lib/dpkg/status /etc/passwd /etc/group
+
 .PHONY: test
-test: deps check-generated otelcol ## Run every test (root: attaches eBPF programs, makes namespaces)
+test: deps check-generated otelcol ## Run every test that leaves the machine as it was (root: attaches eBPF programs, makes namespaces)
 	$(GO) vet ./...
+	@mkdir -p $(BIN) && sha256sum $(SYSTEM_STATE) > $(BIN)/.system-state
 	# -p 1: packages that attach programs must not see each other's traffic.
 	$(GO) test -count=1 -p 1 -timeout 30m ./...
 	# The Kubernetes manifests' test is its own module (keeps k8s.io out of the agent).
 	cd deploy/kubernetes && $(GO) vet ./... && $(GO) test -count=1 ./...
+	@sha256sum --quiet -c $(BIN)/.system-state || { echo "the tests changed the package database or the accounts"; exit 1; }
+
+.PHONY: test-system
+test-system: deps otelcol ## Tests that change the machine: install, upgrade and remove the .deb and .rpm, add the teamsflow account (root, throwaway machines only)
+	TEAMSFLOW_SYSTEM_TESTS=1 $(GO) test -count=1 -p 1 -timeout 20m ./deploy/packaging/
 
 .PHONY: otelcol
 otelcol: ## Build (once, cached under ~/.cache/teamsflow) the OpenTelemetry Collector the tests export to

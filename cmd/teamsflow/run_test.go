@@ -227,10 +227,7 @@ func ptrValue[T any](p *T) (v T) {
 func checkWatchInTmux(t *testing.T, socket string) {
 	tmux, err := exec.LookPath("tmux")
 	if err != nil {
-		if out, err := exec.Command("sh", "-c", "apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq tmux").CombinedOutput(); err != nil {
-			t.Fatalf("installing tmux: %v\n%s", err, out)
-		}
-		tmux = "tmux"
+		t.Skip("tmux is missing: 'make deps' installs it")
 	}
 	server := fmt.Sprintf("tfwatch%d", os.Getpid())
 	run := func(args ...string) (string, error) {

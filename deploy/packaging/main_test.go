@@ -3,8 +3,10 @@
 // systemd), the default configuration, the .deb from install to purge, the
 // .rpm from install to erase (Debian's rpm, into this machine's root), and
 // an upgrade of each.
-// The tests run as root (they install packages, drop capabilities and make
-// namespaces); `go test ./deploy/packaging/` from the repository root.
+// The tests run as root (they drop capabilities and make namespaces). Those
+// that install packages and add the teamsflow account change the machine,
+// so they run only in the system tier: `make test-system`
+// (TEAMSFLOW_SYSTEM_TESTS=1), meant for throwaway machines such as CI's.
 package packaging
 
 import (
@@ -56,12 +58,29 @@ func run(t *testing.T, name string, args ...string) string {
 	return string(out)
 }
 
-// requireTool installs the Debian package that provides a missing tool,
-// so that a fresh CI machine needs nothing prepared by hand.
+// systemTierEnv turns on the tests that change the machine they run on.
+const systemTierEnv = "TEAMSFLOW_SYSTEM_TESTS"
+
+// requireSystemTier skips a test that installs packages or adds accounts,
+// unless the system tier was asked for.
+func requireSystemTier(t *testing.T) {
+	t.Helper()
+	if os.Getenv(systemTierEnv) != "1" {
+		t.Skipf("installs packages and adds the teamsflow account: run 'make test-system' (%s=1) on a throwaway machine", systemTierEnv)
+	}
+}
+
+// requireTool makes sure a tool is there. The system tier installs the
+// Debian package that provides a missing one, so that a fresh CI machine
+// needs nothing prepared by hand; elsewhere the test skips (`make deps`
+// installs them all).
 func requireTool(t *testing.T, tool, debianPackage string) {
 	t.Helper()
 	if _, err := exec.LookPath(tool); err == nil {
 		return
+	}
+	if os.Getenv(systemTierEnv) != "1" {
+		t.Skipf("%s is missing: 'make deps' installs %s", tool, debianPackage)
 	}
 	t.Logf("%s is missing: installing %s", tool, debianPackage)
 	install := exec.Command("sh", "-c", "apt-get update -qq && apt-get install -y -qq --no-install-recommends "+debianPackage)

@@ -64,6 +64,7 @@ func makePackages(dir, version string) (deb, rpm string, err error) {
 // The .deb from `make package` installs, runs (by hand and as a hardened
 // systemd service), and leaves nothing behind after a purge.
 func TestDebInstallRunPurge(t *testing.T) {
+	requireSystemTier(t)
 	testenv.RequirePrivileged(t)
 	requireTool(t, "systemd-analyze", "systemd")
 	requireNotInstalled(t)

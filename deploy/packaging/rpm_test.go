@@ -17,6 +17,7 @@ import (
 // test's own; --nodeps because shadow-utils, which the package requires
 // for useradd, is called passwd here.
 func TestRpmInstallRunErase(t *testing.T) {
+	requireSystemTier(t)
 	testenv.RequirePrivileged(t)
 	requireTool(t, "systemd-analyze", "systemd")
 	requireTool(t, "rpm", "rpm")

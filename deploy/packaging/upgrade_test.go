@@ -21,6 +21,7 @@ const adminLine = "\n# edited by the admin\n"
 // removal. Removing the package afterwards removes everything but, for
 // rpm, the edited configuration, kept as .rpmsave.
 func TestUpgradeKeepsConfigAndService(t *testing.T) {
+	requireSystemTier(t)
 	testenv.RequirePrivileged(t)
 	requireTool(t, "rpm", "rpm")
 	requireNotInstalled(t)
