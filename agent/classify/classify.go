@@ -91,7 +91,7 @@ type Media struct {
 	Teams       bool // the stream's app is Teams: QoS ports only apply to it
 	LocalPort   uint16
 	PeerPort    uint16
-	TeamsRelay  bool // the peer is a Teams relay
+	TeamsRelay  bool  // the peer is a Teams relay
 	PayloadType uint8 // the stream's main payload type
 	Features    Features
 	Prev        string // the label shown so far, if any: thresholds keep a band around it

@@ -87,8 +87,8 @@ type Flow struct {
 // BUNDLEs audio, video and screen share into one flow, so a media stream is
 // (flow, direction, SSRC), not the flow.
 type RTPStream struct {
-	Flow        FlowID
-	Sent        bool // true: sent by the local end; false: received
+	Flow FlowID
+	Sent bool // true: sent by the local end; false: received
 	SSRC uint32
 	// PayloadType is the stream's main payload type (most packets; comfort
 	// noise does not count), LastPayloadType the last packet's.
