@@ -43,8 +43,8 @@ func RTPOf(k bpf.RTPKey, s bpf.RTPStats, wall func(uint64) time.Time) RTPStream 
 		PayloadType: main, LastPayloadType: s.PayloadType, Relayed: s.Relayed != 0,
 		Packets: s.Packets, PayloadBytes: s.PayloadBytes, PayloadSquares: s.PayloadSquares, Markers: s.Markers,
 		Frames: uint64(s.Frames), TSAdvance: s.TsAdvance, PadOnly: uint64(s.PadOnly), PadBytes: s.PadBytes,
-		SeqSteps: uint64(s.SeqSteps),
-		First:    wall(s.FirstNs), Last: wall(s.LastNs),
+		SeqSteps: uint64(s.SeqSteps), MaxTS: s.MaxTs,
+		First: wall(s.FirstNs), Last: wall(s.LastNs),
 		Expected: expected, Lost: int64(expected) - int64(s.Packets),
 		Jitter: time.Duration(s.Jitter16 >> 4),
 	}

@@ -114,6 +114,7 @@ type RTPStream struct {
 	PadOnly   uint64
 	PadBytes  uint64
 	SeqSteps  uint64
+	MaxTS     uint32 // highest RTP timestamp: a repair stream's stay near its media's
 	First     time.Time
 	Last      time.Time
 	// Receive-side quality per RFC 3550 (also kept for sent streams, where

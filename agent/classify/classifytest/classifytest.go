@@ -114,6 +114,7 @@ func Merge(schedules ...[]Packet) []Packet {
 type Totals struct {
 	Packets, Payload, Squares, Markers uint64
 	Frames, TSAdvance, PadOnly         uint64
+	MaxTS                              uint32 // highest timestamp
 	First, Last                        time.Duration
 }
 
@@ -133,7 +134,7 @@ func Cumulative(pkts []Packet, upTo time.Duration) Totals {
 			maxTS = p.TS
 		}
 		t.Packets++
-		t.Last = p.At
+		t.Last, t.MaxTS = p.At, maxTS
 		if p.PadOnly {
 			t.PadOnly++
 			continue
