@@ -32,6 +32,14 @@ const (
 	rejectMinPackets  = 8
 	admitWithoutClock = 32 // packets with good steps: enough without a clock (a constant timestamp)
 	minClock          = 1000
+	// The clock only needs to be a media clock's order here: random
+	// timestamps run at ~10^10 Hz over 50 ms, a media clock below 200 kHz
+	// (video frames bunched by a pacer may look twice as fast). A source is
+	// rejected on its clock only far above that: a real one wrongly
+	// rejected would be lost for its flow's life.
+	admitMinFrames = 3
+	admitClockWall = 50 * time.Millisecond
+	rejectClock    = 10_000_000
 )
 
 // Admit tells a real RTP source from bytes that only look like one. One
@@ -45,13 +53,15 @@ func Admit(s Source) Admission {
 	if s.Packets >= rejectMinPackets && steps < rejectStepShare*after {
 		return Rejected
 	}
-	clockKnown := s.Frames >= 2 && s.Wall >= minClockWall
-	if clockKnown {
-		if c := float64(s.TSAdvance) / s.Wall.Seconds(); c < minClock || c > maxClock {
-			return Rejected
-		}
+	clock := 0.0
+	if s.Frames >= admitMinFrames && s.Wall >= admitClockWall {
+		clock = float64(s.TSAdvance) / s.Wall.Seconds()
 	}
-	if steps >= admitStepShare*after && (clockKnown || s.Packets >= admitWithoutClock) {
+	if clock > rejectClock {
+		return Rejected
+	}
+	mediaClock := clock >= minClock && clock <= maxClock
+	if steps >= admitStepShare*after && (mediaClock || s.Packets >= admitWithoutClock) {
 		return Admitted
 	}
 	return Pending

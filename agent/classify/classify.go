@@ -131,7 +131,7 @@ func plausibleAudio(f Features) bool {
 	if f.Clock > 0 {
 		return f.Clock <= audioMaxClock
 	}
-	return f.MeanPayload <= 2*audioMaxPayload && f.FramesPerSec < 8
+	return f.MeanPayload <= 2*audioMaxPayload && (f.MarkerRatio < audioMaxMarkers || f.FramesPerSec < 8)
 }
 
 // Flow is what is known about a flow as a whole.
