@@ -18,9 +18,11 @@ const (
 	// Static share frames are one packet of about 130 bytes.
 	staticMin, staticMax = 120, 140
 	// A padding probe is a cluster of at least 5 packets (libwebrtc's
-	// minimum) of padding only, 256-284 bytes on the wire.
+	// minimum) of padding only, 256-284 bytes on the wire in Chromium's
+	// calls; here at most 277, since the simulator's packets carry no
+	// header extensions and the padding count is one byte (12 + 255 + 10).
 	probePackets       = 5
-	probeMin, probeMax = 256, 284
+	probeMin, probeMax = 256, SRTPOverhead + 255
 )
 
 // paused cuts a stream's pauses out of its regular frames and puts in

@@ -90,8 +90,8 @@ func TestStaticShareWithProbes(t *testing.T) {
 		switch {
 		case f.Padding:
 			probes++
-			if len(f.Sizes) != 5 || f.Marker || f.Sizes[0] < 256 || f.Sizes[0] > 284 {
-				t.Errorf("probe %+v: want 5 padding packets of 256-284 bytes, no marker", f)
+			if len(f.Sizes) != 5 || f.Marker || f.Sizes[0] < 256 || f.Sizes[0] > 277 {
+				t.Errorf("probe %+v: want 5 padding packets of 256-277 bytes, no marker", f)
 			}
 			if !staticTS[f.RTPTime] {
 				t.Errorf("probe at %v carries timestamp %d, not the last frame's", f.At, f.RTPTime)

@@ -61,7 +61,7 @@ type Call struct {
 	// settles on the peer; nobody answers them.
 	ICECandidates []string `yaml:"ice_candidates"`
 	// DirectAfter (relay mode) moves the media off the relay onto the
-	// direct path to the peer this long after the call starts, from the
+	// direct path to the peer this long after media starts, from the
 	// same sockets, as ICE does when a direct pair succeeds after media
 	// began on the relayed one.
 	DirectAfter time.Duration `yaml:"direct_after"`
