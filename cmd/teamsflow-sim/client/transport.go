@@ -33,15 +33,15 @@ type transport struct {
 	mu     sync.Mutex // guards tx and rx, which are not goroutine-safe
 	tx, rx *srtp.Context
 
-	iceOK   atomic.Bool
+	iceOK atomic.Bool
 	// checkDirect sends ICE checks from the socket rather than through the
 	// allocation; direct sends media that way too (relay mode, after
 	// goDirect).
 	checkDirect, direct atomic.Bool
-	recvMu  sync.Mutex
-	recv    map[uint32]int // packets received per peer SSRC
-	senders []*sender
-	wg      sync.WaitGroup
+	recvMu              sync.Mutex
+	recv                map[uint32]int // packets received per peer SSRC
+	senders             []*sender
+	wg                  sync.WaitGroup
 }
 
 func newTransport(p plan.Transport, clientIP string, log zerolog.Logger) (*transport, error) {
