@@ -27,8 +27,8 @@ const (
 // thousand, and their timestamps jump by ~2^30 a packet.
 const (
 	admitMinPackets   = 4
-	admitStepShare    = 0.75 // of the packets after the first
-	rejectStepShare   = 0.5
+	admitStepShare    = 0.6 // of the packets after the first (reordering and duplicates take some)
+	rejectStepShare   = 0.3
 	rejectMinPackets  = 8
 	admitWithoutClock = 32 // packets with good steps: enough without a clock (a constant timestamp)
 	minClock          = 1000
