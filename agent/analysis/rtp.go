@@ -235,7 +235,7 @@ func (p *Pipeline) labelRTP(k rtpKey, st *rtpState) {
 	fl := p.flows[k.flow]
 	m := classify.Media{
 		LocalPort: k.flow.Local.Port(), PeerPort: k.flow.Peer.Port(),
-		PayloadType: st.r.PayloadType, Features: st.life.Features(), Prev: st.settler.Current().Label,
+		PayloadType: st.r.PayloadType, Features: st.life.Features(), Prev: st.settler.Settled(),
 	}
 	if fl != nil {
 		m.Teams = fl.isTeams

@@ -94,7 +94,7 @@ type Media struct {
 	TeamsRelay  bool  // the peer is a Teams relay
 	PayloadType uint8 // the stream's main payload type
 	Features    Features
-	Prev        string // the label shown so far, if any: thresholds keep a band around it
+	Prev        string // the settled label, if any (Settler.Settled): thresholds keep a band around it
 }
 
 // Classifier labels streams with a QoS port configuration.

@@ -28,7 +28,7 @@ func settleMediaChanges(m classify.Media, pkts []ct.Packet, offset time.Duration
 	var out []classify.Result
 	for _, smp := range ct.Samples(pkts, offset, sec, n) {
 		l.Add(smp)
-		m.Features, m.Prev = l.Features(), s.Current().Label
+		m.Features, m.Prev = l.Features(), s.Settled()
 		out = append(out, s.Update(c.Media(m)))
 	}
 	return out, s.Changes()

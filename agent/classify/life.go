@@ -21,12 +21,19 @@ type Life struct {
 	markers   uint64
 	frames    uint64 // timestamp changes: frames
 	tsAdvance uint64
-	gaps      int // active intervals that followed an idle gap (a share idles between changes)
+	// shareVotes counts active intervals that looked like screen share
+	// (below the frame-rate bound, or next to an idle gap: a share idles
+	// between changes); the others looked like camera video. A vote over
+	// the life moves one way on steady input, so it crosses a bound once.
+	shareVotes, votes float64
 	// clockWall is the wall time from the first packet to the last one
 	// (pauses included: the timestamp runs on through them); pending is
 	// the time since the last active interval's end.
 	clockWall, pending time.Duration
-	idle               bool // the last interval ended idle: the next active one follows a gap
+	// afterGap is how many more active intervals count as next to an idle
+	// gap: snapshots cut a share's burst of changes in two, and only one
+	// half touches the gap.
+	afterGap uint8
 }
 
 // Add takes one interval of the stream.
@@ -35,11 +42,20 @@ func (l *Life) Add(s Sample) {
 	l.padOnly += min(s.Packets, s.PadOnly)
 	if media == 0 {
 		l.pending += s.Span
-		l.idle = l.active > 0
+		if l.active > 0 {
+			l.afterGap = gapReach
+		}
 		return
 	}
-	if l.idle {
-		l.gaps++
+	endsIdle := s.Silence.Seconds() >= shareMinSilence
+	switch {
+	case l.afterGap > 0 || endsIdle:
+		// A camera never idles: a gap weighs more than a slow interval.
+		l.shareVotes, l.votes = l.shareVotes+gapVote, l.votes+gapVote
+	case intervalFPS(s) < shareFPS:
+		l.shareVotes, l.votes = l.shareVotes+1, l.votes+1
+	default:
+		l.votes++
 	}
 	l.active++
 	l.seconds += s.Span.Seconds()
@@ -52,7 +68,10 @@ func (l *Life) Add(s Sample) {
 	l.clockWall += l.pending + s.Span - min(s.Span, s.Silence)
 	l.pending = min(s.Span, s.Silence)
 	// Video at 8 fps idles 0.125 s between frames; a share idles seconds.
-	l.idle = s.Silence.Seconds() >= shareMinSilence
+	l.afterGap = max(l.afterGap, 1) - 1
+	if endsIdle {
+		l.afterGap = gapReach
+	}
 }
 
 // Features are the life's rate and structure facts.
@@ -68,7 +87,7 @@ func (l *Life) Features() Features {
 	f.MeanPayload = float64(l.payload) / n
 	f.StdPayload = math.Sqrt(math.Max(0, float64(l.squares)/n-f.MeanPayload*f.MeanPayload))
 	f.PadShare = float64(l.padOnly) / float64(l.padOnly+l.packets)
-	f.GapShare = float64(l.gaps) / float64(l.active)
+	f.ShareVotes = l.shareVotes / l.votes
 	if l.frames >= minFramesForClock && l.clockWall >= minClockWall {
 		f.Clock = float64(l.tsAdvance) / l.clockWall.Seconds()
 		f.FramesPerSec = math.Min(float64(l.frames), float64(l.packets)) / l.seconds
@@ -77,8 +96,24 @@ func (l *Life) Features() Features {
 	return f
 }
 
+// intervalFPS is an interval's frame rate: timestamp changes, or marker
+// bits where the timestamp says nothing.
+func intervalFPS(s Sample) float64 {
+	frames := s.Frames
+	if s.TSAdvance == 0 {
+		frames = s.Markers
+	}
+	return float64(frames) / max(s.Span.Seconds(), 0.001)
+}
+
 // Active is how many intervals carried media.
 func (l *Life) Active() int { return l.active }
+
+// gapReach is how many active intervals after an idle gap vote share.
+const gapReach = 2
+
+// gapVote is the weight of an interval next to an idle gap.
+const gapVote = 2
 
 // What a clock needs before it counts: a few frames over a fifth of a
 // second (one 20 ms audio packet early or late moves 10 of them by 10%).
