@@ -60,8 +60,8 @@ func (p *Pipeline) newRTP(k rtpKey, r *observe.RTPStream, base observe.RTPStream
 	first := firstOf(r.First, time.Time{}, p.now)
 	if base.Packets > 0 {
 		// The first packet after the end came after the previous snapshot,
-		// which still saw the old counters.
-		first = lastOf(p.prev, base.Last)
+		// which still saw the old counters, and in this snapshot's interval.
+		first = lastOf(p.prev, base.Last, p.now.Add(-p.cfg.Interval))
 		if first.After(r.Last) {
 			first = r.Last
 		}
@@ -140,6 +140,12 @@ func (p *Pipeline) sampleRTP(st *rtpState, r *observe.RTPStream) {
 	}
 	if st.prevAt.Time().Before(p.now) {
 		span := p.now.Sub(st.prevAt.Time())
+		if quiet := span - p.cfg.Interval; st.prevAt != st.first && quiet > p.cfg.Interval/2 {
+			// Snapshots skipped a quiet stretch: the packets came in the
+			// last interval, and the stretch is an idle one.
+			st.life.Add(classify.Sample{Span: quiet, HasShape: true})
+			span = p.cfg.Interval
+		}
 		bits := float64((r.PayloadBytes-prev.PayloadBytes)*8) / span.Seconds()
 		if r.Sent {
 			st.rateSent = bits
@@ -151,7 +157,8 @@ func (p *Pipeline) sampleRTP(st *rtpState, r *observe.RTPStream) {
 			Squares: r.PayloadSquares - prev.PayloadSquares, Markers: r.Markers - prev.Markers,
 			Silence: max(0, p.now.Sub(r.Last)), HasShape: true,
 			Frames: r.Frames - min(r.Frames, prev.Frames), TSAdvance: r.TSAdvance - min(r.TSAdvance, prev.TSAdvance),
-			PadOnly: r.PadOnly - min(r.PadOnly, prev.PadOnly),
+			PadOnly:    r.PadOnly - min(r.PadOnly, prev.PadOnly),
+			ClockReset: st.prevAt == st.first && st.base.Packets > 0,
 		})
 	}
 	st.r, st.prevAt = *r, instantOf(p.now)

@@ -63,9 +63,11 @@ func (l *Life) Add(s Sample) {
 	l.payload += s.Payload
 	l.squares += s.Squares
 	l.markers += s.Markers
-	l.frames += s.Frames
-	l.tsAdvance += s.TSAdvance
-	l.clockWall += l.pending + s.Span - min(s.Span, s.Silence)
+	if !s.ClockReset {
+		l.frames += s.Frames
+		l.tsAdvance += s.TSAdvance
+		l.clockWall += l.pending + s.Span - min(s.Span, s.Silence)
+	}
 	l.pending = min(s.Span, s.Silence)
 	// Video at 8 fps idles 0.125 s between frames; a share idles seconds.
 	l.afterGap = max(l.afterGap, 1) - 1

@@ -25,6 +25,10 @@ type Sample struct {
 	Frames    uint64
 	TSAdvance uint64
 	PadOnly   uint64
+	// ClockReset: the timestamp's advance in this interval reaches back
+	// before it (a source that resumed after its stream ended): it is
+	// left out of the clock.
+	ClockReset bool
 }
 
 // Window keeps the last few samples of a stream. A flow's samples have
