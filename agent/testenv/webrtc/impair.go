@@ -27,11 +27,11 @@ func (i Impairment) none() bool {
 // dropped, so a test can hold the loss it sees against the loss made.
 type impairedConn struct {
 	net.PacketConn
-	imp                    Impairment
-	mu                     sync.Mutex // rng and the send queue's order
-	rng                    *rand.Rand
-	droppedIn, droppedOut  atomic.Uint64
-	lastDue                time.Time
+	imp                   Impairment
+	mu                    sync.Mutex // rng and the send queue's order
+	rng                   *rand.Rand
+	droppedIn, droppedOut atomic.Uint64
+	lastDue               time.Time
 }
 
 func newImpairedConn(c net.PacketConn, imp Impairment, seed uint64) *impairedConn {
