@@ -2,26 +2,35 @@ package webrtc
 
 import (
 	"context"
+	"fmt"
+	"os/exec"
 	"sync"
 )
 
-// Busy keeps n CPUs busy with loops until ctx ends (callers give it a
-// deadline, so the load never outlives a test), and returns at once; the
-// returned WaitGroup tells when every loop stopped.
-func Busy(ctx context.Context, n int) *sync.WaitGroup {
+// Busy keeps n CPUs busy until ctx ends (callers give it a deadline) and
+// returns at once; the WaitGroup tells when every loop has ended. The
+// loops are shell processes of their own, so the kernel shares the CPUs
+// between them, the browser, the agent and the peer as on a loaded
+// machine, instead of one Go scheduler starving the test's own peer.
+// Each also stops by itself after limitSeconds.
+func Busy(ctx context.Context, n, limitSeconds int) (*sync.WaitGroup, error) {
 	var wg sync.WaitGroup
+	script := fmt.Sprintf("end=$(($(date +%%s)+%d)); while [ $(date +%%s) -lt $end ]; do i=0; while [ $i -lt 20000 ]; do i=$((i+1)); done; done", limitSeconds)
 	for range n {
+		cmd := exec.Command("sh", "-c", script)
+		if err := cmd.Start(); err != nil {
+			return &wg, fmt.Errorf("starting a busy loop: %w", err)
+		}
 		wg.Add(1)
+		done := make(chan struct{})
+		go func() { _ = cmd.Wait(); close(done); wg.Done() }()
 		go func() {
-			defer wg.Done()
-			x := uint64(1)
-			for ctx.Err() == nil {
-				for range 100000 {
-					x = x*6364136223846793005 + 1442695040888963407
-				}
+			select {
+			case <-ctx.Done():
+				_ = cmd.Process.Kill()
+			case <-done:
 			}
-			_ = x
 		}()
 	}
-	return &wg
+	return &wg, nil
 }

@@ -7,10 +7,13 @@ import (
 	"path/filepath"
 	"runtime"
 	"strings"
+	"sync"
 	"testing"
 	"time"
 
+	"github.com/teamsflow/teamsflow/agent/netns"
 	"github.com/teamsflow/teamsflow/agent/testenv"
+	"github.com/teamsflow/teamsflow/cmd/teamsflow-sim/capture"
 	"github.com/teamsflow/teamsflow/cmd/teamsflow-sim/topo"
 )
 
@@ -75,6 +78,9 @@ type Call struct {
 	stopCPU context.CancelFunc
 	started time.Time
 	truth   string
+	pcap    *capture.Capture
+	pcapAt  string
+	stopCap func() (int, error) // once: Wait and the cleanup both stop it
 }
 
 // Start opens the page in Chromium and returns once the call is set up
@@ -103,6 +109,13 @@ func (e *Env) Start(t testing.TB, sc Scenario) *Call {
 	}
 	q.Set("duration", fmt.Sprint(sc.Duration.Seconds()))
 	u := origin + "/?" + q.Encode()
+	// The client veth as an observer on it sees it, for `teamsflow analyze`.
+	c.pcapAt = filepath.Join(filepath.Dir(c.truth), "client.pcap")
+	if c.pcap, err = capture.Start(netns.Named{Name: e.Client}, topo.ClientIface, c.pcapAt); err != nil {
+		t.Fatal(err)
+	}
+	c.stopCap = sync.OnceValues(c.pcap.Stop)
+	t.Cleanup(func() { _, _ = c.stopCap() })
 	if c.browser, err = startChromium(e.chromium, e.Client, u, origin, t.TempDir()); err != nil {
 		t.Fatalf("starting chromium: %v", err)
 	}
@@ -112,8 +125,13 @@ func (e *Env) Start(t testing.TB, sc Scenario) *Call {
 	}
 	if sc.BusyCPUs {
 		var ctx context.Context
-		ctx, c.stopCPU = context.WithTimeout(context.Background(), sc.Duration+10*time.Second)
-		Busy(ctx, runtime.NumCPU())
+		limit := sc.Duration + 10*time.Second
+		ctx, c.stopCPU = context.WithTimeout(context.Background(), limit)
+		wg, err := Busy(ctx, runtime.NumCPU(), int(limit.Seconds()))
+		t.Cleanup(func() { c.stopCPU(); wg.Wait() })
+		if err != nil {
+			t.Fatal(err)
+		}
 	}
 	return c
 }
@@ -154,15 +172,18 @@ func (c *Call) Wait(t testing.TB) *Truth {
 		c.stopCPU()
 	}
 	c.browser.stop()
+	packets, err := c.stopCap()
+	if err != nil {
+		t.Fatalf("%s: capturing the client veth: %v", c.sc.Name, err)
+	}
 	events, posts := c.signal.snapshot()
 	if len(posts) == 0 {
 		t.Fatalf("%s: the page sent no stats", c.sc.Name)
 	}
 	last := posts[len(posts)-1]
 	tr := &Truth{Scenario: c.sc.Name, Roles: c.peer.Roles(), Reports: len(posts), Events: events,
-		PeerSent: c.peer.Sent(), Started: c.started}
+		PeerSent: c.peer.Sent(), Started: c.started, Pcap: c.pcapAt, PcapPackets: packets}
 	tr.DroppedIn, tr.DroppedOut = c.peer.Dropped()
-	var err error
 	if tr.Streams, err = buildTruth(last.Stats, tr.Roles, tr.PeerSent); err != nil {
 		t.Fatalf("%s: %v", c.sc.Name, err)
 	}

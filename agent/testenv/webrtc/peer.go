@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"io"
 	"net"
+	"strings"
 	"sync"
 
 	"github.com/pion/interceptor"
@@ -31,6 +32,7 @@ type mediaPeer struct {
 	conn  *impairedConn
 	mux   io.Closer
 	codec string
+	dtx   bool
 	log   func(format string, args ...any)
 
 	mu    sync.Mutex
@@ -60,7 +62,7 @@ func newMediaPeer(nsPath, addr, codec string, dtx bool, imp Impairment, seed uin
 	if err != nil {
 		return nil, fmt.Errorf("opening the media socket %s: %w", addr, err)
 	}
-	p := &mediaPeer{conn: newImpairedConn(udp, imp, seed), codec: codec, log: log, sent: map[string]SentTrack{}}
+	p := &mediaPeer{conn: newImpairedConn(udp, imp, seed), codec: codec, dtx: dtx, log: log, sent: map[string]SentTrack{}}
 	m := &pion.MediaEngine{}
 	if err := registerCodecs(m, codec, dtx); err != nil {
 		udp.Close()
@@ -164,7 +166,30 @@ func (p *mediaPeer) answer(offer string, roles map[string]string) (string, error
 	}
 	<-done
 	p.recordSent(pc)
-	return pc.LocalDescription().SDP, nil
+	sdp := pc.LocalDescription().SDP
+	if p.dtx {
+		sdp = withDTX(sdp)
+	}
+	return sdp, nil
+}
+
+// withDTX asks the client for Opus DTX in the answer's Opus format line:
+// usedtx is what the receiver wants, and pion's answer repeats the offer's
+// parameters (which lack it) instead of its own.
+func withDTX(sdp string) string {
+	lines := strings.Split(sdp, "\r\n")
+	opus := ""
+	for _, l := range lines {
+		if pt, ok := strings.CutPrefix(l, "a=rtpmap:"); ok && strings.Contains(strings.ToLower(l), "opus/48000") {
+			opus = strings.Fields(pt)[0]
+		}
+	}
+	for i, l := range lines {
+		if opus != "" && strings.HasPrefix(l, "a=fmtp:"+opus+" ") && !strings.Contains(l, "usedtx=1") {
+			lines[i] = l + ";usedtx=1"
+		}
+	}
+	return strings.Join(lines, "\r\n")
 }
 
 // addEcho puts a track of the peer's own on the transceiver of one mid.
@@ -213,8 +238,12 @@ func (p *mediaPeer) recordSent(pc *pion.PeerConnection) {
 
 // runEcho sends what arrives on remote back on local with the peer's own
 // sequence numbers, so losses on the way in do not show on the way out.
+// Only packets newer than the last one echoed go back: a retransmission
+// the client sent to repair a gap would otherwise reappear late, with an
+// old timestamp, as if the peer's own stream jittered by seconds.
 func (p *mediaPeer) runEcho(remote *pion.TrackRemote, local *pion.TrackLocalStaticRTP) {
-	var seq uint16
+	var seq, last uint16
+	first := true
 	for {
 		pkt, _, err := remote.ReadRTP()
 		if err != nil {
@@ -223,6 +252,10 @@ func (p *mediaPeer) runEcho(remote *pion.TrackRemote, local *pion.TrackLocalStat
 		if pkt.PayloadType != uint8(remote.PayloadType()) {
 			continue // an RTX or padding packet, not media
 		}
+		if !first && int16(pkt.SequenceNumber-last) <= 0 {
+			continue
+		}
+		first, last = false, pkt.SequenceNumber
 		out := rtp.Packet{Header: rtp.Header{Version: 2, Marker: pkt.Marker, SequenceNumber: seq,
 			Timestamp: pkt.Timestamp}, Payload: pkt.Payload}
 		seq++

@@ -73,17 +73,19 @@ type Stream struct {
 
 // Truth is the ground truth of one call, from the page's last report.
 type Truth struct {
-	Scenario   string            `json:"scenario"`
-	Roles      map[string]string `json:"roles"`
-	Streams    []Stream          `json:"streams"`
-	PairRTTMs  float64           `json:"pair_rtt_ms"` // candidate-pair currentRoundTripTime
-	PairTypes  string            `json:"pair_types"`  // local -> remote candidate types
-	Reports    int               `json:"reports"`
-	Events     []Event           `json:"events"`
-	PeerSent   []SentTrack       `json:"peer_sent"`
-	DroppedIn  uint64            `json:"dropped_in"`  // RTP the peer's impairment dropped from the client
-	DroppedOut uint64            `json:"dropped_out"` // and towards it
-	Started    time.Time         `json:"started"`     // the page's "started" event
+	Scenario    string            `json:"scenario"`
+	Roles       map[string]string `json:"roles"`
+	Streams     []Stream          `json:"streams"`
+	PairRTTMs   float64           `json:"pair_rtt_ms"` // candidate-pair currentRoundTripTime
+	PairTypes   string            `json:"pair_types"`  // local -> remote candidate types
+	Reports     int               `json:"reports"`
+	Events      []Event           `json:"events"`
+	PeerSent    []SentTrack       `json:"peer_sent"`
+	DroppedIn   uint64            `json:"dropped_in"`   // RTP the peer's impairment dropped from the client
+	DroppedOut  uint64            `json:"dropped_out"`  // and towards it
+	Started     time.Time         `json:"started"`      // the page's "started" event
+	Pcap        string            `json:"pcap"`         // the client veth during the call
+	PcapPackets int               `json:"pcap_packets"` // packets in it
 }
 
 // buildTruth reads the streams out of a getStats() report. roles maps the

@@ -26,6 +26,7 @@ type verdict struct {
 	wrongAfter bool // a read after the first right one said otherwise
 	final      *record.Record
 	span       string
+	offline    *record.Record // `teamsflow analyze` of the client veth's pcap
 }
 
 // right is the issue's requirement for an SSRC: labelled as the client
@@ -33,6 +34,10 @@ type verdict struct {
 func (v verdict) right() bool {
 	return v.final != nil && v.final.Label == v.s.Label && v.span == v.s.Label && v.firstRight >= 0 && !v.wrongAfter
 }
+
+// rightOffline: `teamsflow analyze` of the call's pcap labels the SSRC as
+// the client says.
+func (v verdict) rightOffline() bool { return v.offline != nil && v.offline.Label == v.s.Label }
 
 // findSSRC is the record of an SSRC among a read's records.
 func findSSRC(recs []record.Record, ssrc uint32) *record.Record {
@@ -61,10 +66,11 @@ func lastSpanLabel(spans []otelcoltest.Span, ssrc uint32) string {
 
 // judge holds every SSRC of the truth that was on the wire against the
 // agent's reads, its final records and the spans.
-func judge(tr *webrtc.Truth, reads []read, final []record.Record, spans []otelcoltest.Span) []verdict {
+func judge(tr *webrtc.Truth, reads []read, final, offline []record.Record, spans []otelcoltest.Span) []verdict {
 	var out []verdict
 	for _, s := range tr.Streams {
-		v := verdict{s: s, firstRight: -1, final: findSSRC(final, s.SSRC), span: lastSpanLabel(spans, s.SSRC)}
+		v := verdict{s: s, firstRight: -1, final: findSSRC(final, s.SSRC), span: lastSpanLabel(spans, s.SSRC),
+			offline: findSSRC(offline, s.SSRC)}
 		for _, rd := range reads {
 			r := findSSRC(rd.recs, s.SSRC)
 			if r == nil {
@@ -118,14 +124,14 @@ func unknownSSRCs(tr *webrtc.Truth, final []record.Record) []string {
 	return out
 }
 
-// accuracy counts right SSRCs of one direction.
-func accuracy(vs []verdict, dir string) (right, total int) {
+// accuracy counts the SSRCs of one direction that ok calls right.
+func accuracy(vs []verdict, dir string, ok func(verdict) bool) (right, total int) {
 	for _, v := range vs {
 		if v.s.Direction != dir {
 			continue
 		}
 		total++
-		if v.right() {
+		if ok(v) {
 			right++
 		}
 	}
@@ -149,8 +155,12 @@ func (v verdict) String() string {
 	if !v.right() {
 		mark = "WRONG"
 	}
-	return fmt.Sprintf("%s %s %-11s %-5s ssrc %#08x %-10s packets %5d: reads %s; final %s; span %q",
-		mark, v.s.Direction, v.s.Label, v.s.Role, v.s.SSRC, v.s.Codec, v.s.Packets, reads, final, v.span)
+	offline := "missing"
+	if v.offline != nil {
+		offline = v.offline.Label + " (" + v.offline.LabelReason + ")"
+	}
+	return fmt.Sprintf("%s %s %-11s %-5s ssrc %#08x %-10s packets %5d: reads %s; final %s; span %q; analyze %s",
+		mark, v.s.Direction, v.s.Label, v.s.Role, v.s.SSRC, v.s.Codec, v.s.Packets, reads, final, v.span, offline)
 }
 
 // health puts the client's receive-side figures next to teamsflow's.

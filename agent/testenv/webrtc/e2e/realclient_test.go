@@ -1,9 +1,11 @@
 package e2e
 
 import (
+	"encoding/json"
 	"fmt"
 	"net/url"
 	"os"
+	"os/exec"
 	"path/filepath"
 	"strings"
 	"testing"
@@ -92,7 +94,7 @@ func playAndJudge(t *testing.T, env *webrtc.Env, rc realCall) string {
 		tr.PairTypes, tr.PairRTTMs, tr.DroppedIn, tr.DroppedOut, tr.Describe())
 	rc.check(t, tr)
 
-	vs := judge(tr, reads, final, spans)
+	vs := judge(tr, reads, final, analyze(t, tr.Pcap), spans)
 	for _, v := range vs {
 		t.Log(v)
 	}
@@ -102,18 +104,41 @@ func playAndJudge(t *testing.T, env *webrtc.Env, rc realCall) string {
 	if u := unknownSSRCs(tr, final); len(u) > 0 {
 		t.Logf("SSRCs towards the peer that the client does not name: %s", strings.Join(u, "; "))
 	}
-	line := rc.sc.Name + ":"
-	for _, dir := range []string{webrtc.Sent, webrtc.Recv} {
-		right, total := accuracy(vs, dir)
-		line += fmt.Sprintf(" %s %d/%d", dir, right, total)
-		if total == 0 {
-			t.Errorf("no %s SSRC in the truth", dir)
-		} else if float64(right) < minRight*float64(total) {
-			t.Errorf("%s: %d of %d %s SSRCs labelled right (%.0f%%), want >= %.0f%%",
-				rc.sc.Name, right, total, dir, 100*float64(right)/float64(total), 100*minRight)
+	line := fmt.Sprintf("%-26s", rc.sc.Name)
+	for _, how := range []struct {
+		name string
+		ok   func(verdict) bool
+	}{{"live", verdict.right}, {"analyze", verdict.rightOffline}} {
+		for _, dir := range []string{webrtc.Sent, webrtc.Recv} {
+			right, total := accuracy(vs, dir, how.ok)
+			line += fmt.Sprintf(" %s %s %d/%d", how.name, dir, right, total)
+			if total == 0 {
+				t.Errorf("no %s SSRC in the truth", dir)
+			} else if float64(right) < minRight*float64(total) {
+				t.Errorf("%s (%s): %d of %d %s SSRCs labelled right (%.0f%%), want >= %.0f%%",
+					rc.sc.Name, how.name, right, total, dir, 100*float64(right)/float64(total), 100*minRight)
+			}
 		}
 	}
 	return line
+}
+
+// analyze runs `teamsflow analyze --json` on the call's pcap.
+func analyze(t *testing.T, pcap string) []record.Record {
+	t.Helper()
+	out, err := exec.Command(binary, "analyze", "--json", "--all-apps", pcap).Output()
+	if err != nil {
+		t.Fatalf("teamsflow analyze %s: %v", pcap, err)
+	}
+	var recs []record.Record
+	for _, line := range strings.Split(strings.TrimSpace(string(out)), "\n") {
+		var r record.Record
+		if err := json.Unmarshal([]byte(line), &r); err != nil {
+			t.Fatalf("teamsflow analyze: bad line %q: %v", line, err)
+		}
+		recs = append(recs, r)
+	}
+	return recs
 }
 
 // waitSpans waits until every SSRC the agent listed towards the peer has a
