@@ -59,11 +59,7 @@ func (p *Pipeline) analyse() {
 			p.labelFlow(st)
 		}
 	}
-	for k, st := range p.rtp {
-		if st.analysable() {
-			p.labelRTP(k, st)
-		}
-	}
+	p.labelRTPs()
 	p.group()
 }
 
@@ -137,19 +133,6 @@ func (p *Pipeline) labelFlow(st *flowState) {
 		Features: st.window.Features(),
 	})
 	st.settler.Update(r)
-}
-
-func (p *Pipeline) labelRTP(k rtpKey, st *rtpState) {
-	fl := p.flows[k.flow]
-	m := classify.Media{
-		LocalPort: k.flow.Local.Port(), PeerPort: k.flow.Peer.Port(),
-		PayloadType: st.r.PayloadType, Features: st.window.Features(),
-	}
-	if fl != nil {
-		m.Teams = fl.isTeams
-		m.TeamsRelay = fl.destination && p.cfg.Names.IsRelayPort(m.PeerPort)
-	}
-	st.settler.Update(p.classify.Media(m))
 }
 
 // group assigns call ids: Teams media first (oldest first, so that the

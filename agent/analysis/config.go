@@ -69,4 +69,8 @@ type Counters struct {
 	HelloBuffersDropped uint64 // ClientHellos not joined: MaxHelloBuffers reached
 	DNSErrors           uint64 // DNS samples that did not parse
 	HelloErrors         uint64 // ClientHellos without a usable server name
+	// RTPRejected counts would-be RTP sources that never became streams:
+	// bytes that start like RTP without a sender's sequence steps or a
+	// media clock (encrypted non-RTP traffic, random payloads).
+	RTPRejected uint64
 }

@@ -91,9 +91,10 @@ type Media struct {
 	Teams       bool // the stream's app is Teams: QoS ports only apply to it
 	LocalPort   uint16
 	PeerPort    uint16
-	TeamsRelay  bool // the peer is a Teams relay
-	PayloadType uint8
+	TeamsRelay  bool  // the peer is a Teams relay
+	PayloadType uint8 // the stream's main payload type
 	Features    Features
+	Prev        string // the label shown so far, if any: thresholds keep a band around it
 }
 
 // Classifier labels streams with a QoS port configuration.
@@ -113,16 +114,24 @@ func (c *Classifier) Media(m Media) Result {
 	if l := relayPortLabels[m.PeerPort]; m.TeamsRelay && l != "" {
 		return Result{l, ReasonRelayPort, 0.8}
 	}
-	if r, ok := Rate(m.Features); ok {
+	if r, ok := Rate(m.Features, m.Prev); ok {
 		return r
 	}
 	return Result{LabelOther, ReasonNone, 0.1}
 }
 
 // plausibleAudio keeps a payload type from overruling packets that are
-// plainly not audio (another app reusing the number for video).
+// plainly not audio (another app reusing the number for video): a known
+// clock must be an audio clock, and without one the sizes and marker bits
+// must fit audio. A packet or two never carry a codec's word.
 func plausibleAudio(f Features) bool {
-	return f.Packets < minPacketsToGuess*10 || (f.MeanPayload <= 2*audioMaxPayload && f.FramesPerSec < 8)
+	if f.Packets < minPacketsToGuess {
+		return false
+	}
+	if f.Clock > 0 {
+		return f.Clock <= audioMaxClock
+	}
+	return f.MeanPayload <= 2*audioMaxPayload && (f.MarkerRatio < audioMaxMarkers || f.FramesPerSec < 8)
 }
 
 // Flow is what is known about a flow as a whole.

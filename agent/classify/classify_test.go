@@ -12,19 +12,26 @@ import (
 
 const sec = time.Second
 
-// settleMedia runs a schedule through Window, Media and Settler at 1 s
+// settleMedia runs a schedule through Life, Media and Settler at 1 s
 // snapshots and returns the label shown after each snapshot.
 func settleMedia(m classify.Media, pkts []ct.Packet, offset time.Duration, n int) []classify.Result {
+	out, _ := settleMediaChanges(m, pkts, offset, n)
+	return out
+}
+
+// settleMediaChanges is settleMedia that also returns the label changes
+// after the label settled.
+func settleMediaChanges(m classify.Media, pkts []ct.Packet, offset time.Duration, n int) ([]classify.Result, uint32) {
 	c := classify.New(classify.DefaultQoSPorts())
-	var w classify.Window
+	var l classify.Life
 	var s classify.Settler
 	var out []classify.Result
 	for _, smp := range ct.Samples(pkts, offset, sec, n) {
-		w.Add(smp)
-		m.Features = w.Features()
+		l.Add(smp)
+		m.Features, m.Prev = l.Features(), s.Current().Label
 		out = append(out, s.Update(c.Media(m)))
 	}
-	return out
+	return out, s.Changes()
 }
 
 // requireSettled checks that the label is want from snapshot `by` on.

@@ -31,7 +31,7 @@ func (c *Classifier) Flow(f Flow) Result {
 		// The relay speaks framings the parser may not know; the port says relay.
 		return Result{LabelTURN, ReasonRelayPort, 0.5}
 	}
-	if r, ok := Rate(f.Features); ok {
+	if r, ok := Rate(f.Features, ""); ok {
 		r.Confidence -= 0.15 // flow counters mix everything the flow carries
 		return r
 	}
