@@ -57,10 +57,11 @@ const (
 // Stream is one SSRC of the call as the client's own statistics tell it.
 type Stream struct {
 	SSRC      uint32 `json:"ssrc"`
-	Direction string `json:"direction"` // sent or recv, from the client
-	Label     string `json:"label"`     // audio, video, screenshare (the mid's role)
-	Role      string `json:"role"`      // media or rtx
-	Kind      string `json:"kind"`      // audio or video (getStats)
+	Direction string `json:"direction"`          // sent or recv, from the client
+	Label     string `json:"label"`              // audio, video, screenshare (the mid's role)
+	Role      string `json:"role"`               // media or rtx
+	Protects  uint32 `json:"protects,omitempty"` // an rtx stream's media SSRC
+	Kind      string `json:"kind"`               // audio or video (getStats)
 	Mid       string `json:"mid"`
 	Codec     string `json:"codec,omitempty"`
 	Packets   uint64 `json:"packets"`
@@ -123,13 +124,14 @@ func buildTruth(report []Stat, roles map[string]string, peer []SentTrack) ([]Str
 		}
 		out = append(out, st)
 		if rtx := s.RTXSSRC; rtx != 0 {
-			out = append(out, Stream{SSRC: rtx, Direction: st.Direction, Label: label, Role: RoleRTX, Kind: s.Kind, Mid: s.Mid,
-				Packets: s.RetransmittedSent + s.RetransmittedRecv})
+			out = append(out, Stream{SSRC: rtx, Direction: st.Direction, Label: label, Role: RoleRTX, Protects: s.SSRC,
+				Kind: s.Kind, Mid: s.Mid, Packets: s.RetransmittedSent + s.RetransmittedRecv})
 		}
 	}
 	for _, p := range peer {
 		if p.RTXSSRC != 0 && !hasSSRC(out, p.RTXSSRC) && hasSSRC(out, p.SSRC) {
-			out = append(out, Stream{SSRC: p.RTXSSRC, Direction: Recv, Label: roles[p.Mid], Role: RoleRTX, Kind: p.Kind, Mid: p.Mid})
+			out = append(out, Stream{SSRC: p.RTXSSRC, Direction: Recv, Label: roles[p.Mid], Role: RoleRTX, Protects: p.SSRC,
+				Kind: p.Kind, Mid: p.Mid})
 		}
 	}
 	sort.Slice(out, func(i, j int) bool {

@@ -40,13 +40,13 @@ func TestBuildTruth(t *testing.T) {
 		11: {SSRC: 11, Direction: Sent, Label: "audio", Role: RoleMedia, Kind: "audio", Mid: "0", Codec: "audio/opus", Packets: 500},
 		22: {SSRC: 22, Direction: Sent, Label: "video", Role: RoleMedia, Kind: "video", Mid: "1", Codec: "video/VP8", Packets: 300,
 			JitterMs: 4, Lost: 7, RTTMs: 21},
-		23: {SSRC: 23, Direction: Sent, Label: "video", Role: RoleRTX, Kind: "video", Mid: "1", Packets: 4},
+		23: {SSRC: 23, Direction: Sent, Label: "video", Role: RoleRTX, Protects: 22, Kind: "video", Mid: "1", Packets: 4},
 		99: {SSRC: 99, Direction: Recv, Label: "audio", Role: RoleMedia, Kind: "audio", Mid: "0", Codec: "audio/opus", Packets: 480,
 			JitterMs: 2, Lost: 3},
 		88: {SSRC: 88, Direction: Recv, Label: "screenshare", Role: RoleMedia, Kind: "video", Mid: "2", Codec: "video/VP8", Packets: 40},
 		// The peer's RTX of a stream the client received; not 78, whose
 		// media (77) never arrived.
-		89: {SSRC: 89, Direction: Recv, Label: "screenshare", Role: RoleRTX, Kind: "video", Mid: "2"},
+		89: {SSRC: 89, Direction: Recv, Label: "screenshare", Role: RoleRTX, Protects: 88, Kind: "video", Mid: "2"},
 	}
 	if len(got) != len(want) {
 		t.Fatalf("%d streams, want %d: %+v", len(got), len(want), got)

@@ -39,6 +39,17 @@ func (v verdict) right() bool {
 // the client says.
 func (v verdict) rightOffline() bool { return v.offline != nil && v.offline.Label == v.s.Label }
 
+// roleRight: the final record calls the SSRC media or a repair stream as
+// the client does, and a repair stream names the SSRC it protects. A
+// record without rtp_role (an agent that does not tell) is not right.
+func (v verdict) roleRight() bool {
+	r := v.final
+	if r == nil || r.RTPRole != v.s.Role {
+		return false
+	}
+	return v.s.Role != webrtc.RoleRTX || (r.RTPProtects != nil && *r.RTPProtects == v.s.Protects)
+}
+
 // findSSRC is the record of an SSRC among a read's records.
 func findSSRC(recs []record.Record, ssrc uint32) *record.Record {
 	for i, r := range recs {
@@ -148,8 +159,8 @@ func (v verdict) String() string {
 		reads = "never listed"
 	}
 	final := "missing"
-	if v.final != nil {
-		final = v.final.Label
+	if r := v.final; r != nil {
+		final = fmt.Sprintf("%s (role %q, %d changes after settling)", r.Label, r.RTPRole, r.LabelChanges)
 	}
 	mark := "RIGHT"
 	if !v.right() {

@@ -120,6 +120,10 @@ func playAndJudge(t *testing.T, env *webrtc.Env, rc realCall) string {
 			}
 		}
 	}
+	for _, dir := range []string{webrtc.Sent, webrtc.Recv} {
+		right, total := accuracy(vs, dir, verdict.roleRight)
+		line += fmt.Sprintf(" role %s %d/%d", dir, right, total)
+	}
 	return line
 }
 
