@@ -7,7 +7,7 @@ GO       ?= go
 BIN      := bin
 VERSION  ?= $(shell git describe --tags --always --dirty 2>/dev/null || echo dev)
 LDFLAGS  := -X main.version=$(VERSION)
-APT_PKGS := clang llvm libbpf-dev iproute2 tmux systemd util-linux passwd rpm
+APT_PKGS := clang llvm libbpf-dev iproute2 tmux systemd util-linux passwd rpm chromium
 # Packages: deb and rpm versions must start with a digit and hold no '-'.
 PKG_DIR     ?= $(BIN)/package
 PKG_VERSION ?= $(shell echo $(VERSION) | sed -E 's/^v//; s/-/./g; /^[0-9]/!s/^/0.0.0+git./')
