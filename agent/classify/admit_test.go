@@ -119,13 +119,14 @@ func TestAdmitRejectsRandomBytes(t *testing.T) {
 }
 
 func TestRepairOf(t *testing.T) {
-	video := classify.Sibling{SSRC: 1, PayloadType: 96, Packets: 3000, MaxTS: 1_000_000}
-	audio := classify.Sibling{SSRC: 2, PayloadType: 111, Packets: 1500, MaxTS: 3_000_000_000}
-	share := classify.Sibling{SSRC: 3, PayloadType: 96, Packets: 400, MaxTS: 2_000_000_000}
-	rtx := classify.Sibling{SSRC: 4, PayloadType: 97, Packets: 300, PadOnly: 250, MaxTS: 1_000_000 - 9000}
-	lossRTX := classify.Sibling{SSRC: 5, PayloadType: 97, Packets: 60, MaxTS: 1_000_000 - 40000}
-	fec := classify.Sibling{SSRC: 6, PayloadType: 127, Packets: 900, MaxTS: 1_000_000}
-	all := []classify.Sibling{video, audio, share, rtx}
+	video := classify.Sibling{SSRC: 1, PayloadType: 96, Packets: 3000, Markers: 600, MaxTS: 1_000_000, Clock: 90000}
+	audio := classify.Sibling{SSRC: 2, PayloadType: 111, Packets: 1500, Markers: 3, MaxTS: 3_000_000_000, Clock: 48000}
+	share := classify.Sibling{SSRC: 3, PayloadType: 96, Packets: 400, Markers: 80, MaxTS: 2_000_000_000, Clock: 90000}
+	probes := classify.Sibling{SSRC: 4, PayloadType: 97, Packets: 300, MaxTS: 1_000_000 + 9000, Clock: 90000}
+	lossRTX := classify.Sibling{SSRC: 5, PayloadType: 97, Packets: 60, Markers: 6, MaxTS: 1_000_000 - 40000}
+	flexfec := classify.Sibling{SSRC: 6, PayloadType: 127, Packets: 900, MaxTS: 123, Clock: 90000}
+	quietAudio := classify.Sibling{SSRC: 7, PayloadType: 0, Packets: 200, MaxTS: 456, Clock: 8000}
+	all := []classify.Sibling{video, audio, share, probes}
 	for _, c := range []struct {
 		s        classify.Sibling
 		sibs     []classify.Sibling
@@ -135,9 +136,10 @@ func TestRepairOf(t *testing.T) {
 		{video, all, "", 0},
 		{audio, all, "", 0},
 		{share, all, "", 0},
-		{rtx, all, classify.RoleRTX, 1},
+		{probes, all, classify.RoleRTX, 1},
 		{lossRTX, []classify.Sibling{video, audio, lossRTX}, classify.RoleRTX, 1},
-		{fec, []classify.Sibling{video, audio, fec}, classify.RoleFEC, 1},
+		{flexfec, []classify.Sibling{video, audio, share, flexfec}, classify.RoleFEC, 1},
+		{quietAudio, []classify.Sibling{video, audio, quietAudio}, "", 0},
 	} {
 		role, of := classify.RepairOf(c.s, c.sibs)
 		if role != c.role || of != c.protects {
