@@ -145,7 +145,7 @@ func (p *Pipeline) group() {
 	}
 	var mediaStreams, others []member
 	for k, st := range p.rtp {
-		if fl := p.flows[k.flow]; fl != nil && fl.isTeams && classify.IsMedia(st.settler.Current().Label) {
+		if fl := p.flows[k.flow]; fl != nil && fl.isTeams && classify.IsMedia(st.shown().Label) {
 			mediaStreams = append(mediaStreams, member{&st.stream, fl.keys.call})
 		}
 	}

@@ -201,15 +201,16 @@ func (p *Pipeline) labelRTPs() {
 		}
 	}
 	for _, st := range repairs {
-		m := p.rtp[rtpKey{st.r.Flow, st.r.Sent, st.protects}]
-		if m != nil && m.settler.Current().Label != "" {
-			st.settler.Follow(m.settler.Current())
+		if m := p.rtp[rtpKey{st.r.Flow, st.r.Sent, st.protects}]; m != nil {
+			st.follows = m.settler.Current()
 		}
 	}
 }
 
-// roles marks the repair streams among a flow's sources, by direction,
-// and appends the running ones to repairs. A role, once found, stays.
+// roles marks the repair streams among a flow's running sources, by
+// direction, and appends them to repairs. Roles are judged again at every
+// snapshot from the life's counters: an RTX source busy with probes at
+// the start may outnumber its media for a while.
 func (p *Pipeline) roles(id observe.FlowID, keys map[rtpKey]struct{}, repairs []*rtpState) []*rtpState {
 	for _, sent := range []bool{true, false} {
 		var sibs []classify.Sibling
@@ -225,12 +226,10 @@ func (p *Pipeline) roles(id observe.FlowID, keys map[rtpKey]struct{}, repairs []
 		}
 		for _, s := range sibs {
 			st := p.rtp[rtpKey{id, sent, s.SSRC}]
-			if st.role == classify.RoleMedia {
-				if role, of := classify.RepairOf(s, sibs); role != "" {
-					st.role, st.protects = role, of
-				}
-			}
-			if st.role != classify.RoleMedia {
+			st.role, st.protects = classify.RepairOf(s, sibs)
+			if st.role == "" {
+				st.role = classify.RoleMedia
+			} else {
 				repairs = append(repairs, st)
 			}
 		}
@@ -249,4 +248,12 @@ func (p *Pipeline) labelRTP(k rtpKey, st *rtpState) {
 		m.TeamsRelay = fl.destination && p.cfg.Names.IsRelayPort(m.PeerPort)
 	}
 	st.settler.Update(p.classify.Media(m))
+}
+
+// shown is the label a record shows: a repair stream's is its media's.
+func (st *rtpState) shown() classify.Result {
+	if st.role != classify.RoleMedia && st.follows.Label != "" {
+		return st.follows
+	}
+	return st.settler.Current()
 }

@@ -47,7 +47,7 @@ func (l *Life) Add(s Sample) {
 		}
 		return
 	}
-	endsIdle := s.Silence.Seconds() >= shareMinSilence
+	endsIdle := s.Silence.Seconds() >= shareGapSilence
 	switch {
 	case l.afterGap > 0 || endsIdle:
 		// A camera never idles: a gap weighs more than a slow interval.
@@ -69,7 +69,6 @@ func (l *Life) Add(s Sample) {
 		l.clockWall += l.pending + s.Span - min(s.Span, s.Silence)
 	}
 	l.pending = min(s.Span, s.Silence)
-	// Video at 8 fps idles 0.125 s between frames; a share idles seconds.
 	l.afterGap = max(l.afterGap, 1) - 1
 	if endsIdle {
 		l.afterGap = gapReach
@@ -110,6 +109,11 @@ func intervalFPS(s Sample) float64 {
 
 // Active is how many intervals carried media.
 func (l *Life) Active() int { return l.active }
+
+// shareGapSilence is the silence at a snapshot that counts as a share's
+// idle gap: video idles 0.125 s between frames at 8 fps; a share idles
+// seconds, and a snapshot catches the gap at any point of it.
+const shareGapSilence = shareMinSilence
 
 // gapReach is how many active intervals after an idle gap vote share.
 const gapReach = 2

@@ -21,13 +21,13 @@ type Sibling struct {
 // Repair evidence. An RTX packet keeps the timestamp of the packet it
 // repeats (RFC 4588 section 4), and libwebrtc's padding on the RTX SSRC
 // (padding only, or old packets again) carries media timestamps too: so
-// an RTX source's timestamps stay within a round trip of its media's,
+// an RTX source's timestamps stay within seconds of its media's,
 // though every sender draws each SSRC's timestamp base at random (RFC
 // 3550). Its payload type differs. FlexFEC (RFC 8627, libwebrtc) runs its
 // own timestamp base at 90 kHz and never sets the marker bit, which every
 // video frame's last packet carries.
 const (
-	repairTSWindow = 180_000 // 2 s at 90 kHz: a retransmission's age at most
+	repairTSWindow = 900_000 // 10 s at 90 kHz: an old frame of a static share sent again, or padding long after it
 	fecMinPackets  = 20      // packets without a marker before a source counts as FEC
 )
 
