@@ -34,7 +34,15 @@ type Life struct {
 	// gap: snapshots cut a share's burst of changes in two, and only one
 	// half touches the gap.
 	afterGap uint8
+	// The last few active intervals' frames and spans: an interval's vote
+	// reads the frame rate over them, as one second holds too few frames
+	// of a slow camera to tell it from a share.
+	recentFrames [recentIntervals]uint64
+	recentSpans  [recentIntervals]time.Duration
 }
+
+// recentIntervals is how many active intervals a vote's frame rate spans.
+const recentIntervals = 3
 
 // Add takes one interval of the stream.
 func (l *Life) Add(s Sample) {
@@ -48,11 +56,12 @@ func (l *Life) Add(s Sample) {
 		return
 	}
 	endsIdle := s.Silence.Seconds() >= shareGapSilence
+	fps := l.recentFPS(s)
 	switch {
 	case l.afterGap > 0 || endsIdle:
 		// A camera never idles: a gap weighs more than a slow interval.
 		l.shareVotes, l.votes = l.shareVotes+gapVote, l.votes+gapVote
-	case intervalFPS(s) < shareFPS:
+	case fps < shareFPS:
 		l.shareVotes, l.votes = l.shareVotes+1, l.votes+1
 	default:
 		l.votes++
@@ -97,14 +106,26 @@ func (l *Life) Features() Features {
 	return f
 }
 
-// intervalFPS is an interval's frame rate: timestamp changes, or marker
-// bits where the timestamp says nothing.
-func intervalFPS(s Sample) float64 {
+// recentFPS adds an active interval to the recent ones and returns their
+// frame rate: timestamp changes, or marker bits where the timestamp says
+// nothing.
+func (l *Life) recentFPS(s Sample) float64 {
 	frames := s.Frames
 	if s.TSAdvance == 0 {
 		frames = s.Markers
 	}
-	return float64(frames) / max(s.Span.Seconds(), 0.001)
+	if l.active == 0 && s.TSAdvance > 0 {
+		frames++ // the first packet's frame: the counters count steps past it
+	}
+	i := l.active % recentIntervals
+	l.recentFrames[i], l.recentSpans[i] = frames, s.Span
+	var n uint64
+	var span time.Duration
+	for k := range recentIntervals {
+		n += l.recentFrames[k]
+		span += l.recentSpans[k]
+	}
+	return float64(n) / max(span.Seconds(), 0.001)
 }
 
 // Active is how many intervals carried media.

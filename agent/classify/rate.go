@@ -28,7 +28,7 @@ const (
 // degrades resolution instead. Each active interval votes; a settled label
 // moves only when the vote passes the majority by the band.
 const (
-	shareFPS      = 6.5  // frames/s
+	shareFPS      = 5.5  // frames/s: a share animated at 5 fps is still one
 	shareVoteBand = 0.15 // of the votes
 )
 
