@@ -217,8 +217,8 @@ func (p *Pipeline) roles(id observe.FlowID, keys map[rtpKey]struct{}, repairs []
 		for k := range keys {
 			if st := p.rtp[k]; k.sent == sent && !st.ended() {
 				o := st.own()
-				sibs = append(sibs, classify.Sibling{SSRC: k.ssrc, PayloadType: o.PayloadType,
-					Packets: o.Packets, Markers: o.Markers, MaxTS: o.MaxTS, Clock: st.life.Features().Clock})
+				sibs = append(sibs, classify.Sibling{SSRC: k.ssrc, PayloadType: o.PayloadType, Packets: o.Packets,
+					PadOnly: o.PadOnly, Markers: o.Markers, MaxTS: o.MaxTS, Clock: st.life.Features().Clock})
 			}
 		}
 		if len(sibs) < 2 {
@@ -244,7 +244,7 @@ func (p *Pipeline) labelRTP(k rtpKey, st *rtpState) {
 		PayloadType: st.r.PayloadType, Features: st.life.Features(), Prev: st.settler.Settled(),
 	}
 	if fl != nil {
-		m.Teams = fl.isTeams
+		m.Teams, m.Browser = fl.isTeams, browser(fl.process)
 		m.TeamsRelay = fl.destination && p.cfg.Names.IsRelayPort(m.PeerPort)
 	}
 	st.settler.Update(p.classify.Media(m))

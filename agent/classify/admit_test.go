@@ -126,6 +126,8 @@ func TestRepairOf(t *testing.T) {
 	lossRTX := classify.Sibling{SSRC: 5, PayloadType: 97, Packets: 60, Markers: 6, MaxTS: 1_000_000 - 40000}
 	flexfec := classify.Sibling{SSRC: 6, PayloadType: 127, Packets: 900, MaxTS: 123, Clock: 90000}
 	quietAudio := classify.Sibling{SSRC: 7, PayloadType: 0, Packets: 200, MaxTS: 456, Clock: 8000}
+	// Probing at the start: RTX outnumbers its media, but only RTX pads.
+	busyRTX := classify.Sibling{SSRC: 8, PayloadType: 97, Packets: 5000, PadOnly: 700, Markers: 40, MaxTS: 1_000_000 - 3000}
 	all := []classify.Sibling{video, audio, share, probes}
 	for _, c := range []struct {
 		s        classify.Sibling
@@ -140,6 +142,8 @@ func TestRepairOf(t *testing.T) {
 		{lossRTX, []classify.Sibling{video, audio, lossRTX}, classify.RoleRTX, 1},
 		{flexfec, []classify.Sibling{video, audio, share, flexfec}, classify.RoleFEC, 1},
 		{quietAudio, []classify.Sibling{video, audio, quietAudio}, "", 0},
+		{busyRTX, []classify.Sibling{video, audio, busyRTX}, classify.RoleRTX, 1},
+		{video, []classify.Sibling{video, audio, busyRTX}, "", 0},
 	} {
 		role, of := classify.RepairOf(c.s, c.sibs)
 		if role != c.role || of != c.protects {

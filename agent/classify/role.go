@@ -13,6 +13,7 @@ type Sibling struct {
 	SSRC        uint32
 	PayloadType uint8  // main payload type
 	Packets     uint64 // all packets, padding-only ones included
+	PadOnly     uint64
 	Markers     uint64
 	MaxTS       uint32  // highest RTP timestamp
 	Clock       float64 // Hz over the life, 0 when not known
@@ -45,12 +46,14 @@ func RepairOf(s Sibling, siblings []Sibling) (role string, protects uint32) {
 	return "", 0
 }
 
-// rtxOf is the busier sibling with another payload type whose timestamps
-// are nearest to s's, within a retransmission's age.
+// rtxOf is the sibling with another payload type whose timestamps are
+// nearest to s's, within a retransmission's age, and of the two the media:
+// the one without padding-only packets (a sender with RTX pads on RTX),
+// else the busier one.
 func rtxOf(s Sibling, siblings []Sibling) (uint32, bool) {
 	best, of, found := int64(repairTSWindow)+1, uint32(0), false
 	for _, o := range siblings {
-		if o.SSRC == s.SSRC || o.PayloadType == s.PayloadType || o.Packets <= s.Packets {
+		if o.SSRC == s.SSRC || o.PayloadType == s.PayloadType || !repairs(s, o) {
 			continue
 		}
 		d := int64(int32(s.MaxTS - o.MaxTS))
@@ -62,6 +65,14 @@ func rtxOf(s Sibling, siblings []Sibling) (uint32, bool) {
 		}
 	}
 	return of, found
+}
+
+// repairs says which of two timestamp-linked sources is the repair one.
+func repairs(s, media Sibling) bool {
+	if (s.PadOnly > 0) != (media.PadOnly > 0) {
+		return s.PadOnly > 0
+	}
+	return media.Packets > s.Packets
 }
 
 // fecOf is the busiest video sibling of a marker-less 90 kHz source.
