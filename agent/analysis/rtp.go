@@ -218,7 +218,7 @@ func (p *Pipeline) roles(id observe.FlowID, keys map[rtpKey]struct{}, repairs []
 			if st := p.rtp[k]; k.sent == sent && !st.ended() {
 				o := st.own()
 				sibs = append(sibs, classify.Sibling{SSRC: k.ssrc, PayloadType: o.PayloadType, Packets: o.Packets,
-					PadOnly: o.PadOnly, Markers: o.Markers, MaxTS: o.MaxTS, Clock: st.life.Features().Clock})
+					PadOnly: o.PadOnly, Markers: o.Markers, MaxTS: o.MaxTS, Clock: st.life.Features().Clock, Last: o.Last})
 			}
 		}
 		if len(sibs) < 2 {

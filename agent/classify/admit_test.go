@@ -128,6 +128,10 @@ func TestRepairOf(t *testing.T) {
 	quietAudio := classify.Sibling{SSRC: 7, PayloadType: 0, Packets: 200, MaxTS: 456, Clock: 8000}
 	// Probing at the start: RTX outnumbers its media, but only RTX pads.
 	busyRTX := classify.Sibling{SSRC: 8, PayloadType: 97, Packets: 5000, PadOnly: 700, Markers: 40, MaxTS: 1_000_000 - 3000}
+	t0 := time.Date(2026, 1, 1, 0, 0, 0, 0, time.UTC)
+	laterVideo := video
+	laterVideo.MaxTS, laterVideo.Last = video.MaxTS+20*90000, t0.Add(22*time.Second)
+	earlyProbes := classify.Sibling{SSRC: 9, PayloadType: 97, Packets: 40, PadOnly: 40, MaxTS: video.MaxTS + 9000, Last: t0.Add(2 * time.Second)}
 	all := []classify.Sibling{video, audio, share, probes}
 	for _, c := range []struct {
 		s        classify.Sibling
@@ -144,6 +148,9 @@ func TestRepairOf(t *testing.T) {
 		{quietAudio, []classify.Sibling{video, audio, quietAudio}, "", 0},
 		{busyRTX, []classify.Sibling{video, audio, busyRTX}, classify.RoleRTX, 1},
 		{video, []classify.Sibling{video, audio, busyRTX}, "", 0},
+		// Probes at the start only: 20 s later the video's timestamp is
+		// 1.8M ahead, but was next to the probes' when they came.
+		{earlyProbes, []classify.Sibling{laterVideo, audio, earlyProbes}, classify.RoleRTX, 1},
 	} {
 		role, of := classify.RepairOf(c.s, c.sibs)
 		if role != c.role || of != c.protects {

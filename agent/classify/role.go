@@ -1,5 +1,7 @@
 package classify
 
+import "time"
+
 // RTP roles: a source carries media of its own, or repairs another one's.
 const (
 	RoleMedia = "media"
@@ -17,6 +19,22 @@ type Sibling struct {
 	Markers     uint64
 	MaxTS       uint32  // highest RTP timestamp
 	Clock       float64 // Hz over the life, 0 when not known
+	Last        time.Time
+}
+
+// tsAt is where o's timestamp stood at time t (before its last packet),
+// on its clock or the video clock: a repair source that went quiet is
+// compared with its media as it was then.
+func (o Sibling) tsAt(t time.Time) uint32 {
+	clock := o.Clock
+	if clock <= 0 {
+		clock = 90000
+	}
+	back := o.Last.Sub(t)
+	if back <= 0 || o.Last.IsZero() || t.IsZero() {
+		return o.MaxTS
+	}
+	return o.MaxTS - uint32(back.Seconds()*clock)
 }
 
 // Repair evidence. An RTX packet keeps the timestamp of the packet it
@@ -56,7 +74,7 @@ func rtxOf(s Sibling, siblings []Sibling) (uint32, bool) {
 		if o.SSRC == s.SSRC || o.PayloadType == s.PayloadType || !repairs(s, o) {
 			continue
 		}
-		d := int64(int32(s.MaxTS - o.MaxTS))
+		d := int64(int32(s.MaxTS - o.tsAt(s.Last)))
 		if d < 0 {
 			d = -d
 		}
