@@ -193,6 +193,10 @@ func (p *Pipeline) labelRTPs() {
 	for id, keys := range p.rtpOf {
 		if len(keys) > 1 {
 			repairs = p.roles(id, keys, repairs)
+			continue
+		}
+		for k := range keys {
+			p.rtp[k].role = classify.RoleMedia // its siblings are gone
 		}
 	}
 	for k, st := range p.rtp {
