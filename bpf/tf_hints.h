@@ -215,14 +215,14 @@ struct tf_rtp_in {
 	__u32 relayed;
 };
 
-/* RFC 3550 5.1: with the P bit the packet's last byte counts the padding
- * bytes at its end (Chromium's bandwidth probes are padding only). */
-static __always_inline __s64 tf_rtp_padding(struct __sk_buff *skb, const struct tf_rtp_in *in, __s64 payload)
+/* RFC 3550 5.1: the P bit marks padding at the end of the payload. SRTP
+ * encrypts the padding count with the payload (RFC 3711 3.1), so a header
+ * reader cannot tell its length, and libwebrtc sets the P bit only on its
+ * padding packets (bandwidth probes): a packet with the P bit is padding,
+ * all of it. */
+static __always_inline __s64 tf_rtp_padding(const struct tf_rtp_in *in, __s64 payload)
 {
-	__u8 n = 0;
-	if (!(in->b[0] & 0x20) || bpf_skb_load_bytes(skb, (in->off + in->len - 1) & 0xFFFF, &n, 1))
-		return 0;
-	return n < payload ? n : payload;
+	return (in->b[0] & 0x20) ? payload : 0;
 }
 
 /* A new source's first value (read only). */
@@ -244,7 +244,7 @@ static __noinline void tf_rtp_packet(struct __sk_buff *skb, const struct tf_flow
 	}
 	if (payload < 0)
 		payload = 0;
-	__s64 pad = tf_rtp_padding(skb, in, payload);
+	__s64 pad = tf_rtp_padding(in, payload);
 	payload -= pad;
 
 	struct tf_rtp_key rk = {};

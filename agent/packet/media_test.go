@@ -63,8 +63,7 @@ func rtpPacket(rng *rand.Rand, ssrc uint32, pt byte, seq uint16, ts uint32, size
 	}
 	b = append(b, make([]byte, size)...)
 	if rng.Intn(4) == 0 {
-		// RFC 3550 padding: the last byte counts it; sometimes more than
-		// the payload holds (damaged), sometimes all of it (a probe).
+		// The P bit (a padding probe; under SRTP its count is encrypted).
 		b[0] |= 0x20
 		b[len(b)-1] = byte(rng.Intn(256))
 	}

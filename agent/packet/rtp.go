@@ -42,7 +42,7 @@ func (f *Flows) rtpPacket(data []byte, k bpf.FlowKey, in rtpIn, tsNs uint64) {
 		}
 	}
 	payload = max(payload, 0)
-	pad := rtpPadding(data, in, payload)
+	pad := rtpPadding(in, payload)
 	payload -= pad
 	padOnly := uint32(0)
 	if payload == 0 {
@@ -148,15 +148,11 @@ func rtpMainPT(st *bpf.RTPStats, pt uint8) {
 	}
 }
 
-// rtpPadding is tf_rtp_padding: with the P bit, the packet's last byte
-// counts the padding at its end, at most the payload.
-func rtpPadding(data []byte, in rtpIn, payload int64) int64 {
+// rtpPadding is tf_rtp_padding: a packet with the P bit is padding, all
+// of it (SRTP encrypts the padding count; libwebrtc pads only probes).
+func rtpPadding(in rtpIn, payload int64) int64 {
 	if in.b[0]&0x20 == 0 {
 		return 0
 	}
-	at := int(uint16(in.off + in.len - 1))
-	if at >= len(data) {
-		return 0
-	}
-	return min(int64(data[at]), payload)
+	return payload
 }
