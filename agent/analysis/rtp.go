@@ -7,8 +7,14 @@ import (
 	"github.com/teamsflow/teamsflow/agent/observe"
 )
 
-// candidate is an RTP source not (yet) admitted as a stream.
-type candidate struct{ rejected bool }
+// candidate is an RTP source not (yet) admitted as a stream. rejected:
+// its structure is not RTP's, for good; silentAt: it went silent before it
+// was admitted, at that many packets (it is looked at again if it sends
+// more: a share's RTX may send a probe, then nothing until a loss).
+type candidate struct {
+	rejected bool
+	silentAt uint64
+}
 
 // candidateIdle is how long a source may stay silent before it is
 // admitted: one that stops first never showed a stream's structure.
@@ -79,11 +85,12 @@ func (p *Pipeline) newRTP(k rtpKey, r *observe.RTPStream, base observe.RTPStream
 // admit says whether a source is a stream yet. One packet never is:
 // sequence steps and a media clock must show (classify.Admit). A source
 // rejected, or silent for candidateIdle before it was admitted, is
-// counted once and ignored for the rest of its flow's life.
+// counted once; a rejected one is ignored for the rest of its flow's life,
+// a silent one until it sends again.
 func (p *Pipeline) admit(k rtpKey, r *observe.RTPStream) bool {
 	cs := p.cands[k.flow]
 	c := cs[k]
-	if c != nil && c.rejected {
+	if c != nil && (c.rejected || c.silentAt == r.Packets) {
 		return false
 	}
 	verdict := classify.Admit(classify.Source{
@@ -105,8 +112,14 @@ func (p *Pipeline) admit(k rtpKey, r *observe.RTPStream) bool {
 		c = &candidate{}
 		cs[k] = c
 	}
-	if verdict == classify.Rejected || p.now.Sub(r.Last) > candidateIdle {
+	switch {
+	case verdict == classify.Rejected:
 		c.rejected = true
+		if c.silentAt == 0 {
+			p.counters.RTPRejected++
+		}
+	case p.now.Sub(r.Last) > candidateIdle && c.silentAt == 0:
+		c.silentAt = r.Packets
 		p.counters.RTPRejected++
 	}
 	return false
@@ -124,7 +137,7 @@ func (p *Pipeline) candidateCount() int {
 // became streams and count as rejected.
 func (p *Pipeline) dropCandidates(id observe.FlowID) {
 	for _, c := range p.cands[id] {
-		if !c.rejected {
+		if !c.rejected && c.silentAt == 0 {
 			p.counters.RTPRejected++
 		}
 	}

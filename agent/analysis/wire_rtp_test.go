@@ -145,3 +145,20 @@ func TestSourceRestartAndComfortNoise(t *testing.T) {
 		}
 	}
 }
+
+// A source that sends a packet or two, then nothing for longer than a
+// candidate may wait (a share's first frames, an RTX probe), is looked at
+// again when it sends more, and becomes a stream then.
+func TestQuietCandidateAdmittedLater(t *testing.T) {
+	var w wire
+	w.opus(true, 0xD0, 111, 1, 1, 0, 40*time.Millisecond)
+	w.opus(true, 0xD0, 111, 3, 1+2*960+500*960, 10*time.Second, 20*time.Second)
+	w.opus(false, 0xD1, 111, 1, 1, 0, 20*time.Second) // keeps the flow alive
+	p, rs := w.analyse(t, analysis.Config{})
+	if got := rtpRecords(rs)[0xD0]; len(got) != 1 || got[0].Label != classify.LabelAudio {
+		t.Fatalf("records of the late source: %+v", got)
+	}
+	if c := p.Counters(); c.RTPRejected != 1 {
+		t.Errorf("%d rejections counted, want the one silent candidate", c.RTPRejected)
+	}
+}
