@@ -27,6 +27,7 @@
 #define TF_RTP_DEFAULT_CLOCK 90000
 #define TF_RTP_SEQ_NEAR 64      /* sequence steps a real sender's next packet may take (loss) */
 #define TF_RTP_PT_CN 13         /* comfort noise (RFC 3389): part of an audio stream */
+#define TF_RTP_TS_REBASE (1 << 28) /* timestamp steps back beyond this (50 min at 90 kHz) re-base */
 #define TF_STUN_MAGIC 0x2112A442
 #define EEXIST_ 17
 
@@ -177,13 +178,18 @@ static __always_inline void tf_rtp_seq(struct tf_rtp_stats *st, __u16 seq)
 }
 
 /* Frames and clock: a timestamp past the highest is a new frame, and its
- * step adds to the clock (a late or retransmitted packet adds nothing). */
+ * step adds to the clock (a late or retransmitted packet adds nothing). One
+ * far behind is a new base, not a late packet: libwebrtc's first padding
+ * may carry timestamp 0 before any media, and the media's then lies half
+ * the number space away. */
 static __always_inline void tf_rtp_ts(struct tf_rtp_stats *st, __u32 ts)
 {
 	__s32 step = (__s32)(ts - st->max_ts);
 	if (step > 0) {
 		st->ts_advance += step;
 		st->frames++;
+		st->max_ts = ts;
+	} else if (step < -TF_RTP_TS_REBASE) {
 		st->max_ts = ts;
 	}
 }

@@ -108,8 +108,9 @@ func rtpFlowKey(k bpf.FlowKey) (out bpf.RTPFlowKey) { return bpf.RTPFlowKey(k) }
 
 // Twins of tf_hints.h's constants.
 const (
-	seqNear = 64 // TF_RTP_SEQ_NEAR
-	ptCN    = 13 // TF_RTP_PT_CN
+	seqNear  = 64      // TF_RTP_SEQ_NEAR
+	ptCN     = 13      // TF_RTP_PT_CN
+	tsRebase = 1 << 28 // TF_RTP_TS_REBASE
 )
 
 // rtpSeq is tf_rtp_seq: the highest sequence number, and the steps a
@@ -124,12 +125,16 @@ func rtpSeq(st *bpf.RTPStats, seq uint16) {
 	}
 }
 
-// rtpTs is tf_rtp_ts: frames and the clock from the highest timestamp.
+// rtpTs is tf_rtp_ts: frames and the clock from the highest timestamp; a
+// timestamp far behind it is a new base.
 func rtpTs(st *bpf.RTPStats, ts uint32) {
-	if step := int32(ts - st.MaxTs); step > 0 {
+	switch step := int32(ts - st.MaxTs); {
+	case step > 0:
 		st.TsAdvance += uint64(step)
 		st.Frames++
 		st.MaxTs = ts
+	case step < -tsRebase:
+		st.MaxTs = ts // far behind: a new base, not a late packet
 	}
 }
 
