@@ -27,6 +27,7 @@ type Pipeline struct {
 	rtpOf map[observe.FlowID]map[rtpKey]struct{}
 	// cands are RTP sources not (yet) admitted as streams, by flow.
 	cands  map[observe.FlowID]map[rtpKey]*candidate
+	nCands int           // candidates in cands
 	ended  []endedStream // streams replaced by a new one of the same key, lingering
 	hellos map[observe.FlowID]*helloBuffer
 	snis   map[observe.FlowID]string // learned before the flow's counters arrived

@@ -97,11 +97,14 @@ func (p *Pipeline) admit(k rtpKey, r *observe.RTPStream) bool {
 		Packets: r.Packets, SeqSteps: r.SeqSteps, Frames: r.Frames, TSAdvance: r.TSAdvance, Wall: r.Last.Sub(r.First),
 	})
 	if verdict == classify.Admitted {
-		delete(cs, k)
+		if c != nil {
+			delete(cs, k)
+			p.nCands--
+		}
 		return true
 	}
 	if c == nil {
-		if p.candidateCount() >= p.cfg.MaxStreams {
+		if p.nCands >= p.cfg.MaxStreams {
 			p.counters.StreamsDropped++
 			return false
 		}
@@ -111,6 +114,7 @@ func (p *Pipeline) admit(k rtpKey, r *observe.RTPStream) bool {
 		}
 		c = &candidate{}
 		cs[k] = c
+		p.nCands++
 	}
 	switch {
 	case verdict == classify.Rejected:
@@ -125,14 +129,6 @@ func (p *Pipeline) admit(k rtpKey, r *observe.RTPStream) bool {
 	return false
 }
 
-func (p *Pipeline) candidateCount() int {
-	n := 0
-	for _, cs := range p.cands {
-		n += len(cs)
-	}
-	return n
-}
-
 // dropCandidates forgets a flow's candidates; those still pending never
 // became streams and count as rejected.
 func (p *Pipeline) dropCandidates(id observe.FlowID) {
@@ -141,6 +137,7 @@ func (p *Pipeline) dropCandidates(id observe.FlowID) {
 			p.counters.RTPRejected++
 		}
 	}
+	p.nCands -= len(p.cands[id])
 	delete(p.cands, id)
 }
 

@@ -143,6 +143,12 @@ func TestRandomBytesMakeNoStreams(t *testing.T) {
 	if c := p.Counters(); c.RTPRejected < 1000 {
 		t.Errorf("%d rejected candidates counted, want one per would-be source", c.RTPRejected)
 	}
+	// Candidates are bounded like streams: beyond the bound they are
+	// dropped and counted.
+	p, _ = w.analyse(t, analysis.Config{MaxStreams: 100})
+	if c := p.Counters(); c.StreamsDropped == 0 || c.RTPRejected == 0 {
+		t.Errorf("with 100 streams at most: %d dropped, %d rejected", c.StreamsDropped, c.RTPRejected)
+	}
 }
 
 func gopacketCaptureInfo(at time.Time, n int) gopacket.CaptureInfo {
