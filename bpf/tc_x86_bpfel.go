@@ -111,6 +111,16 @@ type tcTfRtpStats struct {
 	PayloadType    uint8
 	Relayed        uint8
 	Pad            [2]uint8
+	TsAdvance      uint64
+	PadBytes       uint64
+	MaxTs          uint32
+	Frames         uint32
+	SeqSteps       uint32
+	PadOnly        uint32
+	MainPt         uint8
+	Pad2           uint8
+	MainVotes      uint16
+	Pad3           uint32
 }
 
 // Names of all BPF objects in the ELF.

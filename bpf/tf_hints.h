@@ -25,6 +25,9 @@
 #define TF_HINT_TRIES 16        /* UDP packets per direction and CPU read before a flow that
 				 * showed no known protocol is left alone */
 #define TF_RTP_DEFAULT_CLOCK 90000
+#define TF_RTP_SEQ_NEAR 64      /* sequence steps a real sender's next packet may take (loss) */
+#define TF_RTP_PT_CN 13         /* comfort noise (RFC 3389): part of an audio stream */
+#define TF_RTP_TS_REBASE (1 << 28) /* timestamp steps back beyond this (50 min at 90 kHz) re-base */
 #define TF_STUN_MAGIC 0x2112A442
 #define EEXIST_ 17
 
@@ -162,13 +165,52 @@ static __always_inline void tf_rtp_jitter(struct tf_rtp_stats *st, __u64 now, __
 	st->jitter16 += (__u64)d - ((st->jitter16 + 8) >> 4);
 }
 
-/* RFC 3550 A.1, simplified: the highest sequence number, extended by wraps. */
+/* RFC 3550 A.1, simplified: the highest sequence number, extended by wraps.
+ * A packet a little ahead of it is a step of a real sender; random bytes
+ * that look like RTP almost never are (the agent admits a source on them). */
 static __always_inline void tf_rtp_seq(struct tf_rtp_stats *st, __u16 seq)
 {
 	__u16 delta = seq - (__u16)st->max_seq;
+	if (delta >= 1 && delta <= TF_RTP_SEQ_NEAR)
+		st->seq_steps++;
 	if (delta < 0x8000)
 		st->max_seq += delta;
 }
+
+/* Frames and clock: a timestamp past the highest is a new frame, and its
+ * step adds to the clock (a late or retransmitted packet adds nothing). One
+ * far behind is a new base, not a late packet: libwebrtc's first padding
+ * may carry timestamp 0 before any media, and the media's then lies half
+ * the number space away. */
+static __always_inline void tf_rtp_ts(struct tf_rtp_stats *st, __u32 ts)
+{
+	__s32 step = (__s32)(ts - st->max_ts);
+	if (step > 0) {
+		st->ts_advance += step;
+		st->frames++;
+		st->max_ts = ts;
+	} else if (step < -TF_RTP_TS_REBASE) {
+		st->max_ts = ts;
+	}
+}
+
+/* The majority payload type (Boyer-Moore): comfort noise at the end of a
+ * call does not hide the codec, and neither do RTX or FEC types mixed in. */
+static __always_inline void tf_rtp_main_pt(struct tf_rtp_stats *st, __u32 pt)
+{
+	if (pt == TF_RTP_PT_CN)
+		return;
+	if (pt == st->main_pt) {
+		if (st->main_votes < 0xFFFF)
+			st->main_votes++;
+	} else if (st->main_votes == 0) {
+		st->main_pt = pt;
+		st->main_votes = 1;
+	} else {
+		st->main_votes--;
+	}
+}
+
 
 /* An RTP packet: its first 12 bytes, where it starts and how long it is. */
 struct tf_rtp_in {
@@ -178,6 +220,19 @@ struct tf_rtp_in {
 	__u32 egress;
 	__u32 relayed;
 };
+
+/* RFC 3550 5.1: the P bit marks padding at the end of the payload. SRTP
+ * encrypts the padding count with the payload (RFC 3711 3.1), so a header
+ * reader cannot tell its length, and libwebrtc sets the P bit only on its
+ * padding packets (bandwidth probes): a packet with the P bit is padding,
+ * all of it. */
+static __always_inline __s64 tf_rtp_padding(const struct tf_rtp_in *in, __s64 payload)
+{
+	return (in->b[0] & 0x20) ? payload : 0;
+}
+
+/* A new source's first value (read only). */
+static const struct tf_rtp_stats tf_rtp_zero = {};
 
 /* Counts one RTP packet. */
 static __noinline void tf_rtp_packet(struct __sk_buff *skb, const struct tf_flow_key *k,
@@ -195,6 +250,8 @@ static __noinline void tf_rtp_packet(struct __sk_buff *skb, const struct tf_flow
 	}
 	if (payload < 0)
 		payload = 0;
+	__s64 pad = tf_rtp_padding(in, payload);
+	payload -= pad;
 
 	struct tf_rtp_key rk = {};
 	__builtin_memcpy(&rk.flow, k, sizeof(*k));
@@ -207,22 +264,34 @@ static __noinline void tf_rtp_packet(struct __sk_buff *skb, const struct tf_flow
 
 	struct tf_rtp_stats *st = bpf_map_lookup_elem(&tf_rtp, &rk);
 	if (!st) {
-		struct tf_rtp_stats n = {
-			.packets = 1, .payload_bytes = payload, .payload_squares = payload * payload,
-			.markers = b[1] >> 7, .first_ns = now, .last_ns = now,
-			.base_seq = seq, .max_seq = seq, .last_ts = ts, .payload_type = pt, .relayed = relayed,
-		};
-		long err = bpf_map_update_elem(&tf_rtp, &rk, &n, BPF_NOEXIST);
-		if (err && err != -EEXIST_)
+		/* A new source starts from zeros in place: a full value on the
+		 * stack would overflow the call chain's 512 bytes. */
+		long err = bpf_map_update_elem(&tf_rtp, &rk, &tf_rtp_zero, BPF_NOEXIST);
+		if (err && err != -EEXIST_) {
 			tf_count(TF_CNT_RTP_MAP_FULL);
-		return;
+			return;
+		}
+		st = bpf_map_lookup_elem(&tf_rtp, &rk);
+		if (!st)
+			return;
+	}
+	if (st->packets == 0) {
+		st->first_ns = now;
+		st->base_seq = seq;
+		st->max_seq = seq;
+		st->max_ts = ts;
+	} else {
+		tf_rtp_seq(st, seq);
+		tf_rtp_ts(st, ts);
+		tf_rtp_jitter(st, now, ts, pt);
 	}
 	st->packets++;
 	st->payload_bytes += payload;
 	st->payload_squares += payload * payload;
 	st->markers += b[1] >> 7;
-	tf_rtp_seq(st, seq);
-	tf_rtp_jitter(st, now, ts, pt);
+	st->pad_bytes += pad;
+	st->pad_only += payload == 0;
+	tf_rtp_main_pt(st, pt);
 	st->last_ns = now;
 	st->last_ts = ts;
 	st->payload_type = pt;

@@ -196,6 +196,18 @@ struct tf_rtp_stats {
 	__u8 payload_type;     /* last seen */
 	__u8 relayed;          /* inside TURN ChannelData */
 	__u8 pad[2];
+	/* RTP structure for the labels: a frame is the packets that share a
+	 * timestamp, the clock is how fast the timestamp advances. */
+	__u64 ts_advance;      /* sum of the steps of the highest timestamp: the clock over the life */
+	__u64 pad_bytes;       /* RTP padding (P bit), left out of payload_bytes and payload_squares */
+	__u32 max_ts;          /* highest RTP timestamp (serial arithmetic, RFC 1982) */
+	__u32 frames;          /* packets that advanced the highest timestamp: new frames */
+	__u32 seq_steps;       /* packets 1..TF_RTP_SEQ_NEAR ahead of the highest sequence */
+	__u32 pad_only;        /* packets with no payload once padding is left out (probes) */
+	__u8 main_pt;          /* majority payload type (Boyer-Moore vote); CN (13) does not vote */
+	__u8 pad2;
+	__u16 main_votes;      /* the vote's count, saturating */
+	__u32 pad3;
 };
 
 #define TF_SAMPLE_MAX 2048

@@ -41,6 +41,10 @@ const (
 	AttrRateRecvBps = attribute.Key("teamsflow.flow.rate_recv_bps")
 	AttrInterface   = attribute.Key("teamsflow.interface")
 	AttrOwnerSource = attribute.Key("teamsflow.process.owner_source")
+
+	AttrLabelChanges = attribute.Key("teamsflow.stream.label_changes")
+	AttrRTPRole      = attribute.Key("teamsflow.rtp.role")
+	AttrRTPProtects  = attribute.Key("teamsflow.rtp.protects")
 )
 
 // streamAttrs describes a stream at the end of one of its spans.
@@ -53,6 +57,7 @@ func streamAttrs(r record.Record, owners *ownerNames) []attribute.KeyValue {
 		AttrLabel.String(r.Label),
 		AttrLabelReason.String(r.LabelReason),
 		AttrConfidence.Float64(r.Confidence),
+		AttrLabelChanges.Int64(int64(r.LabelChanges)),
 		AttrDSCP.Int(int(r.DSCPSent)),
 		AttrDSCPRecv.Int(int(r.DSCPRecv)),
 		AttrBytesSent.Int64(clampInt64(r.BytesSent)),
@@ -121,6 +126,12 @@ func rtpAttrs(r record.Record) []attribute.KeyValue {
 	}
 	if r.RTPPayloadType != nil {
 		kv = append(kv, AttrPayloadType.Int(int(*r.RTPPayloadType)))
+	}
+	if r.RTPRole != "" {
+		kv = append(kv, AttrRTPRole.String(r.RTPRole))
+	}
+	if r.RTPProtects != nil {
+		kv = append(kv, AttrRTPProtects.Int64(int64(*r.RTPProtects)))
 	}
 	if r.RTPLost != nil {
 		kv = append(kv, AttrRTPLost.Int64(*r.RTPLost))

@@ -40,6 +40,7 @@ func benchSnapshot(n, s int) observe.Snapshot {
 				f.Owner, f.Protos = teamsOwner, observe.ProtoSTUN|observe.ProtoRTP
 				snap.RTP = append(snap.RTP, observe.RTPStream{Flow: id, Sent: true, SSRC: uint32(i), PayloadType: 111,
 					Packets: uint64(50 * s), PayloadBytes: uint64(5000 * s), PayloadSquares: uint64(500000 * s), First: t0, Last: now,
+					SeqSteps: uint64(50*s) - 1, Frames: uint64(50*s) - 1, TSAdvance: uint64(48000 * s),
 					Expected: uint64(50 * s)})
 			} else if i%4 == 1 {
 				id.Transport = observe.TCP

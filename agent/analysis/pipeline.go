@@ -24,13 +24,17 @@ type Pipeline struct {
 	rtp   map[rtpKey]*rtpState
 	// rtpOf indexes rtp by flow, so that ending a flow's sub-streams does
 	// not scan every RTP source of every other flow.
-	rtpOf  map[observe.FlowID]map[rtpKey]struct{}
+	rtpOf map[observe.FlowID]map[rtpKey]struct{}
+	// cands are RTP sources not (yet) admitted as streams, by flow.
+	cands  map[observe.FlowID]map[rtpKey]*candidate
+	nCands int           // candidates in cands
 	ended  []endedStream // streams replaced by a new one of the same key, lingering
 	hellos map[observe.FlowID]*helloBuffer
 	snis   map[observe.FlowID]string // learned before the flow's counters arrived
 	keys   keyStrings
 
 	now      time.Time
+	prev     time.Time // the previous snapshot
 	counters Counters
 }
 
@@ -52,6 +56,7 @@ func New(cfg Config) *Pipeline {
 		flows:    map[observe.FlowID]*flowState{},
 		rtp:      map[rtpKey]*rtpState{},
 		rtpOf:    map[observe.FlowID]map[rtpKey]struct{}{},
+		cands:    map[observe.FlowID]map[rtpKey]*candidate{},
 		hellos:   map[observe.FlowID]*helloBuffer{},
 		snis:     map[observe.FlowID]string{},
 	}
@@ -70,7 +75,12 @@ func (p *Pipeline) Observe(s observe.Snapshot) {
 		p.log.Warn().Time("snapshot", s.Time).Time("previous", p.now).Msg("snapshot out of order: ignored")
 		return
 	}
-	p.now = s.Time
+	p.prev, p.now = p.now, s.Time
+	if !p.prev.IsZero() && p.now.Sub(p.prev) > p.cfg.IdleTimeout {
+		// A quiet stretch no snapshot saw: what went idle in it ended
+		// before this snapshot's packets came.
+		p.expireIdleAt(p.now.Add(-p.cfg.Interval))
+	}
 	p.payloads(s.Payloads)
 	for i := range s.Flows {
 		p.updateFlow(&s.Flows[i])
@@ -169,67 +179,6 @@ func delta(cur observe.Counters, prev counts) observe.Counters {
 	return observe.Counters{Packets: cur.Packets - prev.Packets, Bytes: cur.Bytes - prev.Bytes}
 }
 
-func (p *Pipeline) updateRTP(r *observe.RTPStream) {
-	k := rtpKey{r.Flow, r.Sent, r.SSRC}
-	st := p.rtp[k]
-	if st != nil && st.ended() && r.Packets != st.r.Packets {
-		p.ended = append(p.ended, endedStream{rtp: st})
-		st = nil
-	}
-	if st == nil {
-		if p.now.Sub(r.Last) > p.cfg.IdleTimeout {
-			return
-		}
-		if p.streamCount() >= p.cfg.MaxStreams {
-			p.counters.StreamsDropped++
-			return
-		}
-		kind := "recv"
-		if r.Sent {
-			kind = "sent"
-		}
-		st = &rtpState{}
-		st.id = streamID(r.Flow, kind, r.SSRC, p.now)
-		st.first = instantOf(firstOf(r.First, time.Time{}, p.now))
-		st.prevAt = st.first
-		p.rtp[k] = st
-		if p.rtpOf[r.Flow] == nil {
-			p.rtpOf[r.Flow] = map[rtpKey]struct{}{}
-		}
-		p.rtpOf[r.Flow][k] = struct{}{}
-	}
-	if fl := p.flows[r.Flow]; fl != nil {
-		fl.hasRTP = true
-	}
-	if st.ended() {
-		return
-	}
-	p.sampleRTP(st, r)
-}
-
-func (p *Pipeline) sampleRTP(st *rtpState, r *observe.RTPStream) {
-	prev := st.r
-	if r.Packets < prev.Packets {
-		prev = observe.RTPStream{} // restarted
-	}
-	if st.prevAt.Time().Before(p.now) {
-		span := p.now.Sub(st.prevAt.Time())
-		bits := float64((r.PayloadBytes-prev.PayloadBytes)*8) / span.Seconds()
-		if r.Sent {
-			st.rateSent = bits
-		} else {
-			st.rateRecv = bits
-		}
-		st.window.Add(classify.Sample{
-			Span: span, Packets: r.Packets - prev.Packets, Payload: r.PayloadBytes - prev.PayloadBytes,
-			Squares: r.PayloadSquares - prev.PayloadSquares, Markers: r.Markers - prev.Markers,
-			Silence: max(0, p.now.Sub(r.Last)), HasShape: true,
-		})
-	}
-	st.r, st.prevAt = *r, instantOf(p.now)
-	st.last = instantOf(lastOf(r.Last, st.last.Time()))
-}
-
 // gone ends the streams of flows the source dropped. A TCP flow or a
 // closed socket ended by closing; a dropped UDP flow went idle.
 func (p *Pipeline) gone(ids []observe.FlowID) {
@@ -246,23 +195,33 @@ func (p *Pipeline) gone(ids []observe.FlowID) {
 		for k := range p.rtpOf[id] {
 			p.rtp[k].end(reason, p.now)
 		}
+		p.dropCandidates(id)
 		delete(p.hellos, id)
 	}
 }
 
 func (p *Pipeline) expireIdle() {
+	p.expireIdleAt(p.now)
+	for _, st := range p.flows {
+		p.quiet(&st.stream)
+	}
+	for _, st := range p.rtp {
+		p.quiet(&st.stream)
+	}
+}
+
+// expireIdleAt ends the streams without packets for IdleTimeout at now.
+func (p *Pipeline) expireIdleAt(now time.Time) {
 	idle := func(s *stream) {
-		if !s.ended() && p.now.Sub(s.last.Time()) > p.cfg.IdleTimeout {
+		if !s.ended() && now.Sub(s.last.Time()) > p.cfg.IdleTimeout {
 			s.end(EndIdle, s.last.Time().Add(p.cfg.IdleTimeout))
 		}
 	}
 	for _, st := range p.flows {
 		idle(&st.stream)
-		p.quiet(&st.stream)
 	}
 	for _, st := range p.rtp {
 		idle(&st.stream)
-		p.quiet(&st.stream)
 	}
 }
 
@@ -309,6 +268,11 @@ func (p *Pipeline) forget() {
 	for id := range p.snis {
 		if p.flows[id] == nil {
 			delete(p.snis, id)
+		}
+	}
+	for id := range p.cands {
+		if p.flows[id] == nil {
+			p.dropCandidates(id)
 		}
 	}
 	p.names.Expire(p.now)

@@ -131,6 +131,7 @@ func (p *Pipeline) flowRecord(st *flowState) record.Record {
 	r := base(st)
 	res := st.settler.Current()
 	r.Label, r.LabelReason, r.Confidence = res.Label, res.Reason, res.Confidence
+	r.LabelChanges = st.settler.Changes()
 	r.BytesSent, r.BytesRecv = st.f.Sent.Bytes, st.f.Recv.Bytes
 	r.PacketsSent, r.PacketsRecv = st.f.Sent.Packets, st.f.Recv.Packets
 	r.FirstSeen, r.LastSeen = st.first.Time(), st.last.Time()
@@ -143,23 +144,30 @@ func (p *Pipeline) flowRecord(st *flowState) record.Record {
 // payload bytes: the kernel counts IP bytes per flow, not per SSRC.
 func (p *Pipeline) rtpRecord(st *rtpState, fl *flowState) record.Record {
 	r := base(fl)
-	res := st.settler.Current()
+	res := st.shown()
 	r.Label, r.LabelReason, r.Confidence = res.Label, res.Reason, res.Confidence
 	if r.Label == "" {
 		r.Label, r.LabelReason = classify.LabelOther, classify.ReasonNone
 	}
-	ssrc, pt := st.r.SSRC, st.r.PayloadType
-	r.SSRC, r.RTPPayloadType, r.Relayed = &ssrc, &pt, st.r.Relayed
-	if st.r.Sent {
-		r.BytesSent, r.PacketsSent, r.DSCPRecv = st.r.PayloadBytes, st.r.Packets, 0
-	} else {
-		r.BytesRecv, r.PacketsRecv, r.DSCPSent = st.r.PayloadBytes, st.r.Packets, 0
+	r.LabelChanges = st.settler.Changes()
+	o := st.own()
+	ssrc, pt := o.SSRC, o.PayloadType
+	r.SSRC, r.RTPPayloadType, r.Relayed = &ssrc, &pt, o.Relayed
+	r.RTPRole = st.role
+	if st.role != classify.RoleMedia {
+		of := st.protects
+		r.RTPProtects = &of
 	}
-	lost := st.r.Lost
-	jitter := float64(st.r.Jitter) / float64(time.Millisecond)
+	if o.Sent {
+		r.BytesSent, r.PacketsSent, r.DSCPRecv = o.PayloadBytes, o.Packets, 0
+	} else {
+		r.BytesRecv, r.PacketsRecv, r.DSCPSent = o.PayloadBytes, o.Packets, 0
+	}
+	lost := o.Lost
+	jitter := float64(o.Jitter) / float64(time.Millisecond)
 	r.RTPLost, r.RTPJitterMs = &lost, &jitter
-	if st.r.Expected > 0 {
-		pct := 100 * float64(lost) / float64(st.r.Expected)
+	if o.Expected > 0 {
+		pct := 100 * float64(lost) / float64(o.Expected)
 		r.RTPLossPct = &pct
 	}
 	r.FirstSeen, r.LastSeen = st.first.Time(), st.last.Time()

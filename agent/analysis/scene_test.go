@@ -101,6 +101,10 @@ func (f *sceneFlow) observe(at time.Duration) (observe.Flow, []observe.RTPStream
 		dir.Bytes += tot.Payload + tot.Packets*40
 		rtps = append(rtps, observe.RTPStream{Flow: f.id, Sent: r.sent, SSRC: r.ssrc, PayloadType: r.pt,
 			Packets: tot.Packets, PayloadBytes: tot.Payload, PayloadSquares: tot.Squares, Markers: tot.Markers,
+			// A real sender: each sequence number one up, each SSRC's
+			// timestamps from a random base (RFC 3550).
+			SeqSteps: tot.Packets - 1, Frames: tot.Frames, TSAdvance: tot.TSAdvance, PadOnly: tot.PadOnly,
+			MaxTS: tot.MaxTS + r.ssrc*0x9E3779B9,
 			First: t0.Add(f.start + tot.First), Last: t0.Add(f.start + tot.Last),
 			Expected: tot.Packets + r.lost, Lost: int64(r.lost), Jitter: 3 * time.Millisecond})
 		fl.Protos |= observe.ProtoRTP

@@ -127,7 +127,17 @@ type rtpKey struct {
 // rtpState is one RTP sub-stream.
 type rtpState struct {
 	stream
-	r observe.RTPStream
+	r observe.RTPStream // the source's latest counters (the kernel's, over its whole life)
+	// base is r when this stream began: zero, or the counters of the
+	// stream that ended before the source resumed (see own).
+	base observe.RTPStream
+	life classify.Life
+	// role: media, or a repair stream (rtx, fec) of the stream with SSRC
+	// protects in the same flow and direction. A repair stream shows its
+	// media's label.
+	role     string
+	protects uint32
+	follows  classify.Result // the protected stream's label
 }
 
 func newFlowState(f observe.Flow, now time.Time, keys *keyStrings) *flowState {

@@ -10,7 +10,7 @@ import (
 )
 
 // What the pipeline does for one stream at every snapshot: add the
-// interval to its window, read the features, label, settle. Streams of a
+// interval to its life, read the features, label, settle. Streams of a
 // browser call (no QoS ports, dynamic payload types: the rate decides).
 func BenchmarkClassifyStream(b *testing.B) {
 	cases := []struct {
@@ -27,12 +27,12 @@ func BenchmarkClassifyStream(b *testing.B) {
 		b.Run(tc.name, func(b *testing.B) {
 			samples := ct.Samples(tc.pkts, 300*time.Millisecond, sec, 30)
 			m := classify.Media{PayloadType: 98, LocalPort: 49417, PeerPort: 3478}
-			step := func(w *classify.Window, s *classify.Settler, smp classify.Sample) classify.Result {
+			step := func(w *classify.Life, s *classify.Settler, smp classify.Sample) classify.Result {
 				w.Add(smp)
-				m.Features = w.Features()
+				m.Features, m.Prev = w.Features(), s.Settled()
 				return s.Update(c.Media(m))
 			}
-			var w classify.Window
+			var w classify.Life
 			var s classify.Settler
 			var got classify.Result
 			for _, smp := range samples {

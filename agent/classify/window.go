@@ -20,6 +20,15 @@ type Sample struct {
 	Markers  uint64 // RTP marker bits; 0 when unknown
 	Silence  time.Duration
 	HasShape bool // Squares and Markers are known (RTP streams)
+	// RTP structure (Life only): timestamp changes (frames), the
+	// timestamp's advance, and packets of padding only (in Packets too).
+	Frames    uint64
+	TSAdvance uint64
+	PadOnly   uint64
+	// ClockReset: the timestamp's advance in this interval reaches back
+	// before it (a source that resumed after its stream ended): it is
+	// left out of the clock.
+	ClockReset bool
 }
 
 // Window keeps the last few samples of a stream. A flow's samples have
@@ -87,6 +96,16 @@ type Features struct {
 	StdPayload    float64 // bytes; 0 when unknown
 	MaxSilence    float64 // seconds without packets between two busy intervals
 	HasShape      bool
+	// Over an RTP stream's life (Life): the RTP clock in Hz (timestamp
+	// advance per second of wall time; 0 when not known yet), the mean
+	// timestamp step per frame in ms, the share of padding-only packets
+	// and of active intervals that voted screen share (see Life).
+	// FramesPerSec then counts timestamp changes, not marker bits.
+	Life       bool
+	Clock      float64
+	StepMs     float64
+	PadShare   float64
+	ShareVotes float64
 }
 
 // Features sums the window. A silence counts only when packets followed

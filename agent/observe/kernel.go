@@ -30,13 +30,20 @@ func counters(d bpf.FlowDir, wall func(uint64) time.Time) Counters {
 	return c
 }
 
-// RTPOf converts one RTP source's counters.
+// RTPOf converts one RTP source's counters. A source of comfort noise only
+// never voted: its payload type is the last one (13).
 func RTPOf(k bpf.RTPKey, s bpf.RTPStats, wall func(uint64) time.Time) RTPStream {
 	expected := uint64(s.MaxSeq-s.BaseSeq) + 1
+	main := s.MainPt
+	if s.MainVotes == 0 {
+		main = s.PayloadType
+	}
 	return RTPStream{
 		Flow: FlowIDOf(bpf.FlowKey(k.Flow)), Sent: k.Egress != 0, SSRC: k.Ssrc,
-		PayloadType: s.PayloadType, Relayed: s.Relayed != 0,
+		PayloadType: main, LastPayloadType: s.PayloadType, Relayed: s.Relayed != 0,
 		Packets: s.Packets, PayloadBytes: s.PayloadBytes, PayloadSquares: s.PayloadSquares, Markers: s.Markers,
+		Frames: uint64(s.Frames), TSAdvance: s.TsAdvance, PadOnly: uint64(s.PadOnly), PadBytes: s.PadBytes,
+		SeqSteps: uint64(s.SeqSteps), MaxTS: s.MaxTs,
 		First: wall(s.FirstNs), Last: wall(s.LastNs),
 		Expected: expected, Lost: int64(expected) - int64(s.Packets),
 		Jitter: time.Duration(s.Jitter16 >> 4),

@@ -87,19 +87,36 @@ type Flow struct {
 // BUNDLEs audio, video and screen share into one flow, so a media stream is
 // (flow, direction, SSRC), not the flow.
 type RTPStream struct {
-	Flow        FlowID
-	Sent        bool // true: sent by the local end; false: received
-	SSRC        uint32
-	PayloadType uint8 // last seen
-	Relayed     bool  // carried in TURN ChannelData
-	Packets     uint64
+	Flow FlowID
+	Sent bool // true: sent by the local end; false: received
+	SSRC uint32
+	// PayloadType is the stream's main payload type (most packets; comfort
+	// noise does not count), LastPayloadType the last packet's.
+	PayloadType     uint8
+	LastPayloadType uint8
+	Relayed         bool // carried in TURN ChannelData
+	Packets         uint64
 	// PayloadBytes and PayloadSquares are the sum of the RTP payload sizes
 	// (after the 12-byte header, CSRCs and extension) and of their squares,
 	// for the size mean and spread.
 	PayloadBytes   uint64
 	PayloadSquares uint64
 	Markers        uint64 // packets with the marker bit: frames, for video
-	First, Last    time.Time
+	// RTP structure: Frames counts packets that advanced the highest
+	// timestamp (a frame is the packets that share one), TSAdvance the
+	// timestamp's advance over the life (with the wall time, the clock:
+	// 90 kHz video, 8-48 kHz audio). PadOnly counts packets without
+	// payload once padding is left out (bandwidth probes), PadBytes the
+	// padding, which PayloadBytes leaves out. SeqSteps counts packets a
+	// little ahead of the highest sequence number: a real sender's steps.
+	Frames    uint64
+	TSAdvance uint64
+	PadOnly   uint64
+	PadBytes  uint64
+	SeqSteps  uint64
+	MaxTS     uint32 // highest RTP timestamp: a repair stream's stay near its media's
+	First     time.Time
+	Last      time.Time
 	// Receive-side quality per RFC 3550 (also kept for sent streams, where
 	// it describes what left the host).
 	Expected uint64        // extended highest sequence - first sequence + 1

@@ -61,7 +61,13 @@ func rtpPacket(rng *rand.Rand, ssrc uint32, pt byte, seq uint16, ts uint32, size
 		b = append(b, 0xBE, 0xDE, 0, byte(words))
 		b = append(b, make([]byte, 4*words)...)
 	}
-	return append(b, make([]byte, size)...)
+	b = append(b, make([]byte, size)...)
+	if rng.Intn(4) == 0 {
+		// The P bit (a padding probe; under SRTP its count is encrypted).
+		b[0] |= 0x20
+		b[len(b)-1] = byte(rng.Intn(256))
+	}
+	return b
 }
 
 func stunPacket(typ uint16, msturn bool, attrs int) []byte {
@@ -117,6 +123,15 @@ func mediaFrames(rng *rand.Rand) (frames [][]byte, egress []bool) {
 				add(out, frame(v6, protoUDP, 50020, 3480, 0, p))
 				add(out, frame(v6, protoUDP, 50021, 3478, 0, channelData(rtpPacket(rng, 7, 104, seq, ts, 90))))
 				add(out, frame(v6, protoUDP, 50020, 3480, 0, rtpPacket(rng, 0x99, 107, seq, ts*3, 1100)))
+				// Comfort noise first and now and then, a frame of two
+				// packets, a duplicate and a late packet (timestamp behind).
+				add(out, frame(v6, protoUDP, 50022, 3480, 0, rtpPacket(rng, 0x55, []byte{13, 0, 9}[i%3], seq, ts-uint32(i%4)*960, 40)))
+				// A first probe at timestamp 0, then media half the number space away.
+				rebased := 2920203329 + uint32(i)*3000
+				if i == 0 {
+					rebased = 0
+				}
+				add(out, frame(v6, protoUDP, 50023, 3480, 0, rtpPacket(rng, 0x66, 97, seq, rebased, 200)))
 			}
 			add(false, frame(v6, protoUDP, 3480, 50020, 0, append([]byte{0x81, 200, 0, 6}, make([]byte, 24)...)))
 			seq, ts = seq+1, ts+960

@@ -42,6 +42,12 @@ func (f *Flows) rtpPacket(data []byte, k bpf.FlowKey, in rtpIn, tsNs uint64) {
 		}
 	}
 	payload = max(payload, 0)
+	pad := rtpPadding(in, payload)
+	payload -= pad
+	padOnly := uint32(0)
+	if payload == 0 {
+		padOnly = 1
+	}
 	rk := bpf.RTPKey{Flow: rtpFlowKey(k), Ssrc: binary.BigEndian.Uint32(b[8:])}
 	if in.egress {
 		rk.Egress = 1
@@ -56,21 +62,23 @@ func (f *Flows) rtpPacket(data []byte, k bpf.FlowKey, in rtpIn, tsNs uint64) {
 	}
 	st := f.RTP[rk]
 	if st == nil {
-		f.RTP[rk] = &bpf.RTPStats{
-			Packets: 1, PayloadBytes: uint64(payload), PayloadSquares: uint64(payload * payload),
-			Markers: marker, FirstNs: tsNs, LastNs: tsNs, BaseSeq: uint32(seq), MaxSeq: uint32(seq),
-			LastTs: ts, PayloadType: pt, Relayed: relayed,
-		}
-		return
+		st = &bpf.RTPStats{}
+		f.RTP[rk] = st
+	}
+	if st.Packets == 0 {
+		st.FirstNs, st.BaseSeq, st.MaxSeq, st.MaxTs = tsNs, uint32(seq), uint32(seq), ts
+	} else {
+		rtpSeq(st, seq)
+		rtpTs(st, ts)
+		st.Jitter16 = Jitter16(st.Jitter16, tsNs-st.LastNs, ts-st.LastTs, bpf.RTPClock(pt))
 	}
 	st.Packets++
 	st.PayloadBytes += uint64(payload)
 	st.PayloadSquares += uint64(payload * payload)
 	st.Markers += marker
-	if delta := seq - uint16(st.MaxSeq); delta < 0x8000 {
-		st.MaxSeq += uint32(delta)
-	}
-	st.Jitter16 = Jitter16(st.Jitter16, tsNs-st.LastNs, ts-st.LastTs, bpf.RTPClock(pt))
+	st.PadBytes += uint64(pad)
+	st.PadOnly += padOnly
+	rtpMainPT(st, pt)
 	st.LastNs, st.LastTs, st.PayloadType, st.Relayed = tsNs, ts, pt, relayed
 }
 
@@ -97,3 +105,59 @@ func Jitter16(j uint64, arrival uint64, tsDelta uint32, clock uint32) uint64 {
 // rtpFlowKey converts between the two generated copies of struct
 // tf_flow_key (one per kernel object); they are the same type.
 func rtpFlowKey(k bpf.FlowKey) (out bpf.RTPFlowKey) { return bpf.RTPFlowKey(k) }
+
+// Twins of tf_hints.h's constants.
+const (
+	seqNear  = 64      // TF_RTP_SEQ_NEAR
+	ptCN     = 13      // TF_RTP_PT_CN
+	tsRebase = 1 << 28 // TF_RTP_TS_REBASE
+)
+
+// rtpSeq is tf_rtp_seq: the highest sequence number, and the steps a
+// little ahead of it.
+func rtpSeq(st *bpf.RTPStats, seq uint16) {
+	delta := seq - uint16(st.MaxSeq)
+	if delta >= 1 && delta <= seqNear {
+		st.SeqSteps++
+	}
+	if delta < 0x8000 {
+		st.MaxSeq += uint32(delta)
+	}
+}
+
+// rtpTs is tf_rtp_ts: frames and the clock from the highest timestamp; a
+// timestamp far behind it is a new base.
+func rtpTs(st *bpf.RTPStats, ts uint32) {
+	switch step := int32(ts - st.MaxTs); {
+	case step > 0:
+		st.TsAdvance += uint64(step)
+		st.Frames++
+		st.MaxTs = ts
+	case step < -tsRebase:
+		st.MaxTs = ts // far behind: a new base, not a late packet
+	}
+}
+
+// rtpMainPT is tf_rtp_main_pt: the Boyer-Moore majority payload type.
+func rtpMainPT(st *bpf.RTPStats, pt uint8) {
+	switch {
+	case pt == ptCN:
+	case pt == st.MainPt:
+		if st.MainVotes < 0xFFFF {
+			st.MainVotes++
+		}
+	case st.MainVotes == 0:
+		st.MainPt, st.MainVotes = pt, 1
+	default:
+		st.MainVotes--
+	}
+}
+
+// rtpPadding is tf_rtp_padding: a packet with the P bit is padding, all
+// of it (SRTP encrypts the padding count; libwebrtc pads only probes).
+func rtpPadding(in rtpIn, payload int64) int64 {
+	if in.b[0]&0x20 == 0 {
+		return 0
+	}
+	return payload
+}

@@ -42,6 +42,9 @@ type Record struct {
 	Label       string   `json:"label"`                  // signalling, stun, turn, dtls, audio, video, screenshare, rtcp, dns, other
 	LabelReason string   `json:"label_reason"`           // qos_port, rtp_pt, relay_port, rate, protocol, none
 	Confidence  float64  `json:"confidence"`             // 0..1
+	// LabelChanges counts the times the label changed after it had
+	// settled (first guesses of a new stream do not count).
+	LabelChanges uint32 `json:"label_changes"`
 
 	// RTP sub-stream (a BUNDLEd flow yields one record per SSRC).
 	SSRC           *uint32  `json:"ssrc,omitempty"`
@@ -50,6 +53,11 @@ type Record struct {
 	RTPLossPct     *float64 `json:"rtp_loss_pct,omitempty"`  // lost / expected, percent
 	RTPJitterMs    *float64 `json:"rtp_jitter_ms,omitempty"` // receive side, RFC 3550
 	Relayed        bool     `json:"relayed,omitempty"`       // media inside TURN ChannelData
+	// RTPRole is media, rtx (RFC 4588 retransmissions and padding probes)
+	// or fec (forward error correction on its own SSRC); a repair stream
+	// shows the label of the stream it protects, whose SSRC is RTPProtects.
+	RTPRole     string  `json:"rtp_role,omitempty"`
+	RTPProtects *uint32 `json:"rtp_protects,omitempty"`
 
 	// Current rates over the last interval, bits per second.
 	RateSentBps float64 `json:"rate_sent_bps"`

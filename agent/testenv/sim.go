@@ -96,11 +96,16 @@ type Call struct {
 }
 
 // Start plays a scenario in the background, for tests that watch the
-// agent while the call runs; Wait ends it.
-func (s *Sim) Start(t testing.TB, scenario, duration string) *Call {
+// agent while the call runs; Wait ends it. duration "" keeps the
+// scenario's own; extra are more play flags (e.g. --pcap FILE).
+func (s *Sim) Start(t testing.TB, scenario, duration string, extra ...string) *Call {
 	t.Helper()
 	c := &Call{truth: filepath.Join(t.TempDir(), "truth.json"), scenario: scenario, done: make(chan error, 1)}
-	c.cmd = s.Command("play", "--scenario", scenario, "--duration", duration, "--truth", c.truth)
+	args := append([]string{"play", "--scenario", scenario, "--truth", c.truth}, extra...)
+	if duration != "" {
+		args = append(args, "--duration", duration)
+	}
+	c.cmd = s.Command(args...)
 	c.cmd.Stdout, c.cmd.Stderr = &c.out, &c.out
 	if err := c.cmd.Start(); err != nil {
 		t.Fatalf("starting simulator play %s: %v", scenario, err)

@@ -84,5 +84,6 @@ func (s *streamTable) metrics() []api.Metric {
 		m("hello_buffers_dropped", "ClientHellos not joined: the buffer limit was reached.", c.HelloBuffersDropped),
 		m("dns_errors", "DNS samples that did not parse.", c.DNSErrors),
 		m("hello_errors", "ClientHellos without a usable server name.", c.HelloErrors),
+		m("rtp_rejected", "Would-be RTP sources that never became streams (no sequence steps or media clock).", c.RTPRejected),
 	}
 }

@@ -148,6 +148,9 @@ func streamRow(r record.Record, now time.Time) []string {
 		proto += "6"
 	}
 	label := dash(r.Label)
+	if r.RTPRole != "" && r.RTPRole != "media" {
+		label += "/" + r.RTPRole // a repair stream: its media's label
+	}
 	if r.Relayed {
 		label += "+relay"
 	}

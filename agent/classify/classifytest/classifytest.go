@@ -17,12 +17,24 @@ import (
 // rtpHeader is subtracted from the simulator's UDP payload sizes.
 const rtpHeader = 12
 
-// Packet is one RTP packet: when it left, its payload size and marker bit.
+// Packet is one RTP packet: when it left, its payload size, marker bit,
+// RTP timestamp and whether it is padding only (a bandwidth probe).
 type Packet struct {
 	At      time.Duration
 	Payload int
 	Marker  bool
+	TS      uint32
+	PadOnly bool
 }
+
+// Clocks of the synthetic senders: Opus and every video format.
+const (
+	AudioClock = 48000
+	VideoClock = 90000
+)
+
+// rtpTime is a capture time on an RTP clock.
+func rtpTime(at time.Duration, clock float64) uint32 { return uint32(at.Seconds() * clock) }
 
 // Audio sends rate packets/s with UDP payloads between sizeMin and sizeMax.
 func Audio(rate float64, sizeMin, sizeMax int, dur time.Duration, seed uint64) []Packet {
@@ -30,7 +42,7 @@ func Audio(rate float64, sizeMin, sizeMax int, dur time.Duration, seed uint64) [
 	step := time.Duration(float64(time.Second) / rate)
 	var out []Packet
 	for at := time.Duration(0); at < dur; at += step {
-		out = append(out, Packet{At: at, Payload: sizeMin + rng.IntN(sizeMax-sizeMin+1) - rtpHeader})
+		out = append(out, Packet{At: at, Payload: sizeMin + rng.IntN(sizeMax-sizeMin+1) - rtpHeader, TS: rtpTime(at, AudioClock)})
 	}
 	return out
 }
@@ -81,7 +93,7 @@ func frame(at time.Duration, size, maxPacket int) []Packet {
 	var out []Packet
 	for size > 0 {
 		n := min(size, maxPacket)
-		out = append(out, Packet{At: at, Payload: n - rtpHeader})
+		out = append(out, Packet{At: at, Payload: n - rtpHeader, TS: rtpTime(at, VideoClock)})
 		size -= n
 	}
 	out[len(out)-1].Marker = true
@@ -101,26 +113,37 @@ func Merge(schedules ...[]Packet) []Packet {
 // Totals are cumulative counters up to a point in time.
 type Totals struct {
 	Packets, Payload, Squares, Markers uint64
+	Frames, TSAdvance, PadOnly         uint64
+	MaxTS                              uint32 // highest timestamp
 	First, Last                        time.Duration
 }
 
 // Cumulative sums the packets sent before upTo.
 func Cumulative(pkts []Packet, upTo time.Duration) Totals {
 	var t Totals
+	var maxTS uint32
 	for _, p := range pkts {
 		if p.At >= upTo {
 			break
 		}
 		if t.Packets == 0 {
-			t.First = p.At
+			t.First, maxTS = p.At, p.TS
+		} else if step := int32(p.TS - maxTS); step > 0 {
+			t.Frames++
+			t.TSAdvance += uint64(step)
+			maxTS = p.TS
 		}
 		t.Packets++
+		t.Last, t.MaxTS = p.At, maxTS
+		if p.PadOnly {
+			t.PadOnly++
+			continue
+		}
 		t.Payload += uint64(p.Payload)
 		t.Squares += uint64(p.Payload * p.Payload)
 		if p.Marker {
 			t.Markers++
 		}
-		t.Last = p.At
 	}
 	return t
 }
@@ -146,6 +169,7 @@ func Samples(pkts []Packet, offset, every time.Duration, n int) []classify.Sampl
 			Span: span, Packets: cur.Packets - prev.Packets, Payload: cur.Payload - prev.Payload,
 			Squares: cur.Squares - prev.Squares, Markers: cur.Markers - prev.Markers,
 			Silence: at - cur.Last, HasShape: true,
+			Frames: cur.Frames - prev.Frames, TSAdvance: cur.TSAdvance - prev.TSAdvance, PadOnly: cur.PadOnly - prev.PadOnly,
 		})
 		prev, prevAt = cur, at
 	}

@@ -40,7 +40,7 @@ func (t *transport) check(to *net.UDPAddr, nominate bool) error {
 	if err != nil {
 		return fmt.Errorf("building ICE check: %w", err)
 	}
-	if t.relay != nil {
+	if t.viaRelay() {
 		_, err = t.relay.WriteTo(m.Raw, to)
 	} else {
 		_, err = t.conn.WriteTo(m.Raw, to)

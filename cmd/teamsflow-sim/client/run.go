@@ -75,6 +75,9 @@ func (c *call) play(ctx context.Context) error {
 			senders.Go(func() { s.run(ctx, start) })
 		}
 	}
+	if c.p.DirectAfter > 0 {
+		wg.Go(func() { c.goDirect(bg) })
+	}
 	c.log.Info().Int("transports", len(c.transports)).Msg("media started")
 	senders.Wait()
 	for _, t := range c.transports {
@@ -131,6 +134,21 @@ func (c *call) setup(ctx context.Context) error {
 		}
 	}
 	return nil
+}
+
+// goDirect moves every relayed transport to the direct path once the
+// plan's DirectAfter has passed since media started.
+func (c *call) goDirect(ctx context.Context) {
+	select {
+	case <-ctx.Done():
+		return
+	case <-time.After(c.p.DirectAfter):
+	}
+	for _, t := range c.transports {
+		if err := t.goDirect(ctx); err != nil {
+			c.log.Warn().Err(err).Msg("media stays on the relay")
+		}
+	}
 }
 
 func (c *call) close() {

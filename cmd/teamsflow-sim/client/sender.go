@@ -11,6 +11,7 @@ import (
 
 	"github.com/teamsflow/teamsflow/cmd/teamsflow-sim/media"
 	"github.com/teamsflow/teamsflow/cmd/teamsflow-sim/plan"
+	"github.com/teamsflow/teamsflow/cmd/teamsflow-sim/truth"
 )
 
 // rtcpEvery is the sender report interval; WebRTC stacks report about
@@ -24,13 +25,51 @@ type sender struct {
 	t     *transport
 	clock uint32
 
-	mu                               sync.Mutex
-	seq                              uint16
-	ts0                              uint32
-	lastRTP                          uint32
+	mu       sync.Mutex
+	seq      uint16
+	ts0      uint32
+	lastRTP  uint32
+	lastSent time.Time
+	// paths counts what went out on the first path and, after a relayed
+	// call moved to the direct path, on that one.
+	paths [2]pathCounts
+}
+
+// pathCounts is what a sender put on one 5-tuple.
+type pathCounts struct {
 	sent, skipped, bytes, frames     int
 	payloadBytes, rtcpSent, rtcpByte int
 	first, last                      time.Time
+	active                           []truth.Interval
+	segment                          int
+}
+
+// note counts one packet sent at now, opening a new active interval when
+// the frame starts a new on-period or pause.
+func (pc *pathCounts) note(f media.Frame, size, wire int, now time.Time) {
+	n := len(pc.active)
+	if n == 0 || pc.segment != f.Segment || pc.active[n-1].Sending != f.Sending {
+		pc.active = append(pc.active, truth.Interval{From: now, Sending: f.Sending})
+		pc.segment = f.Segment
+		n++
+	}
+	pc.active[n-1].To = now
+	pc.active[n-1].Packets++
+	if pc.sent == 0 {
+		pc.first = now
+	}
+	pc.last = now
+	pc.sent++
+	pc.bytes += wire
+	pc.payloadBytes += size - media.SRTPOverhead
+}
+
+func (s *sender) totalSent() (packets, payload int) {
+	for _, pc := range s.paths {
+		packets += pc.sent
+		payload += pc.payloadBytes
+	}
+	return packets, payload
 }
 
 func newSender(st plan.Stream, t *transport) *sender {
@@ -72,53 +111,73 @@ func (s *sender) sendFrame(f media.Frame, im *media.Impairer, payload []byte) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	ts := s.ts0 + f.RTPTime
+	pt := s.st.PayloadType
+	if f.PayloadType != 0 {
+		pt = f.PayloadType
+	}
+	pc := &s.paths[s.t.path()]
 	for i, size := range f.Sizes {
 		s.seq++
 		if im.Drop() {
-			s.skipped++
+			pc.skipped++
 			continue
 		}
-		hdr := rtp.Header{
-			Version: 2, PayloadType: uint8(s.st.PayloadType), SequenceNumber: s.seq,
+		enc, err := s.packet(rtp.Header{
+			Version: 2, PayloadType: uint8(pt), SequenceNumber: s.seq,
 			Timestamp: ts, SSRC: s.st.SSRC, Marker: f.Marker && i == len(f.Sizes)-1,
-		}
-		raw, err := (&rtp.Packet{Header: hdr, Payload: payload[:size-media.SRTPOverhead]}).Marshal()
-		if err != nil {
-			continue
-		}
-		s.t.mu.Lock()
-		enc, err := s.t.tx.EncryptRTP(nil, raw, nil)
-		s.t.mu.Unlock()
+		}, size, f.Padding, payload)
 		if err != nil || s.t.write(enc) != nil {
 			continue
 		}
-		now := time.Now()
-		if s.sent == 0 {
-			s.first = now
-		}
-		s.last = now
-		s.sent++
-		s.bytes += len(enc)
-		s.payloadBytes += size - media.SRTPOverhead
+		s.lastSent = time.Now()
+		pc.note(f, size, len(enc), s.lastSent)
 	}
-	s.frames++
-	s.lastRTP = ts
+	if !f.Padding {
+		pc.frames++
+		s.lastRTP = ts
+	}
 }
 
-// report sends one SRTCP compound packet: a sender report and the CNAME.
+// packet builds one SRTP packet of size bytes on the wire. A padding-only
+// packet has the P bit and nothing but padding (RFC 3550 5.1), which
+// SRTP encrypts like a payload.
+func (s *sender) packet(hdr rtp.Header, size int, padding bool, payload []byte) ([]byte, error) {
+	p := &rtp.Packet{Header: hdr, Payload: payload[:size-media.SRTPOverhead]}
+	if padding {
+		p.Header.Padding, p.Payload, p.Header.PaddingSize = true, nil, byte(size-media.SRTPOverhead)
+	}
+	raw, err := p.Marshal()
+	if err != nil {
+		return nil, err
+	}
+	s.t.mu.Lock()
+	defer s.t.mu.Unlock()
+	return s.t.tx.EncryptRTP(nil, raw, nil)
+}
+
+// senderTimeout is RFC 3550 6.4's rule: a participant that has sent no
+// RTP in the last two report intervals reports as a receiver.
+const senderTimeout = 2 * rtcpEvery
+
+// report sends one SRTCP compound packet: a sender report (a receiver
+// report once the stream stopped sending) and the CNAME.
 func (s *sender) report(cname string) {
 	s.mu.Lock()
-	if s.sent == 0 {
+	sent, payload := s.totalSent()
+	if sent == 0 {
 		s.mu.Unlock()
 		return
 	}
-	sr := &rtcp.SenderReport{
-		SSRC: s.st.SSRC, NTPTime: ntpTime(time.Now()), RTPTime: s.lastRTP,
-		PacketCount: uint32(s.sent), OctetCount: uint32(s.payloadBytes),
+	var head rtcp.Packet = &rtcp.ReceiverReport{SSRC: s.st.SSRC}
+	if time.Since(s.lastSent) < senderTimeout {
+		head = &rtcp.SenderReport{
+			SSRC: s.st.SSRC, NTPTime: ntpTime(time.Now()), RTPTime: s.lastRTP,
+			PacketCount: uint32(sent), OctetCount: uint32(payload),
+		}
 	}
 	s.mu.Unlock()
 	sdes := rtcp.NewCNAMESourceDescription(s.st.SSRC, cname)
-	raw, err := rtcp.Marshal([]rtcp.Packet{sr, sdes})
+	raw, err := rtcp.Marshal([]rtcp.Packet{head, sdes})
 	if err != nil {
 		return
 	}
@@ -129,8 +188,9 @@ func (s *sender) report(cname string) {
 		return
 	}
 	s.mu.Lock()
-	s.rtcpSent++
-	s.rtcpByte += len(enc)
+	pc := &s.paths[s.t.path()]
+	pc.rtcpSent++
+	pc.rtcpByte += len(enc)
 	s.mu.Unlock()
 }
 

@@ -33,11 +33,15 @@ type transport struct {
 	mu     sync.Mutex // guards tx and rx, which are not goroutine-safe
 	tx, rx *srtp.Context
 
-	iceOK   atomic.Bool
-	recvMu  sync.Mutex
-	recv    map[uint32]int // packets received per peer SSRC
-	senders []*sender
-	wg      sync.WaitGroup
+	iceOK atomic.Bool
+	// checkDirect sends ICE checks from the socket rather than through the
+	// allocation; direct sends media that way too (relay mode, after
+	// goDirect).
+	checkDirect, direct atomic.Bool
+	recvMu              sync.Mutex
+	recv                map[uint32]int // packets received per peer SSRC
+	senders             []*sender
+	wg                  sync.WaitGroup
 }
 
 func newTransport(p plan.Transport, clientIP string, log zerolog.Logger) (*transport, error) {
@@ -160,7 +164,7 @@ func (t *transport) handleApp(b []byte) {
 // allocation in relay mode.
 func (t *transport) write(b []byte) error {
 	var err error
-	if t.relay != nil {
+	if t.path() == pathFirst && t.relay != nil {
 		_, err = t.relay.WriteTo(b, t.peer)
 	} else {
 		_, err = t.conn.WriteTo(b, t.peer)

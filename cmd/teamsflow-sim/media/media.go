@@ -29,7 +29,22 @@ type Frame struct {
 	Sizes   []int
 	Marker  bool
 	Key     bool
+	// PayloadType overrides the stream's (comfort noise is PT 13); 0
+	// keeps the stream's own.
+	PayloadType int
+	// Padding makes every packet padding only (RTP P bit): a bandwidth
+	// probe, not media.
+	Padding bool
+	// Sending says what the frame is: SendingMedia or a pause's send mode
+	// (cn, dtx, static).
+	Sending string
+	// Segment counts the pause boundaries before the frame: the frames of
+	// one on-period or one pause share it.
+	Segment int
 }
+
+// SendingMedia marks the stream's regular media frames.
+const SendingMedia = "media"
 
 // Generator yields a stream's frames in order; ok is false after the end.
 type Generator interface {
@@ -57,13 +72,16 @@ func New(st scenario.Stream, seed uint64) Generator {
 		pt = *st.PayloadType
 	}
 	clock := ClockRate(st.Kind, pt)
+	var g Generator
 	switch st.Kind {
 	case scenario.KindAudio:
-		return &audio{st: st, rng: rng, clock: clock}
+		g = &audio{st: st, rng: rng, clock: clock}
 	case scenario.KindVideo:
-		return newVideo(st, rng, clock)
+		g = newVideo(st, rng, clock)
+	default:
+		g = newShare(st, rng, clock)
 	}
-	return newShare(st, rng, clock)
+	return newPaused(g, st, rng, clock)
 }
 
 // frameTime is the due time of frame i at rate per second, rounded to the

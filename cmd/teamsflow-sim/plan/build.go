@@ -42,10 +42,10 @@ func Build(s *scenario.Scenario, duration time.Duration, caPEM string) ([]Call, 
 	var out []Call
 	for _, c := range s.AllCalls() {
 		if duration > 0 {
-			c.Duration = duration
 			for i := range c.Streams {
-				c.Streams[i].Duration = duration - c.Streams[i].Start
+				c.Streams[i].Duration = stretch(c.Streams[i], c.Duration, duration)
 			}
+			c.Duration = duration
 		}
 		p, err := buildCall(c, caPEM)
 		if err != nil {
@@ -56,10 +56,21 @@ func Build(s *scenario.Scenario, duration time.Duration, caPEM string) ([]Call, 
 	return out, nil
 }
 
+// stretch is a stream's duration when its call lasts d instead of was: a
+// stream that ran to the call's end still does; one that stopped earlier
+// (camera off, a share stopped) keeps its end, cut at the call's.
+func stretch(st scenario.Stream, was, d time.Duration) time.Duration {
+	end := st.Start + st.Duration
+	if end >= was {
+		end = d
+	}
+	return max(min(end, d)-st.Start, 0)
+}
+
 func buildCall(c scenario.Call, caPEM string) (Call, error) {
 	p := Call{
 		ID: c.ID, Client: c.Client, Mode: c.Mode, App: "teams", WebApp: c.WebApp,
-		Start: c.Start, Duration: c.Duration, Seed: randU64(), ClientIP: topo.ClientIP,
+		Start: c.Start, Duration: c.Duration, DirectAfter: c.DirectAfter, Seed: randU64(), ClientIP: topo.ClientIP,
 		DNSServer: topo.DNSServer, CAPEM: caPEM, KeepEvery: 1500 * time.Millisecond,
 	}
 	if c.Client == scenario.ClientZoom {

@@ -33,8 +33,11 @@ type Call struct {
 	KeepEvery time.Duration `json:"keep_every"`
 	CAPEM     string        `json:"ca_pem"`
 
-	Relay      *Relay      `json:"relay,omitempty"`
-	Transports []Transport `json:"transports"`
+	// DirectAfter moves relayed media to the direct path this long after
+	// media starts (0: never).
+	DirectAfter time.Duration `json:"direct_after,omitempty"`
+	Relay       *Relay        `json:"relay,omitempty"`
+	Transports  []Transport   `json:"transports"`
 }
 
 // Request is one HTTPS request of the signalling phase.

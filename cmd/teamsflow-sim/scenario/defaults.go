@@ -25,7 +25,7 @@ var payloadTypes = map[string]map[string]int{
 
 // codecs names the codec behind a payload type in the ground truth.
 var codecs = map[int]string{
-	104: "SILK", 111: "opus", 112: "opus",
+	104: "SILK", 111: "opus", 112: "opus", PayloadTypeCN: "CN",
 	122: "H264-UC", 107: "H264", 98: "H264",
 	123: "H264-screenshare", 127: "H264-screenshare", 99: "H264-screenshare",
 }
@@ -96,6 +96,7 @@ func (st *Stream) applyDefaults(c *Call) {
 	if st.MaxPacket == 0 {
 		st.MaxPacket = 1200
 	}
+	st.pauseDefaults()
 	switch st.Kind {
 	case KindAudio:
 		setIfZeroF(&st.PacketRate, 50)

@@ -60,7 +60,12 @@ type Call struct {
 	// ICECandidates are extra "addr:port" candidates checked before media
 	// settles on the peer; nobody answers them.
 	ICECandidates []string `yaml:"ice_candidates"`
-	Streams       []Stream `yaml:"streams"`
+	// DirectAfter (relay mode) moves the media off the relay onto the
+	// direct path to the peer this long after media starts, from the
+	// same sockets, as ICE does when a direct pair succeeds after media
+	// began on the relayed one.
+	DirectAfter time.Duration `yaml:"direct_after"`
+	Streams     []Stream      `yaml:"streams"`
 }
 
 // Stream is one media stream of a call. Sizes are UDP payload bytes as an
@@ -89,6 +94,9 @@ type Stream struct {
 	Jitter time.Duration `yaml:"jitter"`
 	// PeerPort overrides the peer's port for this stream.
 	PeerPort int `yaml:"peer_port"`
+	// Pauses stop the stream's media for a while (camera off, silence,
+	// static share), in order and not overlapping.
+	Pauses []Pause `yaml:"pauses"`
 }
 
 // AllCalls returns the calls of the scenario, turning the single-call

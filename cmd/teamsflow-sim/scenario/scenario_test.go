@@ -129,3 +129,32 @@ func TestDefaults(t *testing.T) {
 		t.Error("bundle call layout wrong")
 	}
 }
+
+func TestPauseValidation(t *testing.T) {
+	yml := `client: ms-teams
+mode: qos
+direct_after: 5s
+streams:
+  - kind: video
+    pauses:
+      - {at: 2s, for: 3s, send: cn}
+  - kind: audio
+    pauses:
+      - {at: 4s, for: 3s}
+      - {at: 5s, for: 1s, send: static}
+`
+	_, err := Parse("p.yaml", []byte(yml))
+	if err == nil {
+		t.Fatal("no error")
+	}
+	for _, want := range []string{
+		"p.yaml:3: direct_after: only applies to relay calls",
+		"p.yaml:7: streams[0].pauses[0].send: cn only applies to audio streams",
+		"p.yaml:11: streams[1].pauses[1].at: pauses must not overlap",
+		"p.yaml:11: streams[1].pauses[1].send: static only applies to screenshare streams",
+	} {
+		if !strings.Contains(err.Error(), want) {
+			t.Errorf("error %q lacks %q", err, want)
+		}
+	}
+}

@@ -76,6 +76,9 @@ func (c *Call) validate(prefix string, add addFunc) {
 			add(fmt.Sprintf("%sice_candidates[%d]", prefix, i), "must be IPv4ADDR:PORT (%v)", err)
 		}
 	}
+	if c.DirectAfter != 0 && (c.Mode != ModeRelay || c.DirectAfter < 0) {
+		add(prefix+"direct_after", "only applies to relay calls, and must be positive")
+	}
 	if len(c.Streams) == 0 {
 		add(prefix+"streams", "a call needs at least one stream")
 	}
@@ -156,6 +159,7 @@ func (st *Stream) validate(p string, add addFunc) {
 	only("keyframe_interval", st.Keyframe != 0, KindVideo)
 	only("change_every", st.ChangeEvery != 0, KindScreenshare)
 	only("active", st.Active != 0, KindScreenshare)
+	st.validatePauses(p, add)
 	if st.Kind == KindScreenshare && st.Active != 0 && st.ChangeEvery != 0 && st.Active > st.ChangeEvery {
 		add(p+"active", "must not exceed change_every")
 	}

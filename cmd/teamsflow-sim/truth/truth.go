@@ -97,6 +97,39 @@ type Stream struct {
 	MaxPacket   int       `json:"max_packet,omitempty"`
 	StartedAt   time.Time `json:"first_sent,omitempty"`
 	EndedAt     time.Time `json:"last_sent,omitempty"`
+	// Active lists the spans in which an SSRC sent on this 5-tuple, one
+	// per on-period or pause (first to last packet), in order; a gap
+	// between two spans sent nothing (camera off, muted, restart).
+	Active []Interval `json:"active,omitempty"`
+}
+
+// What a stream sent in an interval: its regular media, or a pause's
+// comfort noise (RFC 3389), Opus DTX frames or static share frames.
+const (
+	SendingMedia  = "media"
+	SendingCN     = "cn"
+	SendingDTX    = "dtx"
+	SendingStatic = "static"
+)
+
+// Interval is a span of packets of one kind from one SSRC.
+type Interval struct {
+	From    time.Time `json:"from"`
+	To      time.Time `json:"to"`
+	Sending string    `json:"sending"`
+	Packets int       `json:"packets"`
+}
+
+// MediaActive lists the intervals in which the stream sent its regular
+// media, the ones whose label the stream's kind decides.
+func (s *Stream) MediaActive() []Interval {
+	var out []Interval
+	for _, iv := range s.Active {
+		if iv.Sending == SendingMedia {
+			out = append(out, iv)
+		}
+	}
+	return out
 }
 
 // Write stores the file as indented JSON.
