@@ -55,8 +55,8 @@ type Env struct {
 // Chromium is missing.
 func NewEnv(t testing.TB, prefix string) *Env {
 	t.Helper()
+	bin := RequireChromium(t) // first: a plain `go test` without chromium skips in one line
 	testenv.RequirePrivileged(t)
-	bin := RequireChromium(t)
 	e := &Env{Client: prefix + "-client", Cloud: prefix + "-cloud", chromium: bin}
 	_ = topo.Remove(e.Client, e.Cloud) // leftovers of an interrupted run
 	tp, err := topo.Up(e.Client, e.Cloud, []string{MediaIP})
