@@ -191,6 +191,10 @@ func (c *Call) Wait(t testing.TB) *Truth {
 	if err := tr.Save(c.truth); err != nil {
 		t.Fatal(err)
 	}
+	// Every report, for figures over time (health against teamsflow's).
+	if err := saveJSON(filepath.Join(filepath.Dir(c.truth), "stats.json"), posts); err != nil {
+		t.Fatal(err)
+	}
 	t.Logf("%s: truth of %d streams from %d reports in %s (pair %s)", c.sc.Name, len(tr.Streams), tr.Reports, c.truth, tr.PairTypes)
 	return tr
 }
