@@ -101,13 +101,16 @@ package: ## Build the .deb and .rpm (static binary, systemd unit, config) into $
 CAPTURES ?= ../shared/captures
 
 .PHONY: eval
-eval: build ## Analyze the public captures and show each one's streams next to what its notes expect
-	@for f in $(CAPTURES)/*.pcap $(CAPTURES)/*.pcapng; do \
-		name=$$(basename $$f); \
-		echo "=== $$name"; \
-		awk -F'|' -v n="$$name" 'index($$2, n) { gsub(/^ +| +$$/, "", $$4); print "expected: " $$4 }' $(CAPTURES)/README.md; \
-		$(BIN)/teamsflow analyze --all-apps $$f | head -40; echo; \
-	done
+# Each public capture's records against the notes of its README
+# (agent/analysis/testdata/captures-expected.tsv), then, as root, the
+# simulator's scenarios against its ground truth; a tally of each.
+eval: ## Labels against the captures' notes and the simulator's truth, with tallies (simulator: root, ~2 min)
+	@out=$$(TEAMSFLOW_CAPTURES=$(abspath $(CAPTURES)) TEAMSFLOW_EVAL=1 $(GO) test -count=1 -run '^TestEvalCaptures$$' -v ./agent/analysis/ 2>&1); st=$$?; \
+	echo "$$out" | grep -v -e '^=== RUN' -e '^--- PASS' -e '^PASS$$' -e '^ok '; test $$st -eq 0 || exit $$st
+	@if [ "$$(id -u)" -ne 0 ]; then echo "simulator: skipped (needs root)"; exit 0; fi; \
+	echo "=== simulator scenarios (labels against the simulator's truth)"; \
+	out=$$($(GO) test -count=1 -run '^TestSimulatorScenarios$$' -v ./agent/analysis/ 2>&1); st=$$?; \
+	echo "$$out" | grep -e 'labelled right' -e 'FAIL' | sed 's/^ *sim_test.go:[0-9]*: /  /'; test $$st -eq 0
 
 .PHONY: clean
 clean: ## Remove build output

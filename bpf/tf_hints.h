@@ -27,6 +27,7 @@
 #define TF_RTP_DEFAULT_CLOCK 90000
 #define TF_RTP_SEQ_NEAR 64      /* sequence steps a real sender's next packet may take (loss) */
 #define TF_RTP_PT_CN 13         /* comfort noise (RFC 3389): part of an audio stream */
+#define TF_RTP_TS_REBASE (1 << 28) /* timestamp steps back beyond this (50 min at 90 kHz) re-base */
 #define TF_STUN_MAGIC 0x2112A442
 #define EEXIST_ 17
 
@@ -177,13 +178,18 @@ static __always_inline void tf_rtp_seq(struct tf_rtp_stats *st, __u16 seq)
 }
 
 /* Frames and clock: a timestamp past the highest is a new frame, and its
- * step adds to the clock (a late or retransmitted packet adds nothing). */
+ * step adds to the clock (a late or retransmitted packet adds nothing). One
+ * far behind is a new base, not a late packet: libwebrtc's first padding
+ * may carry timestamp 0 before any media, and the media's then lies half
+ * the number space away. */
 static __always_inline void tf_rtp_ts(struct tf_rtp_stats *st, __u32 ts)
 {
 	__s32 step = (__s32)(ts - st->max_ts);
 	if (step > 0) {
 		st->ts_advance += step;
 		st->frames++;
+		st->max_ts = ts;
+	} else if (step < -TF_RTP_TS_REBASE) {
 		st->max_ts = ts;
 	}
 }
@@ -215,14 +221,14 @@ struct tf_rtp_in {
 	__u32 relayed;
 };
 
-/* RFC 3550 5.1: with the P bit the packet's last byte counts the padding
- * bytes at its end (Chromium's bandwidth probes are padding only). */
-static __always_inline __s64 tf_rtp_padding(struct __sk_buff *skb, const struct tf_rtp_in *in, __s64 payload)
+/* RFC 3550 5.1: the P bit marks padding at the end of the payload. SRTP
+ * encrypts the padding count with the payload (RFC 3711 3.1), so a header
+ * reader cannot tell its length, and libwebrtc sets the P bit only on its
+ * padding packets (bandwidth probes): a packet with the P bit is padding,
+ * all of it. */
+static __always_inline __s64 tf_rtp_padding(const struct tf_rtp_in *in, __s64 payload)
 {
-	__u8 n = 0;
-	if (!(in->b[0] & 0x20) || bpf_skb_load_bytes(skb, (in->off + in->len - 1) & 0xFFFF, &n, 1))
-		return 0;
-	return n < payload ? n : payload;
+	return (in->b[0] & 0x20) ? payload : 0;
 }
 
 /* A new source's first value (read only). */
@@ -244,7 +250,7 @@ static __noinline void tf_rtp_packet(struct __sk_buff *skb, const struct tf_flow
 	}
 	if (payload < 0)
 		payload = 0;
-	__s64 pad = tf_rtp_padding(skb, in, payload);
+	__s64 pad = tf_rtp_padding(in, payload);
 	payload -= pad;
 
 	struct tf_rtp_key rk = {};

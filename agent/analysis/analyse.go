@@ -129,7 +129,7 @@ func (p *Pipeline) labelFlow(st *flowState) {
 	r := p.classify.Flow(classify.Flow{
 		Transport: id.Transport, LocalPort: id.Local.Port(), PeerPort: id.Peer.Port(),
 		Protos: st.f.Protos, HasRTP: st.hasRTP,
-		Teams: st.isTeams, TeamsPeer: st.destination, AppMedia: st.ownSignalling,
+		Teams: st.isTeams, Browser: browser(st.process), TeamsPeer: st.destination, AppMedia: st.ownSignalling,
 		Features: st.window.Features(),
 	})
 	st.settler.Update(r)
@@ -145,7 +145,7 @@ func (p *Pipeline) group() {
 	}
 	var mediaStreams, others []member
 	for k, st := range p.rtp {
-		if fl := p.flows[k.flow]; fl != nil && fl.isTeams && classify.IsMedia(st.settler.Current().Label) {
+		if fl := p.flows[k.flow]; fl != nil && fl.isTeams && classify.IsMedia(st.shown().Label) {
 			mediaStreams = append(mediaStreams, member{&st.stream, fl.keys.call})
 		}
 	}
@@ -179,4 +179,10 @@ func earlier(a, b *stream) bool {
 		return a.first < b.first
 	}
 	return a.id < b.id
+}
+
+// browser says whether an owner is a browser: browsers ignore the QoS port
+// ranges, so their ephemeral ports there say nothing.
+func browser(k teams.ProcessKind) bool {
+	return k == teams.ProcessBrowser || k == teams.ProcessBrowserApp
 }

@@ -21,6 +21,11 @@ type Config struct {
 	IdleTimeout time.Duration     // a stream without packets this long ends "idle"; default 60 s
 	Linger      time.Duration     // ended streams stay listed this long; default 30 s
 	CallGap     time.Duration     // media idle this long starts a new call; default calls.DefaultGap
+	// Interval is the time one snapshot covers (the agent's poll, a capture
+	// file's second); default 1 s. A longer wait between snapshots is a
+	// quiet stretch that none saw (capture files skip them): the packets
+	// of the next snapshot came in its last Interval.
+	Interval time.Duration
 
 	MaxStreams      int // flow and RTP streams kept; default 20000
 	MaxNames        int // DNS addresses (and aliases) remembered; default 10000
@@ -49,6 +54,7 @@ func (c Config) withDefaults() Config {
 	}
 	setDefault(&c.IdleTimeout, DefaultIdleTimeout)
 	setDefault(&c.Linger, DefaultLinger)
+	setDefault(&c.Interval, time.Second)
 	setDefault(&c.MaxStreams, DefaultMaxStreams)
 	setDefault(&c.MaxNames, DefaultMaxNames)
 	setDefault(&c.MaxHelloBuffers, DefaultMaxHelloBuffers)

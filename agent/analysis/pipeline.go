@@ -75,6 +75,11 @@ func (p *Pipeline) Observe(s observe.Snapshot) {
 		return
 	}
 	p.prev, p.now = p.now, s.Time
+	if !p.prev.IsZero() && p.now.Sub(p.prev) > p.cfg.IdleTimeout {
+		// A quiet stretch no snapshot saw: what went idle in it ended
+		// before this snapshot's packets came.
+		p.expireIdleAt(p.now.Add(-p.cfg.Interval))
+	}
 	p.payloads(s.Payloads)
 	for i := range s.Flows {
 		p.updateFlow(&s.Flows[i])
@@ -195,18 +200,27 @@ func (p *Pipeline) gone(ids []observe.FlowID) {
 }
 
 func (p *Pipeline) expireIdle() {
+	p.expireIdleAt(p.now)
+	for _, st := range p.flows {
+		p.quiet(&st.stream)
+	}
+	for _, st := range p.rtp {
+		p.quiet(&st.stream)
+	}
+}
+
+// expireIdleAt ends the streams without packets for IdleTimeout at now.
+func (p *Pipeline) expireIdleAt(now time.Time) {
 	idle := func(s *stream) {
-		if !s.ended() && p.now.Sub(s.last.Time()) > p.cfg.IdleTimeout {
+		if !s.ended() && now.Sub(s.last.Time()) > p.cfg.IdleTimeout {
 			s.end(EndIdle, s.last.Time().Add(p.cfg.IdleTimeout))
 		}
 	}
 	for _, st := range p.flows {
 		idle(&st.stream)
-		p.quiet(&st.stream)
 	}
 	for _, st := range p.rtp {
 		idle(&st.stream)
-		p.quiet(&st.stream)
 	}
 }
 

@@ -144,7 +144,7 @@ func (p *Pipeline) flowRecord(st *flowState) record.Record {
 // payload bytes: the kernel counts IP bytes per flow, not per SSRC.
 func (p *Pipeline) rtpRecord(st *rtpState, fl *flowState) record.Record {
 	r := base(fl)
-	res := st.settler.Current()
+	res := st.shown()
 	r.Label, r.LabelReason, r.Confidence = res.Label, res.Reason, res.Confidence
 	if r.Label == "" {
 		r.Label, r.LabelReason = classify.LabelOther, classify.ReasonNone

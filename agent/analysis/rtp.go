@@ -7,8 +7,14 @@ import (
 	"github.com/teamsflow/teamsflow/agent/observe"
 )
 
-// candidate is an RTP source not (yet) admitted as a stream.
-type candidate struct{ rejected bool }
+// candidate is an RTP source not (yet) admitted as a stream. rejected:
+// its structure is not RTP's, for good; silentAt: it went silent before it
+// was admitted, at that many packets (it is looked at again if it sends
+// more: a share's RTX may send a probe, then nothing until a loss).
+type candidate struct {
+	rejected bool
+	silentAt uint64
+}
 
 // candidateIdle is how long a source may stay silent before it is
 // admitted: one that stops first never showed a stream's structure.
@@ -60,8 +66,8 @@ func (p *Pipeline) newRTP(k rtpKey, r *observe.RTPStream, base observe.RTPStream
 	first := firstOf(r.First, time.Time{}, p.now)
 	if base.Packets > 0 {
 		// The first packet after the end came after the previous snapshot,
-		// which still saw the old counters.
-		first = lastOf(p.prev, base.Last)
+		// which still saw the old counters, and in this snapshot's interval.
+		first = lastOf(p.prev, base.Last, p.now.Add(-p.cfg.Interval))
 		if first.After(r.Last) {
 			first = r.Last
 		}
@@ -79,11 +85,12 @@ func (p *Pipeline) newRTP(k rtpKey, r *observe.RTPStream, base observe.RTPStream
 // admit says whether a source is a stream yet. One packet never is:
 // sequence steps and a media clock must show (classify.Admit). A source
 // rejected, or silent for candidateIdle before it was admitted, is
-// counted once and ignored for the rest of its flow's life.
+// counted once; a rejected one is ignored for the rest of its flow's life,
+// a silent one until it sends again.
 func (p *Pipeline) admit(k rtpKey, r *observe.RTPStream) bool {
 	cs := p.cands[k.flow]
 	c := cs[k]
-	if c != nil && c.rejected {
+	if c != nil && (c.rejected || c.silentAt == r.Packets) {
 		return false
 	}
 	verdict := classify.Admit(classify.Source{
@@ -105,8 +112,14 @@ func (p *Pipeline) admit(k rtpKey, r *observe.RTPStream) bool {
 		c = &candidate{}
 		cs[k] = c
 	}
-	if verdict == classify.Rejected || p.now.Sub(r.Last) > candidateIdle {
+	switch {
+	case verdict == classify.Rejected:
 		c.rejected = true
+		if c.silentAt == 0 {
+			p.counters.RTPRejected++
+		}
+	case p.now.Sub(r.Last) > candidateIdle && c.silentAt == 0:
+		c.silentAt = r.Packets
 		p.counters.RTPRejected++
 	}
 	return false
@@ -124,7 +137,7 @@ func (p *Pipeline) candidateCount() int {
 // became streams and count as rejected.
 func (p *Pipeline) dropCandidates(id observe.FlowID) {
 	for _, c := range p.cands[id] {
-		if !c.rejected {
+		if !c.rejected && c.silentAt == 0 {
 			p.counters.RTPRejected++
 		}
 	}
@@ -140,6 +153,12 @@ func (p *Pipeline) sampleRTP(st *rtpState, r *observe.RTPStream) {
 	}
 	if st.prevAt.Time().Before(p.now) {
 		span := p.now.Sub(st.prevAt.Time())
+		if quiet := span - p.cfg.Interval; st.prevAt != st.first && quiet > p.cfg.Interval/2 {
+			// Snapshots skipped a quiet stretch: the packets came in the
+			// last interval, and the stretch is an idle one.
+			st.life.Add(classify.Sample{Span: quiet, HasShape: true})
+			span = p.cfg.Interval
+		}
 		bits := float64((r.PayloadBytes-prev.PayloadBytes)*8) / span.Seconds()
 		if r.Sent {
 			st.rateSent = bits
@@ -151,7 +170,8 @@ func (p *Pipeline) sampleRTP(st *rtpState, r *observe.RTPStream) {
 			Squares: r.PayloadSquares - prev.PayloadSquares, Markers: r.Markers - prev.Markers,
 			Silence: max(0, p.now.Sub(r.Last)), HasShape: true,
 			Frames: r.Frames - min(r.Frames, prev.Frames), TSAdvance: r.TSAdvance - min(r.TSAdvance, prev.TSAdvance),
-			PadOnly: r.PadOnly - min(r.PadOnly, prev.PadOnly),
+			PadOnly:    r.PadOnly - min(r.PadOnly, prev.PadOnly),
+			ClockReset: st.prevAt == st.first && st.base.Packets > 0,
 		})
 	}
 	st.r, st.prevAt = *r, instantOf(p.now)
@@ -186,6 +206,10 @@ func (p *Pipeline) labelRTPs() {
 	for id, keys := range p.rtpOf {
 		if len(keys) > 1 {
 			repairs = p.roles(id, keys, repairs)
+			continue
+		}
+		for k := range keys {
+			p.rtp[k].role = classify.RoleMedia // its siblings are gone
 		}
 	}
 	for k, st := range p.rtp {
@@ -194,23 +218,24 @@ func (p *Pipeline) labelRTPs() {
 		}
 	}
 	for _, st := range repairs {
-		m := p.rtp[rtpKey{st.r.Flow, st.r.Sent, st.protects}]
-		if m != nil && m.settler.Current().Label != "" {
-			st.settler.Follow(m.settler.Current())
+		if m := p.rtp[rtpKey{st.r.Flow, st.r.Sent, st.protects}]; m != nil {
+			st.follows = m.settler.Current()
 		}
 	}
 }
 
-// roles marks the repair streams among a flow's sources, by direction,
-// and appends the running ones to repairs. A role, once found, stays.
+// roles marks the repair streams among a flow's running sources, by
+// direction, and appends them to repairs. Roles are judged again at every
+// snapshot from the life's counters: an RTX source busy with probes at
+// the start may outnumber its media for a while.
 func (p *Pipeline) roles(id observe.FlowID, keys map[rtpKey]struct{}, repairs []*rtpState) []*rtpState {
 	for _, sent := range []bool{true, false} {
 		var sibs []classify.Sibling
 		for k := range keys {
 			if st := p.rtp[k]; k.sent == sent && !st.ended() {
 				o := st.own()
-				sibs = append(sibs, classify.Sibling{SSRC: k.ssrc, PayloadType: o.PayloadType,
-					Packets: o.Packets, PadOnly: o.PadOnly, MaxTS: o.MaxTS})
+				sibs = append(sibs, classify.Sibling{SSRC: k.ssrc, PayloadType: o.PayloadType, Packets: o.Packets,
+					PadOnly: o.PadOnly, Markers: o.Markers, MaxTS: o.MaxTS, Clock: st.life.Features().Clock, Last: o.Last})
 			}
 		}
 		if len(sibs) < 2 {
@@ -218,12 +243,10 @@ func (p *Pipeline) roles(id observe.FlowID, keys map[rtpKey]struct{}, repairs []
 		}
 		for _, s := range sibs {
 			st := p.rtp[rtpKey{id, sent, s.SSRC}]
-			if st.role == classify.RoleMedia {
-				if role, of := classify.RepairOf(s, sibs); role != "" {
-					st.role, st.protects = role, of
-				}
-			}
-			if st.role != classify.RoleMedia {
+			st.role, st.protects = classify.RepairOf(s, sibs)
+			if st.role == "" {
+				st.role = classify.RoleMedia
+			} else {
 				repairs = append(repairs, st)
 			}
 		}
@@ -235,11 +258,19 @@ func (p *Pipeline) labelRTP(k rtpKey, st *rtpState) {
 	fl := p.flows[k.flow]
 	m := classify.Media{
 		LocalPort: k.flow.Local.Port(), PeerPort: k.flow.Peer.Port(),
-		PayloadType: st.r.PayloadType, Features: st.life.Features(), Prev: st.settler.Current().Label,
+		PayloadType: st.r.PayloadType, Features: st.life.Features(), Prev: st.settler.Settled(),
 	}
 	if fl != nil {
-		m.Teams = fl.isTeams
+		m.Teams, m.Browser = fl.isTeams, browser(fl.process)
 		m.TeamsRelay = fl.destination && p.cfg.Names.IsRelayPort(m.PeerPort)
 	}
 	st.settler.Update(p.classify.Media(m))
+}
+
+// shown is the label a record shows: a repair stream's is its media's.
+func (st *rtpState) shown() classify.Result {
+	if st.role != classify.RoleMedia && st.follows.Label != "" {
+		return st.follows
+	}
+	return st.settler.Current()
 }

@@ -137,6 +137,7 @@ type rtpState struct {
 	// media's label.
 	role     string
 	protects uint32
+	follows  classify.Result // the protected stream's label
 }
 
 func newFlowState(f observe.Flow, now time.Time, keys *keyStrings) *flowState {

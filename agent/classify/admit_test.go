@@ -119,13 +119,20 @@ func TestAdmitRejectsRandomBytes(t *testing.T) {
 }
 
 func TestRepairOf(t *testing.T) {
-	video := classify.Sibling{SSRC: 1, PayloadType: 96, Packets: 3000, MaxTS: 1_000_000}
-	audio := classify.Sibling{SSRC: 2, PayloadType: 111, Packets: 1500, MaxTS: 3_000_000_000}
-	share := classify.Sibling{SSRC: 3, PayloadType: 96, Packets: 400, MaxTS: 2_000_000_000}
-	rtx := classify.Sibling{SSRC: 4, PayloadType: 97, Packets: 300, PadOnly: 250, MaxTS: 1_000_000 - 9000}
-	lossRTX := classify.Sibling{SSRC: 5, PayloadType: 97, Packets: 60, MaxTS: 1_000_000 - 40000}
-	fec := classify.Sibling{SSRC: 6, PayloadType: 127, Packets: 900, MaxTS: 1_000_000}
-	all := []classify.Sibling{video, audio, share, rtx}
+	video := classify.Sibling{SSRC: 1, PayloadType: 96, Packets: 3000, Markers: 600, MaxTS: 1_000_000, Clock: 90000}
+	audio := classify.Sibling{SSRC: 2, PayloadType: 111, Packets: 1500, Markers: 3, MaxTS: 3_000_000_000, Clock: 48000}
+	share := classify.Sibling{SSRC: 3, PayloadType: 96, Packets: 400, Markers: 80, MaxTS: 2_000_000_000, Clock: 90000}
+	probes := classify.Sibling{SSRC: 4, PayloadType: 97, Packets: 300, MaxTS: 1_000_000 + 9000, Clock: 90000}
+	lossRTX := classify.Sibling{SSRC: 5, PayloadType: 97, Packets: 60, Markers: 6, MaxTS: 1_000_000 - 40000}
+	flexfec := classify.Sibling{SSRC: 6, PayloadType: 127, Packets: 900, MaxTS: 123, Clock: 90000}
+	quietAudio := classify.Sibling{SSRC: 7, PayloadType: 0, Packets: 200, MaxTS: 456, Clock: 8000}
+	// Probing at the start: RTX outnumbers its media, but only RTX pads.
+	busyRTX := classify.Sibling{SSRC: 8, PayloadType: 97, Packets: 5000, PadOnly: 700, Markers: 40, MaxTS: 1_000_000 - 3000}
+	t0 := time.Date(2026, 1, 1, 0, 0, 0, 0, time.UTC)
+	laterVideo := video
+	laterVideo.MaxTS, laterVideo.Last = video.MaxTS+20*90000, t0.Add(22*time.Second)
+	earlyProbes := classify.Sibling{SSRC: 9, PayloadType: 97, Packets: 40, PadOnly: 40, MaxTS: video.MaxTS + 9000, Last: t0.Add(2 * time.Second)}
+	all := []classify.Sibling{video, audio, share, probes}
 	for _, c := range []struct {
 		s        classify.Sibling
 		sibs     []classify.Sibling
@@ -135,9 +142,15 @@ func TestRepairOf(t *testing.T) {
 		{video, all, "", 0},
 		{audio, all, "", 0},
 		{share, all, "", 0},
-		{rtx, all, classify.RoleRTX, 1},
+		{probes, all, classify.RoleRTX, 1},
 		{lossRTX, []classify.Sibling{video, audio, lossRTX}, classify.RoleRTX, 1},
-		{fec, []classify.Sibling{video, audio, fec}, classify.RoleFEC, 1},
+		{flexfec, []classify.Sibling{video, audio, share, flexfec}, classify.RoleFEC, 1},
+		{quietAudio, []classify.Sibling{video, audio, quietAudio}, "", 0},
+		{busyRTX, []classify.Sibling{video, audio, busyRTX}, classify.RoleRTX, 1},
+		{video, []classify.Sibling{video, audio, busyRTX}, "", 0},
+		// Probes at the start only: 20 s later the video's timestamp is
+		// 1.8M ahead, but was next to the probes' when they came.
+		{earlyProbes, []classify.Sibling{laterVideo, audio, earlyProbes}, classify.RoleRTX, 1},
 	} {
 		role, of := classify.RepairOf(c.s, c.sibs)
 		if role != c.role || of != c.protects {

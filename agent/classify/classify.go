@@ -89,12 +89,13 @@ var audioPayloadTypes = map[uint8]string{
 // Media is what is known about one RTP stream (one SSRC in one direction).
 type Media struct {
 	Teams       bool // the stream's app is Teams: QoS ports only apply to it
+	Browser     bool // its owner is a browser, which ignores the QoS port ranges
 	LocalPort   uint16
 	PeerPort    uint16
 	TeamsRelay  bool  // the peer is a Teams relay
 	PayloadType uint8 // the stream's main payload type
 	Features    Features
-	Prev        string // the label shown so far, if any: thresholds keep a band around it
+	Prev        string // the settled label, if any (Settler.Settled): thresholds keep a band around it
 }
 
 // Classifier labels streams with a QoS port configuration.
@@ -105,7 +106,7 @@ func New(qos QoSPorts) *Classifier { return &Classifier{QoS: qos} }
 
 // Media labels an RTP stream.
 func (c *Classifier) Media(m Media) Result {
-	if l := c.QoS.Label(m.LocalPort); m.Teams && l != "" {
+	if l := c.QoS.Label(m.LocalPort); m.Teams && !m.Browser && l != "" {
 		return Result{l, ReasonQoSPort, 0.95}
 	}
 	if _, ok := audioPayloadTypes[m.PayloadType]; ok && plausibleAudio(m.Features) {
@@ -142,6 +143,7 @@ type Flow struct {
 	Protos    observe.Protocols
 	HasRTP    bool // RTP streams ride on it (they are labelled on their own)
 	Teams     bool // the flow's app is Teams
+	Browser   bool // its owner is a browser, which ignores the QoS port ranges
 	TeamsPeer bool // the peer is a Teams name or range
 	// AppMedia: the owner is a known non-browser app that also carries
 	// media (another conferencing app): its TLS is its signalling.

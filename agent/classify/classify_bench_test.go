@@ -29,7 +29,7 @@ func BenchmarkClassifyStream(b *testing.B) {
 			m := classify.Media{PayloadType: 98, LocalPort: 49417, PeerPort: 3478}
 			step := func(w *classify.Life, s *classify.Settler, smp classify.Sample) classify.Result {
 				w.Add(smp)
-				m.Features, m.Prev = w.Features(), s.Current().Label
+				m.Features, m.Prev = w.Features(), s.Settled()
 				return s.Update(c.Media(m))
 			}
 			var w classify.Life

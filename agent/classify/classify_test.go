@@ -28,7 +28,7 @@ func settleMediaChanges(m classify.Media, pkts []ct.Packet, offset time.Duration
 	var out []classify.Result
 	for _, smp := range ct.Samples(pkts, offset, sec, n) {
 		l.Add(smp)
-		m.Features, m.Prev = l.Features(), s.Current().Label
+		m.Features, m.Prev = l.Features(), s.Settled()
 		out = append(out, s.Update(c.Media(m)))
 	}
 	return out, s.Changes()
@@ -91,6 +91,8 @@ func TestMediaReasonsInOrder(t *testing.T) {
 		// 50036 -> relay :3478 carrying audio-looking packets is still video.
 		{"qos wins", classify.Media{Teams: true, LocalPort: 50036, PeerPort: 3479, TeamsRelay: true, PayloadType: 104}, audio, classify.LabelVideo, classify.ReasonQoSPort},
 		{"qos needs teams", classify.Media{LocalPort: 50036, PayloadType: 104}, audio, classify.LabelAudio, classify.ReasonRTPPT},
+		// A browser's ephemeral port may fall in a QoS range: browsers ignore them.
+		{"qos not for browsers", classify.Media{Teams: true, Browser: true, LocalPort: 50036, PayloadType: 111}, audio, classify.LabelAudio, classify.ReasonRTPPT},
 		{"silk", classify.Media{PayloadType: 104}, audio, classify.LabelAudio, classify.ReasonRTPPT},
 		{"opus", classify.Media{PayloadType: 111, PeerPort: 3480, TeamsRelay: true}, audio, classify.LabelAudio, classify.ReasonRTPPT},
 		{"relay port", classify.Media{PayloadType: 122, PeerPort: 3481, TeamsRelay: true}, video, classify.LabelScreenshare, classify.ReasonRelayPort},

@@ -12,7 +12,7 @@ func (c *Classifier) Flow(f Flow) Result {
 		return tcpFlow(f)
 	}
 	relay := f.TeamsPeer && f.PeerPort >= 3478 && f.PeerPort <= 3481
-	if l := c.QoS.Label(f.LocalPort); l != "" && f.Teams && !f.HasRTP && !relay && carriesMedia(f.Protos) {
+	if l := c.QoS.Label(f.LocalPort); l != "" && f.Teams && !f.Browser && !f.HasRTP && !relay && carriesMedia(f.Protos) {
 		// A media socket whose SRTP is not visible (yet) but whose RTCP is.
 		// To a relay the flow is the relay conversation: its media, when
 		// visible, has records of its own.

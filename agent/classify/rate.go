@@ -23,14 +23,13 @@ const (
 	maxClock      = 200_000 // faster is no media clock (bytes that only look like RTP)
 )
 
-// Screen share against camera video over the life: content runs at 1-15
-// frames/s, often 1-5, and idles between changes; a camera keeps its frame
-// rate (8-30) and degrades resolution instead. The frame-rate bound has a
-// band around it so that a share animated right at it keeps its label.
+// Screen share against camera video: content runs at 1-15 frames/s, often
+// 1-5, and idles between changes; a camera keeps its frame rate (8-30) and
+// degrades resolution instead. Each active interval votes; a settled label
+// moves only when the vote passes the majority by the band.
 const (
-	shareFPS     = 6.5  // frames/s
-	shareFPSBand = 1.0  // a settled label moves only past shareFPS ± this
-	shareMinGaps = 0.15 // share of active intervals that followed an idle gap
+	shareFPS      = 5.5  // frames/s: a share animated at 5 fps is still one
+	shareVoteBand = 0.15 // of the votes
 )
 
 // Rate labels a stream from its rate features alone; prev is the label
@@ -63,21 +62,25 @@ func Rate(f Features, prev string) (Result, bool) {
 	return Result{}, false
 }
 
-// videoKind tells screen share from camera video.
+// videoKind tells screen share from camera video: over a stream's life
+// by the intervals' vote, with a band around the majority so that a share
+// right at the frame-rate bound keeps its label; over a window by frame
+// rate and idle gaps.
 func videoKind(f Features, prev string) string {
-	limit := shareFPS
-	switch prev {
-	case LabelScreenshare:
-		limit += shareFPSBand
-	case LabelVideo:
-		limit -= shareFPSBand
-	}
-	slow := f.HasShape && f.FramesPerSec < limit
-	idles := f.MaxSilence >= shareMinSilence
 	if f.Life {
-		idles = f.GapShare >= shareMinGaps
+		need := 0.5
+		switch prev {
+		case LabelScreenshare:
+			need -= shareVoteBand
+		case LabelVideo:
+			need += shareVoteBand
+		}
+		if f.ShareVotes >= need {
+			return LabelScreenshare
+		}
+		return LabelVideo
 	}
-	if slow || idles {
+	if f.MaxSilence >= shareMinSilence || (f.HasShape && f.FramesPerSec < shareFPS) {
 		return LabelScreenshare
 	}
 	return LabelVideo

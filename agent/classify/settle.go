@@ -56,6 +56,11 @@ func (s *Settler) Current() Result { return s.current }
 // Changes is how often a settled label changed.
 func (s *Settler) Changes() uint32 { return s.changes }
 
-// Follow shows another stream's label: a repair stream (RTX, FEC) has no
-// media of its own to judge.
-func (s *Settler) Follow(r Result) { s.current, s.candidate, s.wins = r, "", 0 }
+// Settled is the label once it is no longer a first guess, "" before:
+// thresholds keep a band around a settled label only.
+func (s *Settler) Settled() string {
+	if s.current.Confidence < provisional {
+		return ""
+	}
+	return s.current.Label
+}

@@ -25,6 +25,10 @@ type Sample struct {
 	Frames    uint64
 	TSAdvance uint64
 	PadOnly   uint64
+	// ClockReset: the timestamp's advance in this interval reaches back
+	// before it (a source that resumed after its stream ended): it is
+	// left out of the clock.
+	ClockReset bool
 }
 
 // Window keeps the last few samples of a stream. A flow's samples have
@@ -95,13 +99,13 @@ type Features struct {
 	// Over an RTP stream's life (Life): the RTP clock in Hz (timestamp
 	// advance per second of wall time; 0 when not known yet), the mean
 	// timestamp step per frame in ms, the share of padding-only packets
-	// and of active intervals that followed an idle gap. FramesPerSec then
-	// counts timestamp changes, not marker bits.
-	Life     bool
-	Clock    float64
-	StepMs   float64
-	PadShare float64
-	GapShare float64
+	// and of active intervals that voted screen share (see Life).
+	// FramesPerSec then counts timestamp changes, not marker bits.
+	Life       bool
+	Clock      float64
+	StepMs     float64
+	PadShare   float64
+	ShareVotes float64
 }
 
 // Features sums the window. A silence counts only when packets followed

@@ -63,8 +63,7 @@ func rtpPacket(rng *rand.Rand, ssrc uint32, pt byte, seq uint16, ts uint32, size
 	}
 	b = append(b, make([]byte, size)...)
 	if rng.Intn(4) == 0 {
-		// RFC 3550 padding: the last byte counts it; sometimes more than
-		// the payload holds (damaged), sometimes all of it (a probe).
+		// The P bit (a padding probe; under SRTP its count is encrypted).
 		b[0] |= 0x20
 		b[len(b)-1] = byte(rng.Intn(256))
 	}
@@ -127,6 +126,12 @@ func mediaFrames(rng *rand.Rand) (frames [][]byte, egress []bool) {
 				// Comfort noise first and now and then, a frame of two
 				// packets, a duplicate and a late packet (timestamp behind).
 				add(out, frame(v6, protoUDP, 50022, 3480, 0, rtpPacket(rng, 0x55, []byte{13, 0, 9}[i%3], seq, ts-uint32(i%4)*960, 40)))
+				// A first probe at timestamp 0, then media half the number space away.
+				rebased := 2920203329 + uint32(i)*3000
+				if i == 0 {
+					rebased = 0
+				}
+				add(out, frame(v6, protoUDP, 50023, 3480, 0, rtpPacket(rng, 0x66, 97, seq, rebased, 200)))
 			}
 			add(false, frame(v6, protoUDP, 3480, 50020, 0, append([]byte{0x81, 200, 0, 6}, make([]byte, 24)...)))
 			seq, ts = seq+1, ts+960

@@ -42,7 +42,7 @@ func (f *Flows) rtpPacket(data []byte, k bpf.FlowKey, in rtpIn, tsNs uint64) {
 		}
 	}
 	payload = max(payload, 0)
-	pad := rtpPadding(data, in, payload)
+	pad := rtpPadding(in, payload)
 	payload -= pad
 	padOnly := uint32(0)
 	if payload == 0 {
@@ -108,8 +108,9 @@ func rtpFlowKey(k bpf.FlowKey) (out bpf.RTPFlowKey) { return bpf.RTPFlowKey(k) }
 
 // Twins of tf_hints.h's constants.
 const (
-	seqNear = 64 // TF_RTP_SEQ_NEAR
-	ptCN    = 13 // TF_RTP_PT_CN
+	seqNear  = 64      // TF_RTP_SEQ_NEAR
+	ptCN     = 13      // TF_RTP_PT_CN
+	tsRebase = 1 << 28 // TF_RTP_TS_REBASE
 )
 
 // rtpSeq is tf_rtp_seq: the highest sequence number, and the steps a
@@ -124,12 +125,16 @@ func rtpSeq(st *bpf.RTPStats, seq uint16) {
 	}
 }
 
-// rtpTs is tf_rtp_ts: frames and the clock from the highest timestamp.
+// rtpTs is tf_rtp_ts: frames and the clock from the highest timestamp; a
+// timestamp far behind it is a new base.
 func rtpTs(st *bpf.RTPStats, ts uint32) {
-	if step := int32(ts - st.MaxTs); step > 0 {
+	switch step := int32(ts - st.MaxTs); {
+	case step > 0:
 		st.TsAdvance += uint64(step)
 		st.Frames++
 		st.MaxTs = ts
+	case step < -tsRebase:
+		st.MaxTs = ts // far behind: a new base, not a late packet
 	}
 }
 
@@ -148,15 +153,11 @@ func rtpMainPT(st *bpf.RTPStats, pt uint8) {
 	}
 }
 
-// rtpPadding is tf_rtp_padding: with the P bit, the packet's last byte
-// counts the padding at its end, at most the payload.
-func rtpPadding(data []byte, in rtpIn, payload int64) int64 {
+// rtpPadding is tf_rtp_padding: a packet with the P bit is padding, all
+// of it (SRTP encrypts the padding count; libwebrtc pads only probes).
+func rtpPadding(in rtpIn, payload int64) int64 {
 	if in.b[0]&0x20 == 0 {
 		return 0
 	}
-	at := int(uint16(in.off + in.len - 1))
-	if at >= len(data) {
-		return 0
-	}
-	return min(int64(data[at]), payload)
+	return payload
 }
