@@ -55,8 +55,8 @@ type Env struct {
 // Chromium is missing.
 func NewEnv(t testing.TB, prefix string) *Env {
 	t.Helper()
+	bin := RequireChromium(t) // first: a plain `go test` without chromium skips in one line
 	testenv.RequirePrivileged(t)
-	bin := RequireChromium(t)
 	e := &Env{Client: prefix + "-client", Cloud: prefix + "-cloud", chromium: bin}
 	_ = topo.Remove(e.Client, e.Cloud) // leftovers of an interrupted run
 	tp, err := topo.Up(e.Client, e.Cloud, []string{MediaIP})
@@ -189,6 +189,10 @@ func (c *Call) Wait(t testing.TB) *Truth {
 	}
 	tr.PairRTTMs, tr.PairTypes = selectedPair(last.Stats)
 	if err := tr.Save(c.truth); err != nil {
+		t.Fatal(err)
+	}
+	// Every report, for figures over time (health against teamsflow's).
+	if err := saveJSON(filepath.Join(filepath.Dir(c.truth), "stats.json"), posts); err != nil {
 		t.Fatal(err)
 	}
 	t.Logf("%s: truth of %d streams from %d reports in %s (pair %s)", c.sc.Name, len(tr.Streams), tr.Reports, c.truth, tr.PairTypes)

@@ -8,6 +8,7 @@ import (
 	"strings"
 	"sync"
 
+	"github.com/pion/ice/v4"
 	"github.com/pion/interceptor"
 	"github.com/pion/rtp"
 	pion "github.com/pion/webrtc/v4"
@@ -78,10 +79,11 @@ func newMediaPeer(nsPath, addr, codec string, dtx bool, imp Impairment, seed uin
 	var se pion.SettingEngine
 	se.SetICEUDPMux(mux)
 	se.SetNetworkTypes([]pion.NetworkType{pion.NetworkTypeUDP4})
-	// No mDNS: it would open sockets in the test's own namespace. The
-	// client's .local candidates stay unresolved and its checks arrive as
-	// peer-reflexive ones, as at a relay.
-	se.SetICEMulticastDNSMode(0)
+	// No mDNS (pion's default, the zero value, is query-only): it would
+	// open sockets on 5353 in the test's own namespace. The client's .local
+	// candidates stay unresolved and its checks arrive as peer-reflexive
+	// ones, as at a relay.
+	se.SetICEMulticastDNSMode(ice.MulticastDNSModeDisabled)
 	p.api = pion.NewAPI(pion.WithMediaEngine(m), pion.WithInterceptorRegistry(reg), pion.WithSettingEngine(se))
 	return p, nil
 }

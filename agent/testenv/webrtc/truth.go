@@ -168,8 +168,10 @@ func selectedPair(report []Stat) (rttMs float64, types string) {
 }
 
 // Save writes the truth as indented JSON.
-func (t *Truth) Save(path string) error {
-	b, err := json.MarshalIndent(t, "", "  ")
+func (t *Truth) Save(path string) error { return saveJSON(path, t) }
+
+func saveJSON(path string, v any) error {
+	b, err := json.MarshalIndent(v, "", "  ")
 	if err != nil {
 		return err
 	}

@@ -3,7 +3,9 @@ package e2e
 import (
 	"bufio"
 	"context"
+	"fmt"
 	"io"
+	"os"
 	"os/exec"
 	"strings"
 	"sync"
@@ -13,6 +15,7 @@ import (
 
 	"github.com/teamsflow/teamsflow/agent/api"
 	"github.com/teamsflow/teamsflow/agent/record"
+	"github.com/teamsflow/teamsflow/agent/testenv/webrtc"
 )
 
 // agentProc is a running `teamsflow run` watching the client namespace.
@@ -82,19 +85,27 @@ type read struct {
 	recs []record.Record
 }
 
+// polled is what pollReads gathered: every answer, and the command line
+// of each process the agent named as an owner of media towards the peer,
+// read while it still ran.
+type polled struct {
+	reads    []read
+	cmdlines map[uint32]string
+}
+
 // pollReads asks the agent for its streams every second, as `teamsflow
-// streams --watch` does, until stop is closed; it returns every answer.
-func pollReads(t *testing.T, socket string, stop <-chan struct{}) <-chan []read {
-	out := make(chan []read, 1)
+// streams --watch` does, until stop is closed.
+func pollReads(t *testing.T, socket string, stop <-chan struct{}) <-chan polled {
+	out := make(chan polled, 1)
 	client := api.NewClient(socket)
 	go func() {
-		var reads []read
+		p := polled{cmdlines: map[uint32]string{}}
 		tick := time.NewTicker(time.Second)
 		defer tick.Stop()
 		for {
 			select {
 			case <-stop:
-				out <- reads
+				out <- p
 				return
 			case <-tick.C:
 				ctx, cancel := context.WithTimeout(context.Background(), 2*time.Second)
@@ -104,11 +115,24 @@ func pollReads(t *testing.T, socket string, stop <-chan struct{}) <-chan []read 
 					t.Errorf("asking the agent during the call: %v", err)
 					continue
 				}
-				reads = append(reads, read{at: time.Now(), recs: recs})
+				p.reads = append(p.reads, read{at: time.Now(), recs: recs})
+				p.noteOwners(recs)
 			}
 		}
 	}()
 	return out
+}
+
+func (p *polled) noteOwners(recs []record.Record) {
+	for _, r := range recs {
+		if r.SSRC == nil || r.PeerAddr != webrtc.MediaIP || r.PID == 0 {
+			continue
+		}
+		if _, ok := p.cmdlines[r.PID]; !ok {
+			b, _ := os.ReadFile(fmt.Sprintf("/proc/%d/cmdline", r.PID))
+			p.cmdlines[r.PID] = strings.ReplaceAll(string(b), "\x00", " ")
+		}
+	}
 }
 
 // streams is one read now.
