@@ -54,8 +54,12 @@ func TestPauseScenarios(t *testing.T) {
 			agent := startRun(t, socket, "--netns", sim.ClientNetnsPath, "--idle-timeout", pauseIdle.String())
 			live, tr := pollDuringCall(t, sim.Start(t, sc, "", "--pcap", pcap), socket)
 			agent.stop(t)
-			t.Run("live", func(t *testing.T) { checkHeldLabels(t, tr, live) })
-			t.Run("analyze", func(t *testing.T) { checkHeldLabels(t, tr, analyzeReads(t, pcap)) })
+			for name, reads := range map[string][]labelPoll{"live": live, "analyze": analyzeReads(t, pcap)} {
+				t.Run(name, func(t *testing.T) {
+					checkHeldLabels(t, tr, reads)
+					checkRestarts(t, tr, reads[len(reads)-1].recs)
+				})
+			}
 		})
 	}
 }
@@ -219,4 +223,36 @@ func activeSpans(s truth.Stream) string {
 		parts = append(parts, fmt.Sprintf("%s %.1f-%.1fs", iv.Sending, iv.From.Sub(s.StartedAt).Seconds(), iv.To.Sub(s.StartedAt).Seconds()))
 	}
 	return strings.Join(parts, ", ")
+}
+
+// checkRestarts: an SSRC that was silent longer than the idle timeout
+// and came back is a new stream in the final records, next to the one
+// that ended, and counts only the packets sent since it came back.
+func checkRestarts(t *testing.T, tr *truth.File, final []record.Record) {
+	t.Helper()
+	for _, s := range tr.Streams {
+		for i := 1; i < len(s.Active); i++ {
+			if s.Active[i].From.Sub(s.Active[i-1].To) <= pauseIdle {
+				continue
+			}
+			after := 0
+			for _, iv := range s.Active[i:] {
+				after += iv.Packets
+			}
+			recs := recordsOf(final, s)
+			sort.Slice(recs, func(a, b int) bool { return recs[a].FirstSeen.Before(recs[b].FirstSeen) })
+			if len(recs) < 2 {
+				t.Errorf("ssrc %#x came back after %v: %d records, want the ended one and a new one", s.SSRC, s.Active[i].From.Sub(s.Active[i-1].To).Round(time.Second), len(recs))
+				break
+			}
+			last := recs[len(recs)-1]
+			t.Logf("ssrc %#x came back: records first seen %v and %v; the new one counts %d packets, %d sent since", s.SSRC,
+				recs[0].FirstSeen.Format("15:04:05.0"), last.FirstSeen.Format("15:04:05.0"), last.PacketsSent, after)
+			if last.FirstSeen.Before(s.Active[i].From.Add(-time.Second)) || float64(last.PacketsSent) > 1.02*float64(after)+5 {
+				t.Errorf("ssrc %#x: the resumed stream starts %v and counts %d packets; it came back at %v with %d",
+					s.SSRC, last.FirstSeen, last.PacketsSent, s.Active[i].From, after)
+			}
+			break
+		}
+	}
 }
