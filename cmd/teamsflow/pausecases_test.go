@@ -58,6 +58,7 @@ func TestPauseScenarios(t *testing.T) {
 				t.Run(name, func(t *testing.T) {
 					checkHeldLabels(t, tr, reads)
 					checkRestarts(t, tr, reads[len(reads)-1].recs)
+					checkMainPayloadType(t, tr, reads[len(reads)-1].recs)
 				})
 			}
 		})
@@ -255,4 +256,29 @@ func checkRestarts(t *testing.T, tr *truth.File, final []record.Record) {
 			break
 		}
 	}
+}
+
+// checkMainPayloadType: a record shows its stream's codec payload type,
+// not that of the last packets (comfort noise, PT 13, at the end of a
+// call is not the stream's codec).
+func checkMainPayloadType(t *testing.T, tr *truth.File, final []record.Record) {
+	t.Helper()
+	for _, s := range tr.Streams {
+		if _, media := firstLabelBudget[s.Label]; !media || s.PayloadType == nil {
+			continue
+		}
+		for _, r := range recordsOf(final, s) {
+			if r.RTPPayloadType == nil || int(*r.RTPPayloadType) != *s.PayloadType {
+				t.Errorf("%s ssrc %#x %d->%s:%d: final record shows payload type %v, the stream sent %s (%d)",
+					s.Label, s.SSRC, s.LocalPort, s.PeerAddr, s.PeerPort, ptString(r.RTPPayloadType), s.Codec, *s.PayloadType)
+			}
+		}
+	}
+}
+
+func ptString(pt *uint8) string {
+	if pt == nil {
+		return "none"
+	}
+	return fmt.Sprint(*pt)
 }
