@@ -54,8 +54,13 @@ func TestPauseScenarios(t *testing.T) {
 			agent := startRun(t, socket, "--netns", sim.ClientNetnsPath, "--idle-timeout", pauseIdle.String())
 			live, tr := pollDuringCall(t, sim.Start(t, sc, "", "--pcap", pcap), socket)
 			agent.stop(t)
-			t.Run("live", func(t *testing.T) { checkHeldLabels(t, tr, live) })
-			t.Run("analyze", func(t *testing.T) { checkHeldLabels(t, tr, analyzeReads(t, pcap)) })
+			for name, reads := range map[string][]labelPoll{"live": live, "analyze": analyzeReads(t, pcap)} {
+				t.Run(name, func(t *testing.T) {
+					checkHeldLabels(t, tr, reads)
+					checkRestarts(t, tr, reads[len(reads)-1].recs)
+					checkMainPayloadType(t, tr, reads[len(reads)-1].recs)
+				})
+			}
 		})
 	}
 }
@@ -219,4 +224,61 @@ func activeSpans(s truth.Stream) string {
 		parts = append(parts, fmt.Sprintf("%s %.1f-%.1fs", iv.Sending, iv.From.Sub(s.StartedAt).Seconds(), iv.To.Sub(s.StartedAt).Seconds()))
 	}
 	return strings.Join(parts, ", ")
+}
+
+// checkRestarts: an SSRC that was silent longer than the idle timeout
+// and came back is a new stream in the final records, next to the one
+// that ended, and counts only the packets sent since it came back.
+func checkRestarts(t *testing.T, tr *truth.File, final []record.Record) {
+	t.Helper()
+	for _, s := range tr.Streams {
+		for i := 1; i < len(s.Active); i++ {
+			if s.Active[i].From.Sub(s.Active[i-1].To) <= pauseIdle {
+				continue
+			}
+			after := 0
+			for _, iv := range s.Active[i:] {
+				after += iv.Packets
+			}
+			recs := recordsOf(final, s)
+			sort.Slice(recs, func(a, b int) bool { return recs[a].FirstSeen.Before(recs[b].FirstSeen) })
+			if len(recs) < 2 {
+				t.Errorf("ssrc %#x came back after %v: %d records, want the ended one and a new one", s.SSRC, s.Active[i].From.Sub(s.Active[i-1].To).Round(time.Second), len(recs))
+				break
+			}
+			last := recs[len(recs)-1]
+			t.Logf("ssrc %#x came back: records first seen %v and %v; the new one counts %d packets, %d sent since", s.SSRC,
+				recs[0].FirstSeen.Format("15:04:05.0"), last.FirstSeen.Format("15:04:05.0"), last.PacketsSent, after)
+			if last.FirstSeen.Before(s.Active[i].From.Add(-time.Second)) || float64(last.PacketsSent) > 1.02*float64(after)+5 {
+				t.Errorf("ssrc %#x: the resumed stream starts %v and counts %d packets; it came back at %v with %d",
+					s.SSRC, last.FirstSeen, last.PacketsSent, s.Active[i].From, after)
+			}
+			break
+		}
+	}
+}
+
+// checkMainPayloadType: a record shows its stream's codec payload type,
+// not that of the last packets (comfort noise, PT 13, at the end of a
+// call is not the stream's codec).
+func checkMainPayloadType(t *testing.T, tr *truth.File, final []record.Record) {
+	t.Helper()
+	for _, s := range tr.Streams {
+		if _, media := firstLabelBudget[s.Label]; !media || s.PayloadType == nil {
+			continue
+		}
+		for _, r := range recordsOf(final, s) {
+			if r.RTPPayloadType == nil || int(*r.RTPPayloadType) != *s.PayloadType {
+				t.Errorf("%s ssrc %#x %d->%s:%d: final record shows payload type %v, the stream sent %s (%d)",
+					s.Label, s.SSRC, s.LocalPort, s.PeerAddr, s.PeerPort, ptString(r.RTPPayloadType), s.Codec, *s.PayloadType)
+			}
+		}
+	}
+}
+
+func ptString(pt *uint8) string {
+	if pt == nil {
+		return "none"
+	}
+	return fmt.Sprint(*pt)
 }

@@ -72,3 +72,32 @@ func TestIdentifiersAreUnique(t *testing.T) {
 }
 
 func itoa(n int) string { return strconv.Itoa(n) }
+
+// --duration stretches the streams that ran to the call's end and keeps
+// the end of those that stopped earlier, cut at the new end.
+func TestDurationKeepsEarlyEnds(t *testing.T) {
+	s, err := scenario.Load("share-late") // 24 s; the share runs 6-18 s
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, c := range []struct {
+		d               time.Duration
+		audio, shareDur time.Duration
+	}{{40 * time.Second, 40 * time.Second, 12 * time.Second}, {10 * time.Second, 10 * time.Second, 4 * time.Second}, {5 * time.Second, 5 * time.Second, 0}} {
+		calls, err := Build(s, c.d, "")
+		if err != nil {
+			t.Fatal(err)
+		}
+		tr := calls[0].Transports
+		if tr[0].Streams[0].Duration != c.audio || tr[2].Streams[0].Duration != c.shareDur || calls[0].Duration != c.d {
+			t.Errorf("--duration %v: audio %v (want %v), share %v (want %v)", c.d, tr[0].Streams[0].Duration, c.audio, tr[2].Streams[0].Duration, c.shareDur)
+		}
+	}
+}
+
+func TestDirectAfterReachesThePlan(t *testing.T) {
+	c := build(t, "relay-to-direct")
+	if c.DirectAfter != 8*time.Second || len(c.Transports) != 1 || c.Transports[0].RelayPort != 3478 {
+		t.Errorf("direct_after %v, %d transports, relay port %d: want 8s, one BUNDLEd transport via 3478", c.DirectAfter, len(c.Transports), c.Transports[0].RelayPort)
+	}
+}
