@@ -35,11 +35,11 @@ type smokeLog struct {
 
 // The smoke traffic (smoke/main.go).
 const (
-	tcpPort             = 7001
-	udpFrom, udpTo      = 7102, 7002
-	udpPackets          = 20
-	rtpFrom, rtpTo      = 7103, 7003
-	rtpSSRC      uint32 = 0x5eed0001
+	tcpPort               = 7001
+	udpFrom, udpTo        = 7102, 7002
+	udpPackets            = 20
+	rtpFrom, rtpTo        = 7103, 7003
+	rtpSSRC        uint32 = 0x5eed0001
 )
 
 // Result is what one boot showed: the lines for the report, and every
@@ -50,7 +50,9 @@ type Result struct {
 	Failures []string
 }
 
-func (r *Result) fail(format string, a ...any) { r.Failures = append(r.Failures, fmt.Sprintf(format, a...)) }
+func (r *Result) fail(format string, a ...any) {
+	r.Failures = append(r.Failures, fmt.Sprintf(format, a...))
+}
 
 // Err is nil when every check passed.
 func (r Result) Err() error {
