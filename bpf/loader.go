@@ -7,6 +7,7 @@ import (
 	"strings"
 
 	"github.com/cilium/ebpf"
+	"github.com/cilium/ebpf/asm"
 )
 
 // Types shared with the kernel programs, generated from tf_types.h.
@@ -97,6 +98,9 @@ type Config struct {
 	// Kernel, when set, is used instead of probing the running kernel:
 	// tests load the older kernels' variants (OldestKernel) on this one.
 	Kernel *Kernel
+	// refuseKfuncs makes the kfunc classifier one the verifier refuses,
+	// for the test of the fallback to the compat one.
+	refuseKfuncs bool
 }
 
 // Objects are the loaded programs and maps. The maps are created once and
@@ -108,6 +112,10 @@ type Objects struct {
 	test   testClassifiers
 	flows  *FlowTable
 	kernel Kernel
+	// refused is the verifier's cause when it refused the kfunc
+	// classifier on a kernel that has the kfuncs, and the compat one
+	// was loaded instead.
+	refused string
 }
 
 // processObjects are the process programs: the exit program is the one of
@@ -161,9 +169,14 @@ func Load(cfg Config) (*Objects, error) {
 		o.Close()
 		return nil, fmt.Errorf("loading process programs: %w", verifierDetail(err))
 	}
+	if cfg.refuseKfuncs {
+		loaded["traffic"].Programs["tf_tc"].Instructions = asm.Instructions{asm.Return()} // R0 never set
+	}
 	if err := o.loadTraffic(loaded["traffic"], shared, cfg.TestClassifiers); err != nil {
-		o.Close()
-		return nil, fmt.Errorf("loading traffic programs: %w", verifierDetail(err))
+		if err = o.retryCompat(cfg, shared, err); err != nil {
+			o.Close()
+			return nil, fmt.Errorf("loading traffic programs: %w", verifierDetail(err))
+		}
 	}
 	if err := o.setRTPClocks(); err != nil {
 		o.Close()
@@ -180,6 +193,29 @@ func Load(cfg Config) (*Objects, error) {
 // "compat" loads every older kernel's fallback (OldestKernel), so that
 // tests run them on a new kernel too.
 const VariantsEnv = "TEAMSFLOW_BPF_VARIANTS"
+
+// retryCompat loads the compat classifier when the kernel has the kfuncs
+// but its verifier refused the kfunc build (refused): a kernel between
+// 6.3 and 6.18 may lack something else that build relies on.
+func (o *Objects) retryCompat(cfg Config, shared *ebpf.CollectionOptions, refused error) error {
+	var ve *ebpf.VerifierError
+	if !o.kernel.Kfuncs || !errors.As(refused, &ve) {
+		return refused
+	}
+	spec, err := loadTcCompat()
+	if err != nil {
+		return err
+	}
+	cfg.size(spec)
+	if _, err := cfg.slots(spec); err != nil {
+		return err
+	}
+	o.kernel.Kfuncs, o.refused = false, verifierCause(ve.Log)
+	if err := o.loadTraffic(spec, shared, false); err != nil {
+		return fmt.Errorf("the kfunc classifier was refused (%s), and the compat one: %w", o.refused, err)
+	}
+	return nil
+}
 
 // kernel is the configured kernel, else the one VariantsEnv names, else
 // the running one's features.
@@ -218,7 +254,13 @@ func (k Kernel) choose(sock, proc *ebpf.CollectionSpec) error {
 
 // Variants names the form of each part of the programs that Load chose
 // for the kernel, and why: for the startup log.
-func (o *Objects) Variants() []Variant { return o.kernel.variants() }
+func (o *Objects) Variants() []Variant {
+	vs := o.kernel.variants()
+	if o.refused != "" {
+		vs[0].Why = "the kfunc classifier was refused: " + o.refused
+	}
+	return vs
+}
 
 // size applies the configured map sizes; every object declares the shared
 // maps, and a replacement must match its declaration.

@@ -90,3 +90,22 @@ func TestVerifierCauseIsTheLogsEnd(t *testing.T) {
 		t.Fatal("an empty log has no cause")
 	}
 }
+
+// A kernel with the kfuncs whose verifier refuses the kfunc classifier
+// gets the compat one, and the log says why.
+func TestRefusedKfuncClassifierFallsBackToCompat(t *testing.T) {
+	testenv.RequirePrivileged(t)
+	o, err := Load(Config{FlowMapEntries: 1024, Kernel: &FullKernel, refuseKfuncs: true, TestClassifiers: true})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer o.Close()
+	v := o.Variants()[0]
+	if v.Name != "compat" || !strings.Contains(v.Why, "R0 !read_ok") {
+		t.Fatalf("classifier variant %v, want compat, refused for R0 !read_ok", v)
+	}
+	run(t, o.TestClassifier(true), udpPacket(t, false, ip4A, ip4B, 1000, 2000))
+	if n := len(dumpFlows(t, o)); n != 1 {
+		t.Fatalf("%d flows after one packet through the compat classifier, want 1", n)
+	}
+}
