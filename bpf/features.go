@@ -73,6 +73,10 @@ func exitHasGroupDead(spec *btf.Spec) (bool, error) {
 	if err := spec.TypeByName("btf_trace_sched_process_exit", &td); err != nil {
 		return false, fmt.Errorf("the tracepoint sched_process_exit is needed (tp_btf): %w", err)
 	}
+	return exitTakesGroupDead(td)
+}
+
+func exitTakesGroupDead(td *btf.Typedef) (bool, error) {
 	ptr, ok := td.Type.(*btf.Pointer)
 	if !ok {
 		return false, fmt.Errorf("btf_trace_sched_process_exit is a %T, not a function pointer", td.Type)

@@ -325,7 +325,7 @@ __noinline int tf_seen_ingress(struct __sk_buff *skb, const struct tf_seen *c)
 #define TF_SEEN_DECLARE(c) struct tf_seen c##_buf, *c = &c##_buf
 #define TF_SEEN_PASS(c) , c
 #else
-/* Before 6.5 a global function's pointer argument is no map key ("type=mem
+/* On 6.1 a global function's pointer argument is no map key ("type=mem
  * expected=fp"), and the stack of the whole chain of calls, counted in
  * 32-byte steps, left no room for the state on it: it lives here, one
  * per CPU, written by tf_handle_full and read by the tf_seen_* functions

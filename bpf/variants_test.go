@@ -6,6 +6,7 @@ import (
 	"strings"
 	"testing"
 
+	"github.com/cilium/ebpf/btf"
 	"golang.org/x/sys/unix"
 
 	"github.com/teamsflow/teamsflow/agent/testenv"
@@ -107,5 +108,29 @@ func TestRefusedKfuncClassifierFallsBackToCompat(t *testing.T) {
 	run(t, o.TestClassifier(true), udpPacket(t, false, ip4A, ip4B, 1000, 2000))
 	if n := len(dumpFlows(t, o)); n != 1 {
 		t.Fatalf("%d flows after one packet through the compat classifier, want 1", n)
+	}
+}
+
+// The exit tracepoint's prototype as 6.1 and 6.18 declare it in BTF.
+func TestExitPrototypeDecidesTheExitProgram(t *testing.T) {
+	param := func(name string) btf.FuncParam { return btf.FuncParam{Name: name, Type: &btf.Void{}} }
+	proto := func(ps ...btf.FuncParam) *btf.Typedef {
+		return &btf.Typedef{Name: "btf_trace_sched_process_exit", Type: &btf.Pointer{Target: &btf.FuncProto{Params: ps}}}
+	}
+	for _, c := range []struct {
+		name string
+		td   *btf.Typedef
+		want bool
+	}{
+		{"6.1", proto(param("__data"), param("p")), false},
+		{"6.18", proto(param("__data"), param("p"), param("group_dead")), true},
+	} {
+		got, err := exitTakesGroupDead(c.td)
+		if err != nil || got != c.want {
+			t.Errorf("%s: group_dead %v, %v; want %v", c.name, got, err, c.want)
+		}
+	}
+	if _, err := exitTakesGroupDead(&btf.Typedef{Name: "btf_trace_sched_process_exit", Type: &btf.Int{}}); err == nil {
+		t.Error("a typedef of an int passed for a tracepoint")
 	}
 }
