@@ -40,25 +40,34 @@ var OldestKernel = Kernel{}
 // ProbeKernel finds out what the running kernel offers. A kernel that
 // lacks something teamsflow cannot do without is an error naming it.
 func ProbeKernel() (Kernel, error) {
+	k, _, err := probeKernel()
+	return k, err
+}
+
+// probeKernel also returns the kernel's BTF it read: Load hands it on to
+// CO-RE, which then finds the kernel's types already decoded (the exit
+// tracepoint's prototype decodes task_struct and most of what it points
+// to, tens of milliseconds, which loading would otherwise spend again).
+func probeKernel() (Kernel, *btf.Spec, error) {
 	var k Kernel
 	spec, err := btf.LoadKernelSpec()
 	if err != nil {
-		return k, fmt.Errorf("kernel BTF (/sys/kernel/btf/vmlinux) is needed, CONFIG_DEBUG_INFO_BTF: %w", err)
+		return k, nil, fmt.Errorf("kernel BTF (/sys/kernel/btf/vmlinux) is needed, CONFIG_DEBUG_INFO_BTF: %w", err)
 	}
 	if err := features.HaveMapType(ebpf.RingBuf); err != nil {
-		return k, fmt.Errorf("BPF ring buffers are needed (Linux 5.8+): %w", err)
+		return k, nil, fmt.Errorf("BPF ring buffers are needed (Linux 5.8+): %w", err)
 	}
 	k.Kfuncs = haveFunc(spec, "bpf_cast_to_kern_ctx") && haveFunc(spec, "bpf_rdonly_cast")
 	if k.ExitGroupDead, err = exitHasGroupDead(spec); err != nil {
-		return k, err
+		return k, nil, err
 	}
 	switch err := features.HaveProgramHelper(ebpf.SockOps, asm.FnGetCurrentPidTgid); {
 	case err == nil:
 		k.SockOpsPidHelper = true
 	case !errors.Is(err, ebpf.ErrNotSupported):
-		return k, fmt.Errorf("probing sock_ops helpers: %w", err)
+		return k, nil, fmt.Errorf("probing sock_ops helpers: %w", err)
 	}
-	return k, nil
+	return k, spec, nil
 }
 
 func haveFunc(spec *btf.Spec, name string) bool {

@@ -8,6 +8,7 @@ import (
 
 	"github.com/cilium/ebpf"
 	"github.com/cilium/ebpf/asm"
+	"github.com/cilium/ebpf/btf"
 )
 
 // Types shared with the kernel programs, generated from tf_types.h.
@@ -130,7 +131,7 @@ func (p *processObjects) Close() error { return _ProcClose(p.TfExec, p.TfExit) }
 // Load loads every program and map into the kernel, in the variants that
 // the kernel supports (Variants). Nothing is attached.
 func Load(cfg Config) (*Objects, error) {
-	k, err := cfg.kernel()
+	k, kernelTypes, err := cfg.kernel()
 	if err != nil {
 		return nil, err
 	}
@@ -156,10 +157,11 @@ func Load(cfg Config) (*Objects, error) {
 		return nil, err
 	}
 	o := &Objects{kernel: k}
-	if err := loaded["socket"].LoadAndAssign(&o.sock, nil); err != nil {
+	progOpts := ebpf.ProgramOptions{KernelTypes: kernelTypes} // nil: cilium/ebpf reads them itself
+	if err := loaded["socket"].LoadAndAssign(&o.sock, &ebpf.CollectionOptions{Programs: progOpts}); err != nil {
 		return nil, fmt.Errorf("loading socket programs: %w", verifierDetail(err))
 	}
-	shared := &ebpf.CollectionOptions{MapReplacements: map[string]*ebpf.Map{
+	shared := &ebpf.CollectionOptions{Programs: progOpts, MapReplacements: map[string]*ebpf.Map{
 		"tf_owners":   o.sock.TfOwners,
 		"tf_flows":    o.sock.TfFlows,
 		"tf_events":   o.sock.TfEvents,
@@ -218,23 +220,23 @@ func (o *Objects) retryCompat(cfg Config, shared *ebpf.CollectionOptions, refuse
 }
 
 // kernel is the configured kernel, else the one VariantsEnv names, else
-// the running one's features.
-func (cfg Config) kernel() (Kernel, error) {
+// the running one's features and its BTF.
+func (cfg Config) kernel() (Kernel, *btf.Spec, error) {
 	if cfg.Kernel != nil {
-		return *cfg.Kernel, nil
+		return *cfg.Kernel, nil, nil
 	}
 	switch v := os.Getenv(VariantsEnv); v {
 	case "":
 	case "compat":
-		return OldestKernel, nil
+		return OldestKernel, nil, nil
 	default:
-		return Kernel{}, fmt.Errorf("%s=%q: the only value is \"compat\"", VariantsEnv, v)
+		return Kernel{}, nil, fmt.Errorf("%s=%q: the only value is \"compat\"", VariantsEnv, v)
 	}
-	k, err := ProbeKernel()
+	k, spec, err := probeKernel()
 	if err != nil {
-		return k, fmt.Errorf("this kernel cannot run teamsflow: %w", err)
+		return k, nil, fmt.Errorf("this kernel cannot run teamsflow: %w", err)
 	}
-	return k, nil
+	return k, spec, nil
 }
 
 // choose sets the socket and process objects up for kernel k: the sock_ops
