@@ -66,6 +66,23 @@ test: deps check-generated otelcol ## Run every test that leaves the machine as 
 test-system: deps otelcol ## Tests that change the machine: install, upgrade and remove the .deb and .rpm, add the teamsflow account (root, throwaway machines only)
 	TEAMSFLOW_SYSTEM_TESTS=1 $(GO) test -count=1 -p 1 -timeout 20m ./deploy/packaging/
 
+# Kernels booted by test-kernels: Debian packages (a metapackage names its
+# newest image). Bookworm offers 6.1; add others, e.g. from backports.
+KERNELS         ?= linux-image-cloud-amd64
+KERNEL_APT_PKGS := qemu-system-x86 busybox-static
+
+.PHONY: deps-kernels
+deps-kernels: ## Install what test-kernels needs: qemu (TCG) and a static busybox (root)
+	@missing=""; for p in $(KERNEL_APT_PKGS); do dpkg -s $$p >/dev/null 2>&1 || missing="$$missing $$p"; done; \
+	if [ -n "$$missing" ]; then \
+		echo "installing:$$missing"; \
+		apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends $$missing >/dev/null; \
+	fi
+
+.PHONY: test-kernels
+test-kernels: deps-kernels ## Boot other kernels (KERNELS, default Debian 12's 6.1) under qemu and run the smoke test, ~1 min (root; kernels cached under ~/.cache/teamsflow)
+	TEAMSFLOW_KERNELS="$(KERNELS)" $(GO) test -count=1 -v -timeout 30m ./deploy/kernels/
+
 .PHONY: otelcol
 otelcol: ## Build (once, cached under ~/.cache/teamsflow) the OpenTelemetry Collector the tests export to
 	deploy/otel-collector/build.sh

@@ -114,6 +114,7 @@ func Start(cfg Config) (a *Agent, err error) {
 	if a.objs, err = bpf.Load(cfg.Maps); err != nil {
 		return nil, err
 	}
+	a.log.Info().Str("variants", bpf.VariantSummary(a.objs.Variants())).Msg("kernel programs loaded")
 	if a.ticks, err = calibrateTicks(a.objs); err != nil {
 		return nil, err
 	}

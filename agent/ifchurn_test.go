@@ -137,12 +137,14 @@ func tcLinks(t *testing.T, objs *bpf.Objects) int {
 	t.Helper()
 	ours := map[ebpf.ProgramID]bool{}
 	for _, l2 := range []bool{false, true} {
-		info, err := objs.Classifier(l2).Info()
-		if err != nil {
-			t.Fatal(err)
+		for _, egress := range []bool{false, true} {
+			info, err := objs.ClassifierFor(l2, egress).Info()
+			if err != nil {
+				t.Fatal(err)
+			}
+			id, _ := info.ID()
+			ours[id] = true
 		}
-		id, _ := info.ID()
-		ours[id] = true
 	}
 	n := 0
 	it := new(link.Iterator)

@@ -57,7 +57,7 @@ func (o *Objects) attachTCX(ifindex int, l2 bool) (*TCAttachment, error) {
 		if egress {
 			attach = ebpf.AttachTCXEgress
 		}
-		l, err := link.AttachTCX(link.TCXOptions{Interface: ifindex, Program: o.Classifier(l2), Attach: attach})
+		l, err := link.AttachTCX(link.TCXOptions{Interface: ifindex, Program: o.ClassifierFor(l2, egress), Attach: attach})
 		if err != nil {
 			a.links.Close()
 			return nil, fmt.Errorf("attaching tcx to interface %d: %w", ifindex, err)
@@ -83,7 +83,7 @@ func (o *Objects) attachClsact(ifindex int, l2 bool) (*TCAttachment, error) {
 		}
 		f := &netlink.BpfFilter{
 			FilterAttrs:  netlink.FilterAttrs{LinkIndex: ifindex, Parent: parent, Handle: 1, Protocol: unix.ETH_P_ALL, Priority: 1},
-			Fd:           o.Classifier(l2).FD(),
+			Fd:           o.ClassifierFor(l2, egress).FD(),
 			Name:         name,
 			DirectAction: true,
 		}

@@ -41,6 +41,9 @@ func TestClassifierTakesItsDirectionFromTheHook(t *testing.T) {
 	const clientPort, serverPort, sent, replied = 40001, 5001, 40, 25
 	client := boundUDP(t, p.Client, p.ClientIP4, clientPort)
 	server := boundUDP(t, p.Server, p.ServerIP4, serverPort)
+	// The server's flow starts with a packet received: its socket comes
+	// from a lookup at ingress, the client's from the packet at egress.
+	cookies := map[uint16]uint64{clientPort: socketCookie(t, client), serverPort: socketCookie(t, server)}
 	sendUDP(t, client, p.ServerIP4, serverPort, sent)
 	sendUDP(t, server, p.ClientIP4, clientPort, replied)
 
@@ -49,6 +52,9 @@ func TestClassifierTakesItsDirectionFromTheHook(t *testing.T) {
 		if k.Protocol == unix.IPPROTO_UDP && (k.LocalPort == clientPort || k.LocalPort == serverPort) {
 			m := MergeCPUs(v)
 			got[k.LocalPort] = [2]uint64{m.Dir[0].Packets, m.Dir[1].Packets}
+			if m.Cookie != cookies[k.LocalPort] {
+				t.Errorf("flow of port %d: socket cookie %d, want %d", k.LocalPort, m.Cookie, cookies[k.LocalPort])
+			}
 		}
 	})
 	if err != nil {
@@ -86,4 +92,22 @@ func sendUDP(t *testing.T, c *net.UDPConn, addr string, port, n int) {
 			t.Fatal(err)
 		}
 	}
+}
+
+// socketCookie is the kernel's cookie of a socket (SO_COOKIE makes it if
+// it had none yet).
+func socketCookie(t *testing.T, c *net.UDPConn) uint64 {
+	t.Helper()
+	raw, err := c.SyscallConn()
+	if err != nil {
+		t.Fatal(err)
+	}
+	var cookie uint64
+	var serr error
+	if err := raw.Control(func(fd uintptr) {
+		cookie, serr = unix.GetsockoptUint64(int(fd), unix.SOL_SOCKET, unix.SO_COOKIE)
+	}); err != nil || serr != nil {
+		t.Fatal(err, serr)
+	}
+	return cookie
 }

@@ -3,8 +3,12 @@ package bpf
 import (
 	"errors"
 	"fmt"
+	"os"
+	"strings"
 
 	"github.com/cilium/ebpf"
+	"github.com/cilium/ebpf/asm"
+	"github.com/cilium/ebpf/btf"
 )
 
 // Types shared with the kernel programs, generated from tf_types.h.
@@ -92,44 +96,50 @@ type Config struct {
 	// TestClassifiers also loads the classifier with its direction fixed
 	// (TestClassifier), for tests that run it with BPF_PROG_TEST_RUN.
 	TestClassifiers bool
+	// Kernel, when set, is used instead of probing the running kernel:
+	// tests load the older kernels' variants (OldestKernel) on this one.
+	Kernel *Kernel
+	// refuseKfuncs makes the kfunc classifier one the verifier refuses,
+	// for the test of the fallback to the compat one.
+	refuseKfuncs bool
 }
 
 // Objects are the loaded programs and maps. The maps are created once and
 // shared by all programs.
 type Objects struct {
-	sock  sockObjects
-	proc  procObjects
-	tc    trafficObjects
-	test  testClassifiers
-	flows *FlowTable
+	sock   sockObjects
+	proc   processObjects
+	tc     trafficObjects
+	test   testClassifiers
+	flows  *FlowTable
+	kernel Kernel
+	// refused is the verifier's cause when it refused the kfunc
+	// classifier on a kernel that has the kfuncs, and the compat one
+	// was loaded instead.
+	refused string
 }
 
-// trafficObjects are the traffic programs the agent uses and the maps.
-type trafficObjects struct {
-	tcMaps
-	TfTc          *ebpf.Program `ebpf:"tf_tc"`
-	TfTc3         *ebpf.Program `ebpf:"tf_tc3"`
-	TfClockSample *ebpf.Program `ebpf:"tf_clock_sample"`
+// processObjects are the process programs: the exit program is the one of
+// the two that fits the kernel's tracepoint (Kernel.ExitGroupDead).
+type processObjects struct {
+	TfExec *ebpf.Program `ebpf:"tf_exec"`
+	TfExit *ebpf.Program `ebpf:"tf_exit"`
 }
 
-func (t *trafficObjects) Close() error {
-	return _TcClose(&t.tcMaps, t.TfTc, t.TfTc3, t.TfClockSample)
-}
+func (p *processObjects) Close() error { return _ProcClose(p.TfExec, p.TfExit) }
 
-// testClassifiers are tf_tc with the direction fixed: BPF_PROG_TEST_RUN
-// runs a program as if at egress.
-type testClassifiers struct {
-	TfTcTestEgress  *ebpf.Program `ebpf:"tf_tc_test_egress"`
-	TfTcTestIngress *ebpf.Program `ebpf:"tf_tc_test_ingress"`
-}
-
-func (t *testClassifiers) Close() error {
-	return _TcClose(t.TfTcTestEgress, t.TfTcTestIngress) // nil when not loaded: Close does nothing
-}
-
-// Load loads every program and map into the kernel. Nothing is attached.
+// Load loads every program and map into the kernel, in the variants that
+// the kernel supports (Variants). Nothing is attached.
 func Load(cfg Config) (*Objects, error) {
-	specs := map[string]func() (*ebpf.CollectionSpec, error){"socket": loadSock, "process": loadProc, "traffic": loadTc}
+	k, kernelTypes, err := cfg.kernel()
+	if err != nil {
+		return nil, err
+	}
+	loadTraffic := loadTc
+	if !k.Kfuncs {
+		loadTraffic = loadTcCompat
+	}
+	specs := map[string]func() (*ebpf.CollectionSpec, error){"socket": loadSock, "process": loadProc, "traffic": loadTraffic}
 	loaded := map[string]*ebpf.CollectionSpec{}
 	for name, load := range specs {
 		spec, err := load()
@@ -143,11 +153,15 @@ func Load(cfg Config) (*Objects, error) {
 	if err != nil {
 		return nil, err
 	}
-	o := &Objects{}
-	if err := loaded["socket"].LoadAndAssign(&o.sock, nil); err != nil {
+	if err := k.choose(loaded["socket"], loaded["process"]); err != nil {
+		return nil, err
+	}
+	o := &Objects{kernel: k}
+	progOpts := ebpf.ProgramOptions{KernelTypes: kernelTypes} // nil: cilium/ebpf reads them itself
+	if err := loaded["socket"].LoadAndAssign(&o.sock, &ebpf.CollectionOptions{Programs: progOpts}); err != nil {
 		return nil, fmt.Errorf("loading socket programs: %w", verifierDetail(err))
 	}
-	shared := &ebpf.CollectionOptions{MapReplacements: map[string]*ebpf.Map{
+	shared := &ebpf.CollectionOptions{Programs: progOpts, MapReplacements: map[string]*ebpf.Map{
 		"tf_owners":   o.sock.TfOwners,
 		"tf_flows":    o.sock.TfFlows,
 		"tf_events":   o.sock.TfEvents,
@@ -157,9 +171,14 @@ func Load(cfg Config) (*Objects, error) {
 		o.Close()
 		return nil, fmt.Errorf("loading process programs: %w", verifierDetail(err))
 	}
+	if cfg.refuseKfuncs {
+		loaded["traffic"].Programs["tf_tc"].Instructions = asm.Instructions{asm.Return()} // R0 never set
+	}
 	if err := o.loadTraffic(loaded["traffic"], shared, cfg.TestClassifiers); err != nil {
-		o.Close()
-		return nil, fmt.Errorf("loading traffic programs: %w", verifierDetail(err))
+		if err = o.retryCompat(cfg, shared, err); err != nil {
+			o.Close()
+			return nil, fmt.Errorf("loading traffic programs: %w", verifierDetail(err))
+		}
 	}
 	if err := o.setRTPClocks(); err != nil {
 		o.Close()
@@ -172,21 +191,77 @@ func Load(cfg Config) (*Objects, error) {
 	return o, nil
 }
 
-// loadTraffic loads the traffic programs, with the test classifiers if
-// asked; the agent leaves them out, as each costs load time.
-func (o *Objects) loadTraffic(spec *ebpf.CollectionSpec, shared *ebpf.CollectionOptions, test bool) error {
-	if !test {
-		return spec.LoadAndAssign(&o.tc, shared)
+// VariantsEnv names the variants to load instead of the probed ones:
+// "compat" loads every older kernel's fallback (OldestKernel), so that
+// tests run them on a new kernel too.
+const VariantsEnv = "TEAMSFLOW_BPF_VARIANTS"
+
+// retryCompat loads the compat classifier when the kernel has the kfuncs
+// but its verifier refused the kfunc build (refused): a kernel between
+// 6.3 and 6.18 may lack something else that build relies on.
+func (o *Objects) retryCompat(cfg Config, shared *ebpf.CollectionOptions, refused error) error {
+	var ve *ebpf.VerifierError
+	if !o.kernel.Kfuncs || !errors.As(refused, &ve) {
+		return refused
 	}
-	var all struct {
-		trafficObjects
-		testClassifiers
-	}
-	if err := spec.LoadAndAssign(&all, shared); err != nil {
+	spec, err := loadTcCompat()
+	if err != nil {
 		return err
 	}
-	o.tc, o.test = all.trafficObjects, all.testClassifiers
+	cfg.size(spec)
+	if _, err := cfg.slots(spec); err != nil {
+		return err
+	}
+	o.kernel.Kfuncs, o.refused = false, verifierCause(ve.Log)
+	if err := o.loadTraffic(spec, shared, false); err != nil {
+		return fmt.Errorf("the kfunc classifier was refused (%s), and the compat one: %w", o.refused, err)
+	}
 	return nil
+}
+
+// kernel is the configured kernel, else the one VariantsEnv names, else
+// the running one's features and its BTF.
+func (cfg Config) kernel() (Kernel, *btf.Spec, error) {
+	if cfg.Kernel != nil {
+		return *cfg.Kernel, nil, nil
+	}
+	switch v := os.Getenv(VariantsEnv); v {
+	case "":
+	case "compat":
+		return OldestKernel, nil, nil
+	default:
+		return Kernel{}, nil, fmt.Errorf("%s=%q: the only value is \"compat\"", VariantsEnv, v)
+	}
+	k, spec, err := probeKernel()
+	if err != nil {
+		return k, nil, fmt.Errorf("this kernel cannot run teamsflow: %w", err)
+	}
+	return k, spec, nil
+}
+
+// choose sets the socket and process objects up for kernel k: the sock_ops
+// setting, and which exit program is loaded as tf_exit.
+func (k Kernel) choose(sock, proc *ebpf.CollectionSpec) error {
+	if !k.SockOpsPidHelper {
+		if err := sock.Variables["tf_sockops_task"].Set(uint32(1)); err != nil {
+			return fmt.Errorf("setting the sock_ops variant: %w", err)
+		}
+	}
+	if !k.ExitGroupDead {
+		proc.Programs["tf_exit"] = proc.Programs["tf_exit_1arg"]
+	}
+	delete(proc.Programs, "tf_exit_1arg")
+	return nil
+}
+
+// Variants names the form of each part of the programs that Load chose
+// for the kernel, and why: for the startup log.
+func (o *Objects) Variants() []Variant {
+	vs := o.kernel.variants()
+	if o.refused != "" {
+		vs[0].Why = "the kfunc classifier was refused: " + o.refused
+	}
+	return vs
 }
 
 // size applies the configured map sizes; every object declares the shared
@@ -226,13 +301,33 @@ func (cfg Config) slots(spec *ebpf.CollectionSpec) (int, error) {
 	return n, nil
 }
 
-// verifierDetail keeps the end of a verifier log, where the reason is.
+// verifierDetail puts a refused program's error on one line: the
+// verifier's cause is at the end of its log, the rest is its trace.
 func verifierDetail(err error) error {
 	var ve *ebpf.VerifierError
-	if errors.As(err, &ve) {
-		return fmt.Errorf("%+v", ve)
+	if !errors.As(err, &ve) {
+		return err
 	}
-	return err
+	return fmt.Errorf("%s: verifier: %s", ve.Cause, verifierCause(ve.Log))
+}
+
+// verifierCause is the last meaningful lines of a verifier log: without
+// the statistics it ends with, and at most verifierCauseLines of them.
+func verifierCause(log []string) string {
+	const verifierCauseLines = 3
+	var out []string
+	for i := len(log) - 1; i >= 0 && len(out) < verifierCauseLines; i-- {
+		l := strings.TrimSpace(log[i])
+		if l == "" || strings.HasPrefix(l, "processed ") || strings.HasPrefix(l, "verification time") ||
+			strings.HasPrefix(l, "stack depth") || strings.HasPrefix(l, "(truncated") {
+			continue
+		}
+		out = append([]string{l}, out...)
+	}
+	if len(out) == 0 {
+		return "(no log)"
+	}
+	return strings.Join(out, " | ")
 }
 
 // Close unloads everything. Attachments must be closed first.
@@ -252,23 +347,33 @@ func (o *Objects) RTP() *ebpf.Map { return o.tc.TfRtp }
 // Counters is the per-CPU array of loss and anomaly counters.
 func (o *Objects) Counters() *ebpf.Map { return o.sock.TfCounters }
 
-// Classifier returns the TC program, attached at both hooks of an
-// interface (l2: Ethernet header present; false for tun and other L3
-// devices). It reads its direction from the hook.
-func (o *Objects) Classifier(l2 bool) *ebpf.Program {
-	if l2 {
-		return o.tc.TfTc
-	}
-	return o.tc.TfTc3
-}
+// Classifier returns the TC program at egress of an interface (l2:
+// Ethernet header present; false for tun and other L3 devices). With the
+// kfunc variant it is the one program at both hooks, and reads its
+// direction from the hook.
+func (o *Objects) Classifier(l2 bool) *ebpf.Program { return o.ClassifierFor(l2, true) }
+
+// ClassifierFor returns the TC program for one hook of an interface.
+func (o *Objects) ClassifierFor(l2, egress bool) *ebpf.Program { return o.tc.cls[b2i(l2)][b2i(egress)] }
 
 // TestClassifier returns the classifier's code with the direction fixed,
 // for BPF_PROG_TEST_RUN; nil unless loaded with Config.TestClassifiers.
+// The compat variant's programs have their direction fixed already.
 func (o *Objects) TestClassifier(egress bool) *ebpf.Program {
+	if !o.kernel.Kfuncs {
+		return o.ClassifierFor(true, egress)
+	}
 	if egress {
 		return o.test.TfTcTestEgress
 	}
 	return o.test.TfTcTestIngress
+}
+
+func b2i(b bool) int {
+	if b {
+		return 1
+	}
+	return 0
 }
 
 // ReadCounters sums the per-CPU loss and anomaly counters.
@@ -290,12 +395,12 @@ func (o *Objects) ReadCounters() ([NumCounters]uint64, error) {
 // and diagnostics can tell ours apart from other instances'.
 func (o *Objects) ProgramIDs() []ebpf.ProgramID {
 	var ids []ebpf.ProgramID
-	for _, p := range []*ebpf.Program{
+	for _, p := range append([]*ebpf.Program{
 		o.sock.TfSockCreate, o.sock.TfSockRelease, o.sock.TfPostBind4, o.sock.TfPostBind6,
 		o.sock.TfConnect4, o.sock.TfConnect6, o.sock.TfSendmsg4, o.sock.TfSendmsg6,
 		o.sock.TfRecvmsg4, o.sock.TfRecvmsg6, o.sock.TfSockops, o.proc.TfExec, o.proc.TfExit,
-		o.tc.TfTc, o.tc.TfTc3, o.tc.TfClockSample,
-	} {
+		o.tc.TfClockSample,
+	}, o.tc.classifiers()...) {
 		if info, err := p.Info(); err == nil {
 			if id, ok := info.ID(); ok {
 				ids = append(ids, id)

@@ -73,3 +73,21 @@ int BPF_PROG(tf_exit, struct task_struct *p, bool group_dead)
 	bpf_ringbuf_submit(e, 0);
 	return 0;
 }
+
+/* The same for kernels whose tracepoint has no group_dead argument (6.1
+ * has one argument, 6.18 two): the loader reads the prototype from the
+ * kernel's BTF and loads one of the two. do_exit() has counted the thread
+ * out of signal->live before the tracepoint, so 0 there means the whole
+ * group is gone. */
+SEC("tp_btf/sched_process_exit")
+int BPF_PROG(tf_exit_1arg, struct task_struct *p)
+{
+	if (BPF_CORE_READ(p, signal, live.counter) != 0)
+		return 0;
+	struct tf_proc_event *e = tf_proc_event_new(TF_EV_PROC_EXIT, p);
+	if (!e)
+		return 0;
+	e->exit_code = BPF_CORE_READ(p, exit_code);
+	bpf_ringbuf_submit(e, 0);
+	return 0;
+}

@@ -67,6 +67,7 @@ const (
 	procMapTfOwners          = "tf_owners"
 	procProgTfExec           = "tf_exec"
 	procProgTfExit           = "tf_exit"
+	procProgTfExit1arg       = "tf_exit_1arg"
 	procVarUnusedTfClock     = "unused_tf_clock"
 	procVarUnusedTfFlowKey   = "unused_tf_flow_key"
 	procVarUnusedTfFlowSlot  = "unused_tf_flow_slot"
@@ -117,8 +118,9 @@ type procSpecs struct {
 //
 // It can be passed ebpf.CollectionSpec.Assign.
 type procProgramSpecs struct {
-	TfExec *ebpf.ProgramSpec `ebpf:"tf_exec"`
-	TfExit *ebpf.ProgramSpec `ebpf:"tf_exit"`
+	TfExec     *ebpf.ProgramSpec `ebpf:"tf_exec"`
+	TfExit     *ebpf.ProgramSpec `ebpf:"tf_exit"`
+	TfExit1arg *ebpf.ProgramSpec `ebpf:"tf_exit_1arg"`
 }
 
 // procMapSpecs contains maps before they are loaded into the kernel.
@@ -194,14 +196,16 @@ type procVariables struct {
 //
 // It can be passed to loadProcObjects or ebpf.CollectionSpec.LoadAndAssign.
 type procPrograms struct {
-	TfExec *ebpf.Program `ebpf:"tf_exec"`
-	TfExit *ebpf.Program `ebpf:"tf_exit"`
+	TfExec     *ebpf.Program `ebpf:"tf_exec"`
+	TfExit     *ebpf.Program `ebpf:"tf_exit"`
+	TfExit1arg *ebpf.Program `ebpf:"tf_exit_1arg"`
 }
 
 func (p *procPrograms) Close() error {
 	return _ProcClose(
 		p.TfExec,
 		p.TfExit,
+		p.TfExit1arg,
 	)
 }
 

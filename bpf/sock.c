@@ -81,7 +81,7 @@ int tf_sock_create(struct bpf_sock *sk)
 	/* Generate the cookie now: TC reads the raw field, 0 if never made. */
 	__u64 cookie = bpf_get_socket_cookie(sk);
 	struct tf_owner *o = NULL;
-	tf_owner_update(sk, &o);
+	tf_owner_update(sk, &o, 0);
 	tf_sock_event_send(TF_EV_SOCK_OPEN, cookie, sk->family, sk->protocol, o, bpf_get_netns_cookie(sk));
 	return 1;
 }
@@ -107,7 +107,7 @@ SEC("cgroup/post_bind4")
 int tf_post_bind4(struct bpf_sock *sk)
 {
 	struct tf_owner *o = NULL;
-	if (tf_owner_update(sk, &o) <= 0)
+	if (tf_owner_update(sk, &o, 0) <= 0)
 		return 1;
 	tf_sock_event_send(TF_EV_SOCK_OWNER, bpf_get_socket_cookie(sk), AF_INET, sk->protocol, o, bpf_get_netns_cookie(sk));
 	return 1;
@@ -117,7 +117,7 @@ SEC("cgroup/post_bind6")
 int tf_post_bind6(struct bpf_sock *sk)
 {
 	struct tf_owner *o = NULL;
-	if (tf_owner_update(sk, &o) <= 0)
+	if (tf_owner_update(sk, &o, 0) <= 0)
 		return 1;
 	tf_sock_event_send(TF_EV_SOCK_OWNER, bpf_get_socket_cookie(sk), AF_INET6, sk->protocol, o, bpf_get_netns_cookie(sk));
 	return 1;
@@ -136,7 +136,7 @@ static __always_inline int tf_sock_addr(struct bpf_sock_addr *ctx)
 	if (!sk)
 		return 1;
 	struct tf_owner *o = NULL;
-	if (tf_owner_update(sk, &o) <= 0)
+	if (tf_owner_update(sk, &o, 0) <= 0)
 		return 1;
 	tf_sock_event_send(TF_EV_SOCK_OWNER, bpf_get_socket_cookie(ctx), ctx->user_family, ctx->protocol, o, bpf_get_netns_cookie(ctx));
 	return 1;
@@ -200,6 +200,12 @@ static __always_inline void tf_established(struct bpf_sock_ops *skops)
 	bpf_ringbuf_submit(e, 0);
 }
 
+/* Set by the loader (before load, so the verifier sees it as a constant
+ * and never checks the other branch) on kernels whose sock_ops may not
+ * call bpf_get_current_pid_tgid and the other current-task helpers (6.1):
+ * TCP_CONNECT then reads the owner from the task's fields. */
+volatile const __u32 tf_sockops_task = 0;
+
 SEC("sockops")
 int tf_sockops(struct bpf_sock_ops *skops)
 {
@@ -209,7 +215,7 @@ int tf_sockops(struct bpf_sock_ops *skops)
 	case BPF_SOCK_OPS_TCP_CONNECT_CB: {
 		struct tf_owner *o = NULL;
 		struct bpf_sock *sk = skops->sk;
-		if (sk && tf_owner_update(sk, &o) > 0)
+		if (sk && tf_owner_update(sk, &o, tf_sockops_task) > 0)
 			tf_sock_event_send(TF_EV_SOCK_OWNER, bpf_get_socket_cookie(skops), skops->family, IPPROTO_TCP, o, bpf_get_netns_cookie(skops));
 		break;
 	}

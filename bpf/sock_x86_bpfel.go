@@ -122,6 +122,7 @@ const (
 	sockProgTfSockCreate     = "tf_sock_create"
 	sockProgTfSockRelease    = "tf_sock_release"
 	sockProgTfSockops        = "tf_sockops"
+	sockVarTfSockopsTask     = "tf_sockops_task"
 	sockVarUnusedTfClock     = "unused_tf_clock"
 	sockVarUnusedTfFlowKey   = "unused_tf_flow_key"
 	sockVarUnusedTfFlowSlot  = "unused_tf_flow_slot"
@@ -199,6 +200,7 @@ type sockMapSpecs struct {
 //
 // It can be passed ebpf.CollectionSpec.Assign.
 type sockVariableSpecs struct {
+	TfSockopsTask     *ebpf.VariableSpec `ebpf:"tf_sockops_task"`
 	UnusedTfClock     *ebpf.VariableSpec `ebpf:"unused_tf_clock"`
 	UnusedTfFlowKey   *ebpf.VariableSpec `ebpf:"unused_tf_flow_key"`
 	UnusedTfFlowSlot  *ebpf.VariableSpec `ebpf:"unused_tf_flow_slot"`
@@ -246,6 +248,7 @@ func (m *sockMaps) Close() error {
 //
 // It can be passed to loadSockObjects or ebpf.CollectionSpec.LoadAndAssign.
 type sockVariables struct {
+	TfSockopsTask     *ebpf.Variable `ebpf:"tf_sockops_task"`
 	UnusedTfClock     *ebpf.Variable `ebpf:"unused_tf_clock"`
 	UnusedTfFlowKey   *ebpf.Variable `ebpf:"unused_tf_flow_key"`
 	UnusedTfFlowSlot  *ebpf.Variable `ebpf:"unused_tf_flow_slot"`

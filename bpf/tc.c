@@ -23,6 +23,14 @@
  *    of DNS answers and TLS ClientHellos for naming peers.
  * Programs return TC_NEXT so that other TC programs still run.
  *
+ * Two builds of this file (README.md, "Kernels"): tc.o for kernels with
+ * the kfuncs bpf_cast_to_kern_ctx and bpf_rdonly_cast (6.3+), and
+ * tccompat.o (TF_COMPAT) for older ones: there one program per hook
+ * direction, kernel fields read by probe, and the packet's flow state in
+ * a per-CPU buffer, not on the stack (the older verifier takes no global
+ * function's pointer argument as a map key, and counts the stack of the
+ * whole chain of calls in 32-byte steps).
+ *
  * The full path is a subprogram, and so is each of its rarer parts, so
  * that the express lane stays one short run of code. Parsing from the IP
  * header on and the work on a parsed packet are global functions: the
@@ -40,14 +48,44 @@ char __license[] SEC("license") = "Dual BSD/GPL";
 #define TF_TC_NEXT -1   /* TCX_NEXT, and TC_ACT_UNSPEC for cls_bpf */
 #define BPF_F_CURRENT_NETNS_ (-1L)
 
-extern void *bpf_rdonly_cast(const void *obj, __u32 btf_id) __ksym __weak;
 /* The raw socket cookie: bpf_get_socket_cookie() cannot take a looked-up
  * socket, and sock_create/sock_ops already generated the cookie. */
+#ifndef TF_COMPAT
+extern void *bpf_rdonly_cast(const void *obj, __u32 btf_id) __ksym __weak;
+
 static __always_inline __u64 tf_sk_cookie(struct bpf_sock *sk)
 {
 	struct sock *s = bpf_rdonly_cast(sk, bpf_core_type_id_kernel(struct sock));
 	return s->__sk_common.skc_cookie.counter;
 }
+#else
+/* Before 6.3 a looked-up socket allows no pointer arithmetic ("pointer
+ * arithmetic on sock prohibited"), not even to read a field by probe: the
+ * socket's head is copied from its start, and the cookie taken from the
+ * copy at its offset (a constant after CO-RE relocation). Only a flow's
+ * first packets at ingress pay for it. */
+struct tf_sk_head {
+	__u8 b[256];
+};
+
+struct {
+	__uint(type, BPF_MAP_TYPE_PERCPU_ARRAY);
+	__uint(max_entries, 1);
+	__type(key, __u32);
+	__type(value, struct tf_sk_head);
+} tf_sk_head SEC(".maps");
+
+static __always_inline __u64 tf_sk_cookie(struct bpf_sock *sk)
+{
+	__u32 zero = 0, off = bpf_core_field_offset(struct sock, __sk_common.skc_cookie);
+	struct tf_sk_head *h = bpf_map_lookup_elem(&tf_sk_head, &zero);
+	if (!h || off > sizeof(h->b) - 8)
+		return 0;
+	if (bpf_probe_read_kernel(h->b, off + 8, sk))
+		return 0;
+	return *(__u64 *)(h->b + off);
+}
+#endif
 
 /* Copies the socket's owner into the flow; a socket without one (opened
  * before the agent) clears it, for the agent to fill in by cookie. */
@@ -268,6 +306,7 @@ static __always_inline void tf_flow_work(struct __sk_buff *skb, const struct tf_
  * way the parser can end (VLAN tags, IPv6 extension headers, TCP or UDP),
  * since each leaves other known offsets behind; that made loading the
  * programs take longer than the agent's start budget. */
+#ifndef TF_COMPAT
 __noinline int tf_seen_egress(struct __sk_buff *skb, const struct tf_seen *c)
 {
 	if (c)
@@ -282,19 +321,61 @@ __noinline int tf_seen_ingress(struct __sk_buff *skb, const struct tf_seen *c)
 	return 0;
 }
 
+/* The packet's flow state: on the stack. */
+#define TF_SEEN_DECLARE(c) struct tf_seen c##_buf, *c = &c##_buf
+#define TF_SEEN_PASS(c) , c
+#else
+/* On 6.1 a global function's pointer argument is no map key ("type=mem
+ * expected=fp"), and the stack of the whole chain of calls, counted in
+ * 32-byte steps, left no room for the state on it: it lives here, one
+ * per CPU, written by tf_handle_full and read by the tf_seen_* functions
+ * it calls (a TC program runs to its end on one CPU). */
+struct {
+	__uint(type, BPF_MAP_TYPE_PERCPU_ARRAY);
+	__uint(max_entries, 1);
+	__type(key, __u32);
+	__type(value, struct tf_seen);
+} tf_seen_buf SEC(".maps");
+
+static __always_inline struct tf_seen *tf_seen_get(void)
+{
+	__u32 zero = 0;
+	return bpf_map_lookup_elem(&tf_seen_buf, &zero);
+}
+
+__noinline int tf_seen_egress(struct __sk_buff *skb)
+{
+	struct tf_seen *c = tf_seen_get();
+	if (c)
+		tf_flow_work(skb, c, 1);
+	return 0;
+}
+
+__noinline int tf_seen_ingress(struct __sk_buff *skb)
+{
+	struct tf_seen *c = tf_seen_get();
+	if (c)
+		tf_flow_work(skb, c, 0);
+	return 0;
+}
+
+#define TF_SEEN_DECLARE(c) struct tf_seen *c = tf_seen_get(); if (!c) return
+#define TF_SEEN_PASS(c)
+#endif
+
 /* The full path: every packet the express lane left alone. */
 static __noinline void tf_handle_full(struct __sk_buff *skb, int l2, int egress)
 {
-	struct tf_seen c;
-	__builtin_memset(&c.p, 0, sizeof(c.p));
-	int res = tf_parse(skb, l2, &c.p);
+	TF_SEEN_DECLARE(c);
+	__builtin_memset(&c->p, 0, sizeof(c->p));
+	int res = tf_parse(skb, l2, &c->p);
 	if (__builtin_expect(res == TF_PARSE_SHORT, 0)) {
 		/* Headers straddle the linear end (rare): pull them in, retry.
 		 * A packet that is all linear already is truly short: the pull
 		 * does nothing and the retry says so again. */
 		__u32 len = skb->len;
 		if (bpf_skb_pull_data(skb, len < 128 ? len : 128) == 0)
-			res = tf_parse(skb, l2, &c.p);
+			res = tf_parse(skb, l2, &c->p);
 	}
 	if (res == TF_PARSE_SKIP)
 		return;
@@ -302,22 +383,22 @@ static __noinline void tf_handle_full(struct __sk_buff *skb, int l2, int egress)
 		tf_count(TF_CNT_PARSE_SHORT);
 		return;
 	}
-	if (__builtin_expect(c.p.fragment, 0))
+	if (__builtin_expect(c->p.fragment, 0))
 		tf_count(TF_CNT_IP_FRAGMENT);
 
 	/* Both read before either is chosen: a choice between a field of
 	 * skb and one on the stack, the compiler would make one load from
 	 * either pointer, which the verifier rejects. */
 	__u32 gso_segs = skb->gso_segs, skb_len = skb->len;
-	c.segs = gso_segs > 1 ? gso_segs : 1;
+	c->segs = gso_segs > 1 ? gso_segs : 1;
 	/* A GSO/GRO aggregate's IP header describes one segment only. */
-	c.bytes = c.segs > 1 ? skb_len - (l2 ? sizeof(struct ethhdr) : 0) : c.p.ip_len;
-	c.tick = bpf_jiffies64();
-	tf_key(&c.k, &c.p, egress, tf_dev_netns(skb));
+	c->bytes = c->segs > 1 ? skb_len - (l2 ? sizeof(struct ethhdr) : 0) : c->p.ip_len;
+	c->tick = bpf_jiffies64();
+	tf_key(&c->k, &c->p, egress, tf_dev_netns(skb));
 	if (egress)
-		tf_seen_egress(skb, &c);
+		tf_seen_egress(skb TF_SEEN_PASS(c));
 	else
-		tf_seen_ingress(skb, &c);
+		tf_seen_ingress(skb TF_SEEN_PASS(c));
 }
 
 /* The direction is a value, not a constant: one program serves both hooks
@@ -336,14 +417,6 @@ static __always_inline int tf_handle(struct __sk_buff *skb, int l2, int egress)
 	return TF_TC_NEXT;
 }
 
-/* Egress unless the kernel runs the program at an ingress hook (tcx or
- * clsact). */
-static __always_inline int tf_at_egress(struct __sk_buff *skb)
-{
-	struct sk_buff *kskb = bpf_cast_to_kern_ctx(skb);
-	return !BPF_CORE_READ_BITFIELD(kskb, tc_at_ingress);
-}
-
 /* Samples jiffies and the boot clock together; run by the agent with
  * BPF_PROG_TEST_RUN, never attached. */
 struct {
@@ -360,6 +433,15 @@ int tf_clock_sample(struct __sk_buff *skb)
 	struct tf_clock c = {.jiffies = bpf_jiffies64(), .boot_ns = bpf_ktime_get_boot_ns()};
 	bpf_map_update_elem(&tf_clock, &zero, &c, BPF_ANY);
 	return TF_TC_NEXT;
+}
+
+#ifndef TF_COMPAT
+/* Egress unless the kernel runs the program at an ingress hook (tcx or
+ * clsact). */
+static __always_inline int tf_at_egress(struct __sk_buff *skb)
+{
+	struct sk_buff *kskb = bpf_cast_to_kern_ctx(skb);
+	return !BPF_CORE_READ_BITFIELD(kskb, tc_at_ingress);
 }
 
 /* The classifier, attached at both hooks of every interface. */
@@ -385,3 +467,19 @@ int tf_tc_test_egress(struct __sk_buff *skb) { return tf_handle(skb, 1, tf_opaqu
 
 SEC("tc")
 int tf_tc_test_ingress(struct __sk_buff *skb) { return tf_handle(skb, 1, tf_opaque(0)); }
+#else
+/* Before 6.3 the hook cannot be asked which direction it runs in: one
+ * program per direction, the direction a constant. BPF_PROG_TEST_RUN runs
+ * them as they are. */
+SEC("tc")
+int tf_tc_in(struct __sk_buff *skb) { return tf_handle(skb, 1, 0); }
+
+SEC("tc")
+int tf_tc_eg(struct __sk_buff *skb) { return tf_handle(skb, 1, 1); }
+
+SEC("tc")
+int tf_tc3_in(struct __sk_buff *skb) { return tf_handle(skb, 0, 0); }
+
+SEC("tc")
+int tf_tc3_eg(struct __sk_buff *skb) { return tf_handle(skb, 0, 1); }
+#endif

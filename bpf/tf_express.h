@@ -21,22 +21,33 @@
 
 #include "tf_hints.h"
 #include "tf_slots.h"
+#include "headers/bpf_core_read.h"
 
 /* Used by both paths: the express lane's gates mirror the full path's (tc.c). */
 #define TF_OWNER_TRIES 8 /* packets per direction and CPU that look for an owner */
 #define TF_OWNER_RECHECK_TICKS 25 /* idle jiffies (0.1 s at HZ=250) after which a packet
 				   * looks for the owner again: the port may have a new socket */
 
-extern void *bpf_cast_to_kern_ctx(void *obj) __ksym __weak;
-
 /* The namespace of the interface the packet is on. bpf_get_netns_cookie()
  * would use skb->sk first, and on veth ingress that is the sender's socket
- * in the peer namespace. */
+ * in the peer namespace (and kernels before 6.3 do not offer it to TC). */
+#ifndef TF_COMPAT
+extern void *bpf_cast_to_kern_ctx(void *obj) __ksym __weak;
+
 static __always_inline __u64 tf_dev_netns(struct __sk_buff *skb)
 {
 	struct sk_buff *kskb = bpf_cast_to_kern_ctx(skb);
 	return kskb->dev->nd_net.net->net_cookie;
 }
+#else
+/* Before 6.3 there is no kfunc to see the kernel's sk_buff: the context
+ * is that sk_buff, and its fields are read by probe (three reads). */
+static __always_inline __u64 tf_dev_netns(struct __sk_buff *skb)
+{
+	struct sk_buff *kskb = (struct sk_buff *)skb;
+	return BPF_CORE_READ(kskb, dev, nd_net.net, net_cookie);
+}
+#endif
 
 /* What the express lane reads of a packet's headers, besides addresses. */
 struct tf_express_pkt {

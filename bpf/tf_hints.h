@@ -123,10 +123,16 @@ static __noinline void tf_sample(struct __sk_buff *skb, const struct tf_flow_key
 	struct tf_payload_event *ev = bpf_map_lookup_elem(&tf_scratch, &zero);
 	if (!ev)
 		return;
-	if (len > TF_SAMPLE_MAX)
-		len = TF_SAMPLE_MAX;
 	if (len == 0)
 		return;
+	if (len > TF_SAMPLE_MAX)
+		len = TF_SAMPLE_MAX;
+	/* In 1..TF_SAMPLE_MAX in a way older verifiers (6.1) can follow: they
+	 * lost the lower bound of the tests above on the way to the copy
+	 * ("R3 min value is outside of the allowed memory range"). The
+	 * barrier keeps the compiler from dropping the mask as redundant. */
+	asm volatile("" : "+r"(len));
+	len = ((len - 1) & (TF_SAMPLE_MAX - 1)) + 1;
 	ev->type = TF_EV_PAYLOAD;
 	ev->kind = kind;
 	ev->egress = kind == TF_SAMPLE_CLIENT_HELLO;
@@ -135,6 +141,7 @@ static __noinline void tf_sample(struct __sk_buff *skb, const struct tf_flow_key
 	__builtin_memcpy(&ev->flow, k, sizeof(*k));
 	ev->tcp_seq = p->tcp_seq;
 	ev->pad = 0;
+	_Static_assert((TF_SAMPLE_MAX & (TF_SAMPLE_MAX - 1)) == 0, "the length mask needs a power of two");
 	if (bpf_skb_load_bytes(skb, off & 0xFFFF, ev->data, len))
 		return;
 	if (bpf_ringbuf_output(&tf_events, ev, sizeof(*ev) - TF_SAMPLE_MAX + len, 0))
