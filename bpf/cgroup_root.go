@@ -35,13 +35,19 @@ func (r *CgroupRoot) Close() error {
 	return r.dir.Close()
 }
 
-// OpenCgroupRoot finds the host's cgroup v2 root. A mount of the whole
-// hierarchy seen from the host's cgroup namespace is used as it is. Else,
-// when none is visible (`ip netns exec` remounts /sys) or the agent runs in
-// a cgroup namespace of its own (a container: the visible root is the
-// container's cgroup, and hooks there see only the container), cgroup2 is
-// mounted in a private mount namespace from the host's cgroup namespace,
-// found through a host process in /proc (the container needs hostPID).
+// OpenCgroupRoot finds the host's cgroup v2 root, in this order:
+//
+//  1. a visible cgroup2 mount of the hierarchy's root (the host's own, or
+//     the node's /sys/fs/cgroup mounted into a container);
+//  2. the same in PID 1's mounts through /proc/1/root (a container with
+//     the host's PID namespace);
+//  3. cgroup2 mounted in a private mount namespace, from the host's cgroup
+//     namespace when the agent is in another one (cgroup2 shows the root of
+//     the mounting thread's cgroup namespace). Needs CAP_SYS_ADMIN.
+//
+// No visible hierarchy is what `ip netns exec` leaves (it remounts /sys); a
+// visible one whose root is not the hierarchy's is a container's with a
+// cgroup namespace of its own, where hooks would see only the container.
 func OpenCgroupRoot() (*CgroupRoot, error) {
 	self, err := os.Readlink("/proc/self/ns/cgroup")
 	if err != nil {
@@ -51,19 +57,21 @@ func OpenCgroupRoot() (*CgroupRoot, error) {
 	if err != nil {
 		return nil, err
 	}
-	var why string
-	switch {
-	case self != initCgroupNS:
-		why = fmt.Sprintf("the agent is in a cgroup namespace of its own (%s), whose root is not the host's", self)
-	case len(mounts) == 0:
-		why = "no cgroup v2 hierarchy is mounted here"
-	default:
-		for _, m := range mounts {
-			if m.root == "/" {
-				return &CgroupRoot{Path: m.point, Why: "cgroup2 mounted at " + m.point}, nil
-			}
+	for _, m := range mounts {
+		if isHierarchyRoot(m.point) {
+			return &CgroupRoot{Path: m.point, Why: "cgroup2 mounted at " + m.point + " is the hierarchy's root"}, nil
 		}
-		why = fmt.Sprintf("the cgroup2 mount at %s shows only %s", mounts[0].point, mounts[0].root)
+	}
+	why := "no cgroup v2 hierarchy is mounted here"
+	if len(mounts) > 0 {
+		why = fmt.Sprintf("the cgroup2 mount at %s shows a cgroup below the root", mounts[0].point)
+	}
+	if self != initCgroupNS {
+		why += fmt.Sprintf(" (the agent is in a cgroup namespace of its own, %s)", self)
+	}
+	if r := pid1CgroupRoot(); r != nil {
+		r.Why = why + "; " + r.Why
+		return r, nil
 	}
 	var hostNS *os.File
 	if self != initCgroupNS {
@@ -81,6 +89,37 @@ func OpenCgroupRoot() (*CgroupRoot, error) {
 		Why:  why + "; mounted cgroup2 privately at the host's root",
 		dir:  dir,
 	}, nil
+}
+
+// isHierarchyRoot tells the root of a cgroup v2 hierarchy from any other
+// cgroup, a cgroup namespace's root included: only the root has no
+// cgroup.events (4.5+) and no cgroup.type (4.14+).
+func isHierarchyRoot(dir string) bool {
+	if _, err := os.Stat(filepath.Join(dir, "cgroup.procs")); err != nil {
+		return false
+	}
+	for _, name := range []string{"cgroup.events", "cgroup.type"} {
+		if _, err := os.Stat(filepath.Join(dir, name)); !errors.Is(err, os.ErrNotExist) {
+			return false
+		}
+	}
+	return true
+}
+
+// pid1CgroupRoot looks for the hierarchy's root among PID 1's mounts,
+// through its root directory; nil when PID 1 cannot be read or has none.
+func pid1CgroupRoot() *CgroupRoot {
+	mounts, err := cgroup2Mounts("/proc/1/mountinfo")
+	if err != nil {
+		return nil
+	}
+	for _, m := range mounts {
+		p := filepath.Join("/proc/1/root", m.point)
+		if isHierarchyRoot(p) {
+			return &CgroupRoot{Path: p, Why: "found the hierarchy's root in PID 1's mounts"}
+		}
+	}
+	return nil
 }
 
 // CgroupV2Root is OpenCgroupRoot for callers that want only a path, valid

@@ -57,48 +57,69 @@ func TestCaptureInsideIPNetnsExec(t *testing.T) {
 // TestCaptureInCgroupNamespace runs the capture as a container runtime
 // would: in a cgroup of its own, then in new mount and cgroup namespaces
 // with cgroup2 mounted afresh, so the visible hierarchy's root is that
-// cgroup. The peers run outside it, in the host's root cgroup.
+// cgroup. The peers run outside it, in the host's root cgroup. Three
+// shapes of container: a bare one (the agent mounts cgroup2 itself from
+// the host's cgroup namespace), one with the node's hierarchy mounted in
+// (the DaemonSet's hostPath), and one in a PID namespace whose PID 1 sees
+// the host's mounts (hostPID, without the hostPath).
 func TestCaptureInCgroupNamespace(t *testing.T) {
 	p := testenv.NewPair(t)
 	hostRoot, err := bpf.CgroupV2Root()
 	if err != nil {
 		t.Skipf("this test needs a visible cgroup v2 hierarchy to make a container's cgroup in: %v", err)
 	}
-	cg := filepath.Join(hostRoot, fmt.Sprintf("teamsflow-test-%d", os.Getpid()))
-	if err := os.Mkdir(cg, 0o755); err != nil {
-		t.Fatal(err)
+	nodeMount := t.TempDir()
+	// before runs in the container before it mounts its own cgroup2; wrap
+	// (a format) runs the container.
+	shapes := []struct{ name, before, wrap, why string }{
+		{"bare", "", "%s", "mounted cgroup2 privately at the host's root"},
+		{"node-hierarchy-mounted", "mount --bind " + hostRoot + " " + nodeMount + " && ", "%s",
+			"cgroup2 mounted at " + nodeMount + " is the hierarchy's root"},
+		// PID 1 stays outside the container, in the host's namespaces.
+		{"pid1-of-the-host", "", "unshare --pid --fork --mount-proc sh -c \"%s; exit \\$?\"", "found the hierarchy's root in PID 1's mounts"},
 	}
-	t.Cleanup(func() { removeCgroup(t, cg) })
-	inner := fmt.Sprintf("umount %[1]s && mount -t cgroup2 cgroup2 %[1]s && exec %[2]s capture --json --duration 4s --netns %[3]s --interfaces %[4]s",
-		hostRoot, binary, p.Client.Path(), p.ClientIface)
-	outer := fmt.Sprintf(`echo $$ > %s/cgroup.procs && exec unshare --mount --cgroup --propagation private sh -c '%s'`, cg, inner)
-	cmd, stdout, stderr := startCaptureCmd(t, exec.Command("sh", "-c", outer))
-	if got := cgroupOf(t, cmd.Process.Pid); got != "0::/"+filepath.Base(cg) {
-		t.Fatalf("the capture runs in cgroup %q, want the test's own", got)
+	for i, shape := range shapes {
+		t.Run(shape.name, func(t *testing.T) {
+			cg := filepath.Join(hostRoot, fmt.Sprintf("teamsflow-test-%d-%d", os.Getpid(), i))
+			if err := os.Mkdir(cg, 0o755); err != nil {
+				t.Fatal(err)
+			}
+			t.Cleanup(func() { removeCgroup(t, cg) })
+			// The container: its own cgroup, cgroup namespace and cgroup2 mount.
+			container := fmt.Sprintf("unshare --mount --cgroup --propagation private sh -c '%sumount %s && mount -t cgroup2 cgroup2 %[2]s && exec %s capture --json --duration 4s --netns %s --interfaces %s'",
+				shape.before, hostRoot, binary, p.Client.Path(), p.ClientIface)
+			script := fmt.Sprintf("echo $$ > %s/cgroup.procs && exec "+shape.wrap, cg, container)
+			cmd, stdout, stderr := startCaptureCmd(t, exec.Command("sh", "-c", script))
+			if got := cgroupsOf(t, cmd.Process.Pid); !strings.Contains(got, "0::/"+filepath.Base(cg)) {
+				t.Fatalf("the capture runs in cgroup %q, want the test's own", got)
+			}
+			peer := udpExchange(t, p, 47302+i, 30)
+			if err := cmd.Wait(); err != nil {
+				t.Fatalf("capture in a cgroup namespace: %v\n%s", err, stderr)
+			}
+			if log := stderr.String(); !strings.Contains(log, shape.why) {
+				t.Errorf("the log does not say which cgroup root was used (%q) and why:\n%s", shape.why, log)
+			}
+			checkOwnedByPeer(t, stdout.String(), peer)
+		})
 	}
-	peer := udpExchange(t, p, 47302, 30)
-	if err := cmd.Wait(); err != nil {
-		t.Fatalf("capture in a cgroup namespace: %v\n%s", err, stderr)
-	}
-	if !strings.Contains(stderr.String(), "in a cgroup namespace of its own") {
-		t.Errorf("the log does not say why cgroup2 was mounted privately:\n%s", stderr)
-	}
-	checkOwnedByPeer(t, stdout.String(), peer)
 }
 
-// cgroupOf reads a process's cgroup v2 path as the host sees it.
-func cgroupOf(t *testing.T, pid int) string {
+// cgroupsOf reads the cgroup v2 paths of a process and its children as
+// the host sees them (with a PID namespace, the capture is a grandchild).
+func cgroupsOf(t *testing.T, pid int) string {
 	t.Helper()
-	raw, err := os.ReadFile(fmt.Sprintf("/proc/%d/cgroup", pid))
+	raw, err := exec.Command("sh", "-c", fmt.Sprintf("cat /proc/%d/cgroup; for c in $(cat /proc/%[1]d/task/*/children); do cat /proc/$c/cgroup; done", pid)).Output()
 	if err != nil {
 		t.Fatal(err)
 	}
+	var out []string
 	for _, line := range strings.Split(string(raw), "\n") {
 		if strings.HasPrefix(line, "0::") {
-			return line
+			out = append(out, line)
 		}
 	}
-	return ""
+	return strings.Join(out, " ")
 }
 
 // removeCgroup removes the test's cgroup once its processes are gone.
