@@ -111,6 +111,10 @@ func processAttrs(r record.Record, owners *ownerNames) []attribute.KeyValue {
 	if r.UID != nil {
 		kv = append(kv, semconv.ProcessOwner(owners.name(*r.UID)))
 	}
+	if r.Thread != "" {
+		// The thread that opened the socket, e.g. Chromium's Chrome_ChildIOT.
+		kv = append(kv, semconv.ThreadName(r.Thread))
+	}
 	return kv
 }
 
