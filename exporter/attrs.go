@@ -48,6 +48,11 @@ func streamAttrs(r record.Record, owners *ownerNames) []attribute.KeyValue {
 	kv := make([]attribute.KeyValue, 0, 40)
 	kv = append(kv, networkAttrs(r)...)
 	kv = append(kv, processAttrs(r, owners)...)
+	if r.Thread != "" {
+		// The thread that opened the socket (Chromium: Chrome_ChildIOT);
+		// stream spans only, as a call's root has many.
+		kv = append(kv, semconv.ThreadName(r.Thread))
+	}
 	kv = append(kv,
 		AttrApp.String(r.App),
 		AttrLabel.String(r.Label),
@@ -110,10 +115,6 @@ func processAttrs(r record.Record, owners *ownerNames) []attribute.KeyValue {
 	}
 	if r.UID != nil {
 		kv = append(kv, semconv.ProcessOwner(owners.name(*r.UID)))
-	}
-	if r.Thread != "" {
-		// The thread that opened the socket, e.g. Chromium's Chrome_ChildIOT.
-		kv = append(kv, semconv.ThreadName(r.Thread))
 	}
 	return kv
 }
