@@ -51,7 +51,7 @@ func (r *CgroupRoot) Close() error {
 func OpenCgroupRoot() (*CgroupRoot, error) {
 	self, err := os.Readlink("/proc/self/ns/cgroup")
 	if err != nil {
-		return nil, fmt.Errorf("reading the cgroup namespace: %w", err)
+		self = initCgroupNS // a kernel without cgroup namespaces (before 4.6)
 	}
 	mounts, err := cgroup2Mounts("/proc/self/mountinfo")
 	if err != nil {
@@ -249,15 +249,13 @@ func mountOnThisThread(hostNS *os.File) (*os.File, error) {
 			return nil, fmt.Errorf("entering the host's cgroup namespace: %w", err)
 		}
 	}
-	// Any directory serves as the mount point in a private namespace; an
-	// empty one of our own hides nothing even from this thread.
-	point, err := os.MkdirTemp("", "teamsflow-cgroup2-")
+	point, done, err := mountPoint()
 	if err != nil {
 		return nil, err
 	}
-	defer os.Remove(point)
+	defer done()
 	if err := unix.Mount("cgroup2", point, "cgroup2", 0, ""); err != nil {
-		return nil, fmt.Errorf("mounting cgroup2: %w", err)
+		return nil, fmt.Errorf("mounting cgroup2 on %s: %w", point, err)
 	}
 	dir, err := os.Open(point)
 	// Detach at once: the open directory holds the mount, and the empty
@@ -267,4 +265,20 @@ func mountOnThisThread(hostNS *os.File) (*os.File, error) {
 		return nil, fmt.Errorf("detaching the cgroup2 mount: %w", uerr)
 	}
 	return dir, err
+}
+
+// mountPoint gives the private mount a directory: an empty one of its own,
+// which done removes, or, where nothing can be created (a container's
+// read-only root), an existing one, which the mount covers only for the
+// thrown-away thread.
+func mountPoint() (dir string, done func(), err error) {
+	if dir, err := os.MkdirTemp("", "teamsflow-cgroup2-"); err == nil {
+		return dir, func() { _ = os.Remove(dir) }, nil
+	}
+	for _, dir := range []string{"/sys/fs/cgroup", "/sys", "/tmp"} {
+		if fi, err := os.Stat(dir); err == nil && fi.IsDir() {
+			return dir, func() {}, nil
+		}
+	}
+	return "", nil, errors.New("no directory to mount cgroup2 on")
 }

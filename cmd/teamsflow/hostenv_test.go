@@ -41,17 +41,29 @@ func checkOwnedByPeer(t *testing.T, out string, peer *testenv.Peer) {
 	}
 }
 
+// TestCaptureInsideIPNetnsExec also runs where no directory can be made
+// for the private mount (TMPDIR missing, as with a read-only root): the
+// mount then covers an existing directory for its own thread only.
 func TestCaptureInsideIPNetnsExec(t *testing.T) {
 	p := testenv.NewPair(t)
-	cmd, stdout, stderr := startCaptureCmd(t, p.Client.Command(binary, "capture", "--json", "--duration", "4s"))
-	peer := udpExchange(t, p, 47301, 30)
-	if err := cmd.Wait(); err != nil {
-		t.Fatalf("capture in `ip netns exec`: %v\n%s", err, stderr)
+	for i, tmpdir := range []string{os.TempDir(), "/nonexistent-teamsflow-tmp"} {
+		t.Run("TMPDIR="+tmpdir, func(t *testing.T) {
+			capture := p.Client.Command(binary, "capture", "--json", "--duration", "4s")
+			capture.Env = append(os.Environ(), "TMPDIR="+tmpdir)
+			cmd, stdout, stderr := startCaptureCmd(t, capture)
+			peer := udpExchange(t, p, 47301+10*i, 30)
+			if err := cmd.Wait(); err != nil {
+				t.Fatalf("capture in `ip netns exec`: %v\n%s", err, stderr)
+			}
+			if !strings.Contains(stderr.String(), "no cgroup v2 hierarchy is mounted here") {
+				t.Errorf("the log does not say why cgroup2 was mounted privately:\n%s", stderr)
+			}
+			checkOwnedByPeer(t, stdout.String(), peer)
+		})
 	}
-	if !strings.Contains(stderr.String(), "no cgroup v2 hierarchy is mounted here") {
-		t.Errorf("the log does not say why cgroup2 was mounted privately:\n%s", stderr)
+	if left, _ := filepath.Glob(filepath.Join(os.TempDir(), "teamsflow-cgroup2-*")); len(left) > 0 {
+		t.Errorf("mount points left behind: %v", left)
 	}
-	checkOwnedByPeer(t, stdout.String(), peer)
 }
 
 // TestCaptureInCgroupNamespace runs the capture as a container runtime
