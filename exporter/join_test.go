@@ -205,3 +205,33 @@ func TestTrackerJoinForgottenCall(t *testing.T) {
 		t.Errorf("%d roots sent for one call, want 1", roots)
 	}
 }
+
+// A stream the agent moves to another call (its media resumed after a gap
+// and started a new call) goes on in the new call's trace; the old call's
+// root is still sent, once.
+func TestTrackerStreamMovesCall(t *testing.T) {
+	tr, rec := newTestTracker(t, "host-a", Config{ActiveTimeout: 3 * time.Second})
+	base := time.Date(2026, 5, 4, 10, 0, 0, 0, time.UTC)
+	r := media("s-a", 50010, 3479, "audio", 0x1111, 111, 46)
+	r.FirstSeen = base
+	for at := time.Duration(0); at <= 8*time.Second; at += time.Second {
+		if at == 5*time.Second {
+			r.CallID = "call-b"
+		}
+		r.LastSeen = base.Add(at)
+		tr.observe(base.Add(at), []record.Record{r})
+	}
+	tr.stop()
+	roots := map[string]int{}
+	for _, s := range rec.Ended() {
+		id := attrOf(s, AttrCallID).AsString()
+		if s.Name() == "teams call" {
+			roots[id]++
+			continue
+		}
+		checkInCall(t, id, s, tr.ids)
+	}
+	if roots[testCallID] != 1 || roots["call-b"] != 1 {
+		t.Errorf("roots sent %v, want one for each call", roots)
+	}
+}
