@@ -151,11 +151,14 @@ func nsName(path string) string {
 }
 
 func (a *Agent) attachHooks() error {
-	root, err := bpf.CgroupV2Root()
+	root, err := bpf.OpenCgroupRoot()
 	if err != nil {
 		return err
 	}
-	socks, err := a.objs.AttachSockets(root)
+	// The attachments hold the cgroup itself: a private mount can go.
+	defer root.Close()
+	a.log.Info().Str("cgroup_root", root.Path).Str("why", root.Why).Msg("attaching socket hooks at the host's cgroup v2 root")
+	socks, err := a.objs.AttachSockets(root.Path)
 	if err != nil {
 		return err
 	}

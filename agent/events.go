@@ -64,8 +64,8 @@ func (a *Agent) handleProc(e *bpf.ProcEvent) {
 		for i := range args {
 			args[i] = byte(e.Args[i])
 		}
-		a.procs.Exec(proc.Info{Key: key, PPID: e.Ppid, UID: e.Uid, Comm: bpf.CString(e.Comm[:]),
-			Exe: bpf.CString(e.Filename[:]), Cmdline: proc.SplitArgs(args)})
+		a.procs.ExecEvent(proc.ExecEvent{Key: key, PPID: e.Ppid, UID: e.Uid, Comm: bpf.CString(e.Comm[:]),
+			Filename: bpf.CString(e.Filename[:]), Cmdline: proc.SplitArgs(args)})
 	case bpf.EvProcExit:
 		a.procs.Exit(key, a.clock.Wall(e.TsNs))
 	}

@@ -51,12 +51,21 @@ func (a *Agent) record(f *flow.Flow) record.Record {
 	return r
 }
 
+// fillOwner names the process that owns a socket by the process, not by
+// the thread that opened it: the kernel's comm at the socket is the
+// thread's (Chromium opens its media sockets on a thread named
+// Chrome_ChildIOT), kept as Thread. The process's name and executable come
+// from its exec event or /proc; the thread's comm stands in for the name
+// only when the process is not known at all.
 func (a *Agent) fillOwner(r *record.Record, o flow.Owner) {
 	uid := o.UID
 	r.PID, r.Comm, r.UID, r.OwnerSource = o.TGID, o.Comm, &uid, o.Source
+	if o.Source != "backfill" {
+		r.Thread = o.Comm
+	}
 	if info, ok := a.procs.Lookup(ownerKey(o)); ok {
 		r.Exe, r.PPID = info.Exe, info.PPID
-		if r.Comm == "" {
+		if info.Comm != "" {
 			r.Comm = info.Comm
 		}
 	}

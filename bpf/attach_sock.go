@@ -1,11 +1,8 @@
 package bpf
 
 import (
-	"bufio"
 	"errors"
 	"fmt"
-	"os"
-	"strings"
 
 	"github.com/cilium/ebpf"
 	"github.com/cilium/ebpf/link"
@@ -69,25 +66,4 @@ func (o *Objects) AttachProcesses() (Links, error) {
 		links = append(links, l)
 	}
 	return links, nil
-}
-
-// CgroupV2Root finds where the unified cgroup hierarchy is mounted (it is
-// /sys/fs/cgroup on most systems, /sys/fs/cgroup/unified on hybrid ones).
-func CgroupV2Root() (string, error) {
-	f, err := os.Open("/proc/self/mountinfo")
-	if err != nil {
-		return "", fmt.Errorf("finding cgroup v2 mount: %w", err)
-	}
-	defer f.Close()
-	sc := bufio.NewScanner(f)
-	for sc.Scan() {
-		// id parent major:minor root mountpoint options ... - fstype source ...
-		fields := strings.Fields(sc.Text())
-		for i, fld := range fields {
-			if fld == "-" && i+1 < len(fields) && fields[i+1] == "cgroup2" && len(fields) > 4 {
-				return fields[4], nil
-			}
-		}
-	}
-	return "", errors.New("no cgroup v2 hierarchy is mounted: teamsflow needs cgroup v2 to see socket owners")
 }

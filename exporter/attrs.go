@@ -52,6 +52,11 @@ func streamAttrs(r record.Record, owners *ownerNames) []attribute.KeyValue {
 	kv := make([]attribute.KeyValue, 0, 40)
 	kv = append(kv, networkAttrs(r)...)
 	kv = append(kv, processAttrs(r, owners)...)
+	if r.Thread != "" {
+		// The thread that opened the socket (Chromium: Chrome_ChildIOT);
+		// stream spans only, as a call's root has many.
+		kv = append(kv, semconv.ThreadName(r.Thread))
+	}
 	kv = append(kv,
 		AttrApp.String(r.App),
 		AttrLabel.String(r.Label),

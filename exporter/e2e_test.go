@@ -115,7 +115,11 @@ func checkCallTrace(t *testing.T, spans []otelcoltest.Span, traceID string) {
 		"teamsflow.ip.dscp": int64(34), "teamsflow.app": "teams", "teamsflow.call.id": testCallID,
 		"teamsflow.rtp.lost": int64(3), "teamsflow.rtp.jitter_ms": 4.5, "teamsflow.relayed": false,
 		"teamsflow.flow.packets_sent": int64(250), "teamsflow.stream.interval": int64(0),
+		"thread.name": "MediaIO",
 	})
+	if _, ok := root.Attrs["thread.name"]; ok {
+		t.Errorf("the call's root span names a thread: %v", root.Attrs)
+	}
 	checkAttrs(t, "audio", streams["s-audio"][1].Attrs, map[string]any{
 		"teamsflow.stream.label": "audio", "teamsflow.rtp.ssrc": int64(0x1111), "teamsflow.ip.dscp": int64(46),
 		"teamsflow.end_reason": "closed", "network.local.port": int64(50010),

@@ -30,7 +30,7 @@ func teamsStream(id, transport string, lport, pport uint16, label, reason string
 	return record.Record{
 		Kind: "stream", Transport: transport, Family: "ipv4",
 		LocalAddr: "10.20.0.5", LocalPort: lport, PeerAddr: "52.115.62.17", PeerPort: pport,
-		PID: teamsPID, Comm: "ms-teams", Exe: "/opt/microsoft/teams/ms-teams", UID: u32(0), PPID: 4200,
+		PID: teamsPID, Comm: "ms-teams", Thread: "MediaIO", Exe: "/opt/microsoft/teams/ms-teams", UID: u32(0), PPID: 4200,
 		App: "teams", AppEvidence: []string{"process", "dest_range"},
 		Label: label, LabelReason: reason, Confidence: 0.9,
 		CallID: testCallID, StreamID: id,

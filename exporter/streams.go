@@ -22,17 +22,18 @@ const (
 
 // stream is what the exporter remembers of one stream between polls.
 type stream struct {
-	key      string
-	rec      record.Record // latest
-	traceID  trace.TraceID
-	parent   trace.SpanID // the call's root span; invalid outside a call
-	call     *call
-	interval int       // index of the next span
-	start    time.Time // start of the next span
-	prev     trace.SpanID
-	ended    bool
-	seen     uint64 // poll generation that last listed it
-	cmdline  []string
+	key       string
+	rec       record.Record // latest
+	traceID   trace.TraceID
+	parent    trace.SpanID // the call's root span; invalid outside a call
+	call      *call
+	interval  int       // index of the next span
+	start     time.Time // start of the next span
+	prev      trace.SpanID
+	prevTrace trace.TraceID // prev's trace: the stream may have joined a call since
+	ended     bool
+	seen      uint64 // poll generation that last listed it
+	cmdline   []string
 }
 
 // call is one Teams call: the streams sharing a call_id.
@@ -61,8 +62,12 @@ type tracker struct {
 
 	streams map[string]*stream
 	calls   map[string]*call
-	gen     uint64
-	lastNow time.Time
+	// sentRoots remembers for a while the calls whose root span was sent
+	// and forgotten, so that a stream joining one late names that root as
+	// its parent without a second root of the same id being sent.
+	sentRoots map[string]time.Time
+	gen       uint64
+	lastNow   time.Time
 }
 
 func newTracker(tracer trace.Tracer, ids idSource, s settings) *tracker {
@@ -74,8 +79,14 @@ func newTracker(tracer trace.Tracer, ids idSource, s settings) *tracker {
 		commandLine:   s.CommandLine,
 		streams:       map[string]*stream{},
 		calls:         map[string]*call{},
+		sentRoots:     map[string]time.Time{},
 	}
 }
+
+// sentRootMemory is how long sentRoots keeps a call: far longer than the
+// agent keeps an ended stream listed (30 s) or the gap between two media
+// streams of one call.
+const sentRootMemory = 10 * time.Minute
 
 // observe takes the complete list of current streams at now.
 func (t *tracker) observe(now time.Time, recs []record.Record) {
@@ -87,6 +98,7 @@ func (t *tracker) observe(now time.Time, recs []record.Record) {
 		}
 		st := t.stream(r)
 		st.seen, st.rec = t.gen, r
+		t.join(st, r)
 		switch {
 		case st.ended:
 		case r.EndReason != "":
@@ -128,21 +140,51 @@ func (t *tracker) stream(r record.Record) *stream {
 	if st.start.IsZero() {
 		st.start = t.lastNow
 	}
-	if r.CallID != "" && r.App == "teams" {
-		c := t.call(r)
-		st.call, st.traceID, st.parent = c, c.traceID, c.root
-		c.streams[key] = st
-		c.live++
-		c.labels[r.Label] = true
-		if st.start.Before(c.start) {
-			c.start, c.first = st.start, r
-		}
-	}
 	if t.commandLine && r.PID != 0 {
 		st.cmdline = readCmdline(r.PID)
 	}
 	t.streams[key] = st
 	return st
+}
+
+// join puts a running stream into the call its record names. The agent
+// may name the call only after a stream's first records (a stream is
+// grouped into a call once it is labelled as media, and a received stream
+// in its own SSRC is labelled later than the sent one), so the stream's
+// trace and parent are taken from the record each poll, not fixed when the
+// stream is first seen: every span that carries a call id is in the call's
+// trace under its root. Spans sent before the call id arrived carried none.
+func (t *tracker) join(st *stream, r record.Record) {
+	if st.ended || r.CallID == "" || r.App != "teams" || (st.call != nil && st.call.id == r.CallID) {
+		return
+	}
+	if st.call != nil {
+		t.leave(st)
+	}
+	c := t.call(r)
+	st.call, st.traceID, st.parent = c, c.traceID, c.root
+	c.streams[st.key] = st
+	c.live++
+	c.labels[r.Label] = true
+	first := r.FirstSeen
+	if first.IsZero() {
+		first = st.start
+	}
+	if first.Before(c.start) {
+		c.start, c.first = first, r
+	}
+}
+
+// leave takes a running stream out of its call (the agent moved it to
+// another call); the call's root is still sent when its last stream ends.
+func (t *tracker) leave(st *stream) {
+	c := st.call
+	delete(c.streams, st.key)
+	c.live--
+	if c.end.Before(st.rec.LastSeen) {
+		c.end = st.rec.LastSeen
+	}
+	st.call, st.parent, st.traceID = nil, trace.SpanID{}, t.ids.streamTrace(st.key)
 }
 
 func (t *tracker) call(r record.Record) *call {
@@ -161,6 +203,7 @@ func (t *tracker) call(r record.Record) *call {
 	if c.start.IsZero() {
 		c.start = t.lastNow
 	}
+	_, c.rootSent = t.sentRoots[r.CallID]
 	t.calls[r.CallID] = c
 	return c
 }
@@ -204,8 +247,14 @@ func (t *tracker) sendRoots() {
 		}
 		t.emitRoot(c)
 		c.rootSent = true
+		t.sentRoots[id] = t.lastNow
 		if len(c.streams) == 0 {
 			delete(t.calls, id)
+		}
+	}
+	for id, at := range t.sentRoots {
+		if t.lastNow.Sub(at) > sentRootMemory {
+			delete(t.sentRoots, id)
 		}
 	}
 }
@@ -225,12 +274,12 @@ func (t *tracker) emit(st *stream, end time.Time) {
 	}
 	if st.prev.IsValid() {
 		opts = append(opts, trace.WithLinks(trace.Link{SpanContext: trace.NewSpanContext(trace.SpanContextConfig{
-			TraceID: st.traceID, SpanID: st.prev, TraceFlags: trace.FlagsSampled,
+			TraceID: st.prevTrace, SpanID: st.prev, TraceFlags: trace.FlagsSampled,
 		})}))
 	}
 	_, span := t.tracer.Start(ctx, spanName(st.rec), opts...)
 	span.End(trace.WithTimestamp(end))
-	st.prev, st.start = id, end
+	st.prev, st.prevTrace, st.start = id, st.traceID, end
 	st.interval++
 }
 

@@ -20,6 +20,7 @@ type Record struct {
 	// Owner; absent when unknown (and always in analyze).
 	PID         uint32  `json:"pid,omitempty"`
 	Comm        string  `json:"comm,omitempty"`
+	Thread      string  `json:"thread,omitempty"` // the thread that opened the socket; Comm names the process
 	Exe         string  `json:"exe,omitempty"`
 	UID         *uint32 `json:"uid,omitempty"`
 	PPID        uint32  `json:"ppid,omitempty"`

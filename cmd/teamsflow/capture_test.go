@@ -21,7 +21,13 @@ import (
 func startCapture(t *testing.T, p *testenv.Pair, args ...string) (*exec.Cmd, *bytes.Buffer, *bytes.Buffer) {
 	t.Helper()
 	argv := append([]string{"capture", "--netns", p.Client.Path(), "--interfaces", p.ClientIface}, args...)
-	cmd := exec.Command(binary, argv...)
+	return startCaptureCmd(t, exec.Command(binary, argv...))
+}
+
+// startCaptureCmd starts a prepared capture command and waits until it has
+// attached.
+func startCaptureCmd(t *testing.T, cmd *exec.Cmd) (*exec.Cmd, *bytes.Buffer, *bytes.Buffer) {
+	t.Helper()
 	var stdout, stderr bytes.Buffer
 	cmd.Stdout = &stdout
 	pr, pw := io.Pipe()

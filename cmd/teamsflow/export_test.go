@@ -56,6 +56,9 @@ func checkCallTrace(t *testing.T, tr *truth.File, spans []otelcoltest.Span) {
 		traces[s.TraceID] = true
 		if s.TraceID == root.TraceID && s.ParentSpanID == root.SpanID {
 			children = append(children, s)
+		} else if s.SpanID != root.SpanID {
+			t.Errorf("span %q of stream %v (ssrc %v) carries the call id but is in trace %s under %q, not under the call's root",
+				s.Name, s.Attrs["teamsflow.stream.id"], s.Attrs["teamsflow.rtp.ssrc"], s.TraceID, s.ParentSpanID)
 		}
 	}
 	if len(traces) != 1 {
