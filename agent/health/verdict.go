@@ -5,7 +5,10 @@
 // DSCP Microsoft's QoS policy expects. Pure functions; see README.md.
 package health
 
-import "fmt"
+import (
+	"fmt"
+	"math"
+)
 
 // Direction says which way a stream flows as seen from this host, and so
 // which metrics exist for it: loss and jitter of a received stream are
@@ -70,6 +73,9 @@ type Verdict struct {
 	Basis []string `json:"quality_basis,omitempty"`
 	// MOS is the estimated network MOS of a received audio stream.
 	MOS *float64 `json:"mos,omitempty"`
+	// Rejected names input metrics that were out of range and so were not
+	// used ("loss -0.20 outside 0..1"), for the caller to count and log.
+	Rejected []string `json:"-"`
 }
 
 // Assess classifies one stream by CQD's classifier for its label. Streams
@@ -78,15 +84,48 @@ func Assess(s Stream) Verdict {
 	if s.Direction == Sent {
 		s.LossRate, s.JitterMs = nil, nil
 	}
+	rejected := sanitize(&s)
+	var v Verdict
 	switch s.Label {
 	case "audio":
-		return assessAudio(s)
+		v = assessAudio(s)
 	case "video":
-		return assessVideo(s, VideoMinFPS)
+		v = assessVideo(s, VideoMinFPS)
 	case "screenshare":
-		return assessVideo(s, ScreenshareMinFPS)
+		v = assessVideo(s, ScreenshareMinFPS)
+	default:
+		return Verdict{}
 	}
-	return Verdict{}
+	v.Rejected = rejected
+	return v
+}
+
+// sanitize drops metrics no measurement can give (NaN, infinite, negative,
+// a loss fraction above 1): a bug upstream must not decide a verdict.
+func sanitize(s *Stream) (rejected []string) {
+	for _, m := range []struct {
+		name string
+		v    **float64
+		max  float64
+	}{
+		{"loss", &s.LossRate, 1}, {"jitter", &s.JitterMs, math.MaxFloat64},
+		{"rtt", &s.RTTMs, math.MaxFloat64}, {"frame rate", &s.FramesPerSec, math.MaxFloat64},
+	} {
+		if *m.v == nil {
+			continue
+		}
+		x := **m.v
+		switch {
+		case m.max == 1 && !(x >= 0 && x <= 1):
+			rejected = append(rejected, fmt.Sprintf("%s %.2f outside 0..1", m.name, x))
+		case !(x >= 0 && x <= m.max): // NaN fails both comparisons
+			rejected = append(rejected, fmt.Sprintf("%s %.2f: negative, infinite or not a number", m.name, x))
+		default:
+			continue
+		}
+		*m.v = nil
+	}
+	return rejected
 }
 
 // assessAudio: CQD marks audio poor when any threshold breaks, once the

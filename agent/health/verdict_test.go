@@ -184,3 +184,21 @@ func TestCallVerdict(t *testing.T) {
 		}
 	}
 }
+
+func TestAssessRejectsImpossibleInput(t *testing.T) {
+	nan := 0.0
+	nan /= nan
+	v := Assess(Stream{Label: "audio", Direction: Received, Codec: "opus", Packets: 3000,
+		LossRate: ptr(-0.2), JitterMs: ptr(nan), RTTMs: ptr(80)})
+	want := []string{"loss -0.20 outside 0..1", "jitter NaN: negative, infinite or not a number"}
+	if !reflect.DeepEqual(v.Rejected, want) {
+		t.Errorf("rejected %q, want %q", v.Rejected, want)
+	}
+	// Only the valid rtt is left to judge; without loss and jitter no MOS.
+	if v.Quality != Good || !reflect.DeepEqual(v.Basis, []string{"rtt"}) || v.MOS != nil {
+		t.Errorf("verdict %+v", v)
+	}
+	if v := Assess(Stream{Label: "video", Direction: Received, LossRate: ptr(1.5)}); v.Quality != Unknown || len(v.Rejected) != 1 {
+		t.Errorf("loss 150%%: %+v", v)
+	}
+}
