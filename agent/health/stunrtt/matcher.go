@@ -2,6 +2,7 @@ package stunrtt
 
 import (
 	"encoding/binary"
+	"errors"
 	"fmt"
 	"sync"
 	"time"
@@ -49,16 +50,31 @@ func New[K comparable](timeout time.Duration) *Matcher[K] {
 }
 
 // Observe takes one STUN packet of a flow: its direction, its time (capture
-// or kernel time; only differences matter) and at least its 20-byte header.
+// or kernel time; only differences matter) and at least its 20-byte header,
+// bare or inside TURN framing (ChannelData, Send or Data indication).
 // It returns an error, and counts it, for bytes that are not STUN; every
 // other packet that gives no sample is counted under its reason.
 func (m *Matcher[K]) Observe(flow K, dir Direction, at time.Time, hdr []byte) error {
-	typ, id, err := parseHeader(hdr)
+	inner, wrapped, err := unwrap(hdr)
+	var typ uint16
+	var id txID
+	if err == nil {
+		typ, id, err = parseHeader(inner)
+		if err != nil && wrapped {
+			err = fmt.Errorf("%w: %w", errInnerNotSTUN, err)
+		}
+	}
 	m.mu.Lock()
 	defer m.mu.Unlock()
-	if err != nil {
+	switch {
+	case wrapped && err != nil && errors.Is(err, errInnerNotSTUN):
+		m.count.RelayedMedia++ // TURN carrying media, not a check: valid, no sample
+		return nil
+	case err != nil:
 		m.count.NotSTUN++
 		return err
+	case wrapped:
+		m.count.Relayed++
 	}
 	switch {
 	case typ == typeBindingRequest && dir == Egress:

@@ -54,6 +54,10 @@ const (
 // ErrNotSTUN is returned for bytes that are not a STUN header.
 var ErrNotSTUN = errors.New("not a STUN header")
 
+// errInnerNotSTUN marks TURN framing whose payload is not STUN: relayed
+// media, which is counted, not an error.
+var errInnerNotSTUN = errors.New("TURN payload is not STUN")
+
 // Estimate is one flow's round trip.
 type Estimate struct {
 	Smoothed time.Duration // RFC 6298 SRTT: the record's rtt_ms
@@ -66,6 +70,8 @@ type Estimate struct {
 // Counters count every packet that did not give a sample, by reason.
 type Counters struct {
 	Samples        uint64 // requests matched to responses: RTT samples
+	Relayed        uint64 // checks read inside TURN framing (ChannelData, indications)
+	RelayedMedia   uint64 // TURN framing around something else (relayed RTP): no check
 	ErrorResponses uint64 // of Samples, answered with an error response
 	NotSTUN        uint64 // bytes without a STUN header (length, cookie, class bits)
 	OtherMethods   uint64 // STUN that is not a Binding request or response
