@@ -1,9 +1,9 @@
 package testenv
 
 import (
-	"errors"
 	"fmt"
 	"os"
+	"runtime"
 	"sync"
 	"sync/atomic"
 	"testing"
@@ -29,9 +29,13 @@ type DelayLine struct {
 	Delay      time.Duration // one way, each direction
 	Forwarded  atomic.Uint64
 	Overflowed atomic.Uint64
+	// Realtime counts the forwarding threads that got real-time priority
+	// (4 when all did); tests log it beside their figures.
+	Realtime atomic.Int32
 
-	files []*os.File
-	wg    sync.WaitGroup
+	fds  []int
+	stop atomic.Bool
+	wg   sync.WaitGroup
 }
 
 var delaySeq atomic.Int32
@@ -60,13 +64,13 @@ func NewDelayLine(t testing.TB, delay time.Duration) *DelayLine {
 	if err != nil {
 		t.Fatal(err)
 	}
-	d.files = append(d.files, a)
+	d.fds = append(d.fds, a)
 	b, err := openTun(d.B, d.BIface, d.BIP, d.AIP)
 	if err != nil {
 		d.Close()
 		t.Fatal(err)
 	}
-	d.files = append(d.files, b)
+	d.fds = append(d.fds, b)
 	d.start(a, b)
 	d.start(b, a)
 	t.Cleanup(d.Close)
@@ -75,8 +79,8 @@ func NewDelayLine(t testing.TB, delay time.Duration) *DelayLine {
 
 // openTun creates a tun device inside ns (a tun device lives in the
 // namespace of the thread that creates it), addresses it point-to-point and
-// brings it up. The descriptor is non-blocking so Close ends a pending Read.
-func openTun(ns netns.Named, name, local, peer string) (*os.File, error) {
+// brings it up. The descriptor is non-blocking: the reader polls it.
+func openTun(ns netns.Named, name, local, peer string) (int, error) {
 	var fd int
 	err := ns.Do(func() error {
 		var err error
@@ -97,19 +101,18 @@ func openTun(ns netns.Named, name, local, peer string) (*os.File, error) {
 		return nil
 	})
 	if err != nil {
-		return nil, err
+		return -1, err
 	}
-	f := os.NewFile(uintptr(fd), "tun "+name)
 	for _, args := range [][]string{
 		{"addr", "add", local, "peer", peer, "dev", name},
 		{"link", "set", name, "up"},
 	} {
 		if err := ns.IP(args...); err != nil {
-			f.Close()
-			return nil, err
+			unix.Close(fd)
+			return -1, err
 		}
 	}
-	return f, nil
+	return fd, nil
 }
 
 type heldPacket struct {
@@ -117,19 +120,27 @@ type heldPacket struct {
 	data []byte
 }
 
-// start forwards from → to with the delay: one goroutine reads and stamps
-// each packet with its due time, another writes it when due.
-func (d *DelayLine) start(from, to *os.File) {
+// start forwards from → to with the delay: one thread reads and stamps each
+// packet with its due time, another writes it when due. Both are OS threads
+// of their own at real-time priority (where the kernel allows it), blocking
+// in poll and nanosleep rather than in Go's scheduler, so that a busy
+// machine adds as little as it can to the delay the tests compare against.
+func (d *DelayLine) start(from, to int) {
 	q := make(chan heldPacket, delayQueue)
 	d.wg.Add(2)
 	go func() {
 		defer d.wg.Done()
 		defer close(q)
+		d.realtimeThread()
 		buf := make([]byte, 65536)
-		for {
-			n, err := from.Read(buf)
+		fds := []unix.PollFd{{Fd: int32(from), Events: unix.POLLIN}}
+		for !d.stop.Load() {
+			if n, err := unix.Poll(fds, 50); err != nil || n == 0 {
+				continue // timeout (to look at stop again) or EINTR
+			}
+			n, err := unix.Read(from, buf)
 			if err != nil {
-				return // closed
+				continue // EAGAIN after a spurious wakeup
 			}
 			select {
 			case q <- heldPacket{due: time.Now().Add(d.Delay), data: append([]byte(nil), buf[:n]...)}:
@@ -140,21 +151,38 @@ func (d *DelayLine) start(from, to *os.File) {
 	}()
 	go func() {
 		defer d.wg.Done()
+		d.realtimeThread()
 		for p := range q {
-			time.Sleep(time.Until(p.due))
-			if _, err := to.Write(p.data); err != nil && errors.Is(err, os.ErrClosed) {
-				return
+			if wait := time.Until(p.due); wait > 0 {
+				ts := unix.NsecToTimespec(wait.Nanoseconds())
+				for unix.Nanosleep(&ts, &ts) == unix.EINTR {
+				}
 			}
-			d.Forwarded.Add(1)
+			if _, err := unix.Write(to, p.data); err == nil {
+				d.Forwarded.Add(1)
+			}
 		}
 	}()
 }
 
-// Close stops forwarding. The namespaces go at the test's cleanup.
-func (d *DelayLine) Close() {
-	for _, f := range d.files {
-		f.Close()
+// realtimeThread locks the goroutine to its thread and asks for SCHED_FIFO.
+// The thread is never unlocked, so it ends with the goroutine instead of
+// going back to the runtime with real-time priority. Without the privilege
+// the thread stays at normal priority.
+func (d *DelayLine) realtimeThread() {
+	runtime.LockOSThread()
+	if unix.SchedSetAttr(0, &unix.SchedAttr{Policy: unix.SCHED_FIFO, Priority: 10}, 0) == nil {
+		d.Realtime.Add(1)
 	}
-	d.files = nil
+}
+
+// Close stops forwarding, then closes the tun devices. The namespaces go at
+// the test's cleanup.
+func (d *DelayLine) Close() {
+	d.stop.Store(true)
 	d.wg.Wait()
+	for _, fd := range d.fds {
+		unix.Close(fd)
+	}
+	d.fds = nil
 }

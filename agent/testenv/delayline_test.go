@@ -56,7 +56,8 @@ func TestDelayLineDelays(t *testing.T) {
 	}
 	slices.Sort(rtts)
 	median := rtts[len(rtts)/2]
-	t.Logf("added %v each way; echo round trips %v (median %v)", delay, rtts, median)
+	t.Logf("added %v each way; echo round trips %v (median %v); %d of 4 forwarding threads real-time",
+		delay, rtts, median, d.Realtime.Load())
 	if rtts[0] < 2*delay {
 		t.Errorf("a round trip of %v is shorter than the two delays (%v)", rtts[0], 2*delay)
 	}
