@@ -15,7 +15,9 @@ import (
 // TCPRTT is the kernel's round-trip estimate of one TCP socket: tcp_info's
 // smoothed RTT (tcpi_rtt, the RFC 6298 SRTT the kernel's retransmission timer
 // uses), its variation and the lowest sample, as sock_diag reports them
-// (INET_DIAG_INFO).
+// (INET_DIAG_INFO). The kernel times a segment until its ACK, so a peer's
+// delayed ACK (40 ms and more) enters the samples of a flow whose last
+// segment had no answer to carry it; MinRTT is the path without it.
 type TCPRTT struct {
 	NetnsCookie uint64
 	Local, Peer netip.AddrPort
@@ -76,4 +78,25 @@ func tcpRTT(r *netlink.InetDiagTCPInfoResp, nsCookie uint64) (TCPRTT, bool) {
 		RTTVar:      time.Duration(info.Rttvar) * time.Microsecond,
 		MinRTT:      minRTT,
 	}, true
+}
+
+// TCPRTTsByCookie reads every namespace in paths (the namespaces the agent
+// watches, "" for its own) and keys the estimates by socket cookie, which
+// the kernel keeps unique across namespaces. A namespace that cannot be read
+// (gone meanwhile) is named in the joined error; the others' estimates still
+// come back.
+func TCPRTTsByCookie(paths []string) (map[uint64]TCPRTT, error) {
+	out := map[uint64]TCPRTT{}
+	var errs []error
+	for _, p := range paths {
+		rtts, err := TCPRTTs(p)
+		if err != nil {
+			errs = append(errs, fmt.Errorf("namespace %q: %w", p, err))
+			continue
+		}
+		for _, r := range rtts {
+			out[r.Cookie] = r
+		}
+	}
+	return out, errors.Join(errs...)
 }

@@ -4,6 +4,7 @@ import (
 	"bufio"
 	"net"
 	"net/netip"
+	"strings"
 	"testing"
 	"time"
 
@@ -22,6 +23,7 @@ func TestTCPRTTThroughDelayLine(t *testing.T) {
 			cli, srv := pingPong(t, d, 30)
 			want := 2 * delay
 			tol := max(5*time.Millisecond, want/5)
+			var cookies []uint64
 			for _, side := range []struct {
 				name        string
 				path        string
@@ -37,6 +39,16 @@ func TestTCPRTTThroughDelayLine(t *testing.T) {
 				}
 				if got.Cookie == 0 || got.NetnsCookie == 0 || got.State != 1 {
 					t.Errorf("%s: cookie %d, netns cookie %d, state %d", side.name, got.Cookie, got.NetnsCookie, got.State)
+				}
+				cookies = append(cookies, got.Cookie)
+			}
+			byCookie, err := TCPRTTsByCookie([]string{d.A.Path(), d.B.Path(), "/run/netns/tf-no-such-namespace"})
+			if err == nil || !strings.Contains(err.Error(), "tf-no-such-namespace") {
+				t.Errorf("a namespace that is gone: error %v", err)
+			}
+			for _, c := range cookies {
+				if r, ok := byCookie[c]; !ok || r.RTT < want-tol {
+					t.Errorf("cookie %d: %+v, %v over both namespaces", c, r, ok)
 				}
 			}
 		})
