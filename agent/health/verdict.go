@@ -30,7 +30,8 @@ const (
 
 // Call Quality Dashboard's poor-stream thresholds, from Microsoft Learn
 // "Stream Classification in Call Quality Dashboard" (audio, video and VBSS
-// classifiers). VBSS, video-based screen sharing, is how Teams shares screens.
+// classifiers; learn.microsoft.com/microsoftteams/stream-classification-in-call-quality-dashboard).
+// VBSS, video-based screen sharing, is how Teams shares screens.
 const (
 	AudioMinPackets     = 500   // audio is classified only above this many packets
 	AudioMaxRTTMs       = 500.0 // Round Trip > 500
