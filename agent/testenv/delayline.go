@@ -138,9 +138,15 @@ func (d *DelayLine) start(from, to int) {
 			if n, err := unix.Poll(fds, 50); err != nil || n == 0 {
 				continue // timeout (to look at stop again) or EINTR
 			}
+			if fds[0].Revents&(unix.POLLERR|unix.POLLHUP|unix.POLLNVAL) != 0 {
+				return // the device is gone: never spin at real-time priority
+			}
 			n, err := unix.Read(from, buf)
+			if err == unix.EAGAIN || err == unix.EINTR {
+				continue
+			}
 			if err != nil {
-				continue // EAGAIN after a spurious wakeup
+				return
 			}
 			select {
 			case q <- heldPacket{due: time.Now().Add(d.Delay), data: append([]byte(nil), buf[:n]...)}:
