@@ -63,6 +63,10 @@ type Config struct {
 	// RetryMax bounds the retries of one batch; negative disables retry.
 	RetryMax time.Duration `yaml:"retry_max"`
 
+	// MetricsInterval is how often stream health metrics are exported; zero
+	// leaves it to OTEL_METRIC_EXPORT_INTERVAL and then 60 s.
+	MetricsInterval time.Duration `yaml:"metrics_interval"`
+
 	// AllApps exports streams of every process, not only Teams.
 	AllApps bool `yaml:"all_apps"`
 	// CommandLine exports process.command_args. Off by default: command
@@ -79,8 +83,15 @@ type settings struct {
 	encoding string // protobuf | json (HTTP only)
 }
 
-// resolve validates cfg and fills in defaults; errors name the bad field.
+// resolve validates cfg for the span exporter and fills in defaults; errors
+// name the bad field.
 func resolve(cfg Config) (settings, error) {
+	return resolveFor(cfg, "OTEL_EXPORTER_OTLP_TRACES_PROTOCOL")
+}
+
+// resolveFor is resolve for the signal whose own protocol variable is
+// signalEnv (traces or metrics).
+func resolveFor(cfg Config, signalEnv string) (settings, error) {
 	s := settings{Config: cfg}
 	if s.ActiveTimeout == 0 {
 		s.ActiveTimeout = DefaultActiveTimeout
@@ -108,19 +119,22 @@ func resolve(cfg Config) (settings, error) {
 		return s, fmt.Errorf("exporter batch_timeout %s: must not be negative", s.BatchTimeout)
 	case s.ExportTimeout < 0:
 		return s, fmt.Errorf("exporter export_timeout %s: must not be negative", s.ExportTimeout)
+	case s.MetricsInterval != 0 && s.MetricsInterval < time.Second:
+		return s, fmt.Errorf("exporter metrics_interval %s: must be at least 1s", s.MetricsInterval)
 	}
-	if err := resolveProtocol(&s); err != nil {
+	if err := resolveProtocol(&s, signalEnv); err != nil {
 		return s, err
 	}
 	return s, checkTransport(s.Config)
 }
 
-// resolveProtocol picks grpc or http: the Config, then
-// OTEL_EXPORTER_OTLP_TRACES_PROTOCOL, then OTEL_EXPORTER_OTLP_PROTOCOL, then
-// gRPC (the OTLP exporters themselves do not choose between the two).
-func resolveProtocol(s *settings) error {
+// resolveProtocol picks grpc or http: the Config, then the signal's own
+// variable (OTEL_EXPORTER_OTLP_TRACES_PROTOCOL or _METRICS_PROTOCOL), then
+// OTEL_EXPORTER_OTLP_PROTOCOL, then gRPC (the OTLP exporters themselves do
+// not choose between the two).
+func resolveProtocol(s *settings, signalEnv string) error {
 	name, from := s.Protocol, "exporter protocol"
-	for _, env := range []string{"OTEL_EXPORTER_OTLP_TRACES_PROTOCOL", "OTEL_EXPORTER_OTLP_PROTOCOL"} {
+	for _, env := range []string{signalEnv, "OTEL_EXPORTER_OTLP_PROTOCOL"} {
 		if name == "" {
 			name, from = strings.TrimSpace(os.Getenv(env)), env
 		}

@@ -3,7 +3,8 @@
 // agent started still get their owner (backfill). Sockets come from
 // sock_diag (which also reports, and generates, each socket's cookie, the
 // key the kernel programs use); owners from the socket inodes in
-// /proc/PID/fd.
+// /proc/PID/fd. TCPRTTs reads, through the same sock_diag, the kernel's
+// smoothed round-trip time of each TCP socket (the `rtt_ms` of TCP streams).
 package sockets
 
 import (

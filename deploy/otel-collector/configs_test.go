@@ -83,6 +83,7 @@ func TestAgentToGatewayToBackend(t *testing.T) {
 	if err := exp.Shutdown(ctx); err != nil {
 		t.Fatal(err)
 	}
+	sendHealthMetrics(t, ctx, agHTTP)
 
 	// 12 stream spans and 4 roots, after the two collectors' 5 s batches.
 	spans := backend.WaitSpans(t, 40*time.Second, func(s []otelcoltest.Span) bool { return len(s) >= 16 })
@@ -104,6 +105,37 @@ func TestAgentToGatewayToBackend(t *testing.T) {
 	if len(spans) != 16 || len(roots) != 4 {
 		t.Errorf("backend got %d spans in %d traces, want 16 in 4", len(spans), len(roots))
 	}
+	waitHealthMetrics(t, backend)
+}
+
+// sendHealthMetrics ships one snapshot of stream health into the agent
+// collector's metrics pipeline.
+func sendHealthMetrics(t *testing.T, ctx context.Context, agentHTTP string) {
+	t.Helper()
+	m, err := exporter.NewMetrics(ctx, exporter.Config{Endpoint: agentHTTP, Protocol: "http", Insecure: true},
+		zerolog.New(zerolog.NewTestWriter(t)))
+	if err != nil {
+		t.Fatal(err)
+	}
+	rtt := 42.0
+	m.Record(ctx, []exporter.StreamHealth{{Label: "audio", App: "teams", Direction: "received", RTTMs: &rtt}})
+	if err := m.Shutdown(ctx); err != nil {
+		t.Fatal(err)
+	}
+}
+
+// waitHealthMetrics checks that the snapshot crossed the gateway to the backend.
+func waitHealthMetrics(t *testing.T, backend *otelcoltest.Collector) {
+	t.Helper()
+	backend.WaitMetrics(t, 40*time.Second, func(ms []otelcoltest.Metric) bool {
+		for _, m := range ms {
+			if m.Name == exporter.MetricRTT && len(m.Points) == 1 && m.Points[0].Count == 1 &&
+				m.Points[0].Attrs["teamsflow.stream.label"] == "audio" {
+				return true
+			}
+		}
+		return false
+	})
 }
 
 // metricsPort moves the collector's own metrics off 8888, which another

@@ -1,6 +1,7 @@
 // Package otelcoltest runs a real OpenTelemetry Collector for tests: an OTLP
 // receiver (gRPC and HTTP) on free loopback ports and the file exporter
-// writing OTLP JSON into a temporary directory, which Spans reads back.
+// writing OTLP JSON into a temporary directory, which Spans and Metrics read
+// back.
 //
 // The binary comes from $TEAMSFLOW_OTELCOL, or from ../build.sh, which builds
 // it once and caches it (a cold build takes minutes; CI runs the script first).
@@ -69,7 +70,8 @@ type Options struct {
 }
 
 // Collector is a collector with the test configuration: OTLP receivers on
-// free loopback ports, the file exporter writing JSON into Dir.
+// free loopback ports, file exporters writing spans and metrics as JSON
+// into Dir.
 type Collector struct {
 	t        testing.TB
 	opts     Options
@@ -141,6 +143,10 @@ exporters:
     path: %s
     format: json
     flush_interval: 100ms
+  file/metrics:
+    path: %s
+    format: json
+    flush_interval: 100ms
 service:
   telemetry:
     metrics:
@@ -149,7 +155,11 @@ service:
     traces:
       receivers: [otlp]
       exporters: [file]
-`, c.GRPCAddr, tls, c.HTTPAddr, tls, filepath.Join(c.Dir, fmt.Sprintf("spans-%d.json", c.runs)))
+    metrics:
+      receivers: [otlp]
+      exporters: [file/metrics]
+`, c.GRPCAddr, tls, c.HTTPAddr, tls, filepath.Join(c.Dir, fmt.Sprintf("spans-%d.json", c.runs)),
+		filepath.Join(c.Dir, fmt.Sprintf("metrics-%d.json", c.runs)))
 }
 
 // FreeAddr finds a loopback port nobody listens on now. Another process could
