@@ -30,10 +30,12 @@ func TestRTTThroughDelayLine(t *testing.T) {
 	var seen []time.Duration // what the application itself timed
 	for range 10 {
 		req := stun.MustBuild(stun.TransactionID, stun.BindingRequest, stun.Fingerprint)
+		// Timed before the write: the write itself may take longer than
+		// the line's delay is precise, and a round trip never starts later.
+		sent := time.Now()
 		if _, err := cli.Write(req.Raw); err != nil {
 			t.Fatal(err)
 		}
-		sent := time.Now()
 		if err := m.Observe("flow", Egress, sent, req.Raw); err != nil {
 			t.Fatal(err)
 		}
