@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"os"
 	"path/filepath"
+	"slices"
 	"sort"
 	"strings"
 	"testing"
@@ -126,14 +127,22 @@ func checkHeldLabels(t *testing.T, tr *truth.File, reads []labelPoll) {
 		}
 		scored++
 		name := fmt.Sprintf("%s ssrc %#x %d->%s:%d (%s)", s.Label, s.SSRC, s.LocalPort, s.PeerAddr, s.PeerPort, activeSpans(s))
-		changes := heldChanges(reads, s)
-		final := labelsOf(reads[len(reads)-1].recs, s)
-		verdict := heldVerdict(s.Label, changes, final)
-		t.Logf("%s: labels %s; final %q", name, describeChanges(changes), final)
-		if verdict == "" {
+		// An SSRC back after it ended idle is a new stream (a record
+		// of its own, first seen when it came back), judged on its own.
+		var verdicts []string
+		for _, first := range firstSeens(reads, s) {
+			ofStream := func(r record.Record) bool { return r.FirstSeen.Equal(first) }
+			changes := heldChanges(reads, s, ofStream)
+			final := lastLabel(reads, s, ofStream)
+			t.Logf("%s, stream first seen %s: labels %s; final %q", name, first.Format("15:04:05.0"), describeChanges(changes), final)
+			if v := heldVerdict(s.Label, changes, final); v != "" {
+				verdicts = append(verdicts, v)
+			}
+		}
+		if len(verdicts) == 0 {
 			right++
 		} else {
-			wrong = append(wrong, name+": "+verdict)
+			wrong = append(wrong, name+": "+strings.Join(verdicts, "; "))
 		}
 	}
 	t.Logf("%s: %d of %d media SSRCs held the right label", tr.Scenario, right, scored)
@@ -168,11 +177,11 @@ func heldVerdict(want string, changes []labelChange, final string) string {
 
 // heldChanges lists the labels of s's records each time they changed
 // (reads that do not list s are skipped), from s's first packet.
-func heldChanges(reads []labelPoll, s truth.Stream) []labelChange {
+func heldChanges(reads []labelPoll, s truth.Stream, keep func(record.Record) bool) []labelChange {
 	var out []labelChange
 	current := ""
 	for _, r := range reads {
-		l := labelsOf(r.recs, s)
+		l := labelsOf(r.recs, s, keep)
 		if l == "" || l == current {
 			continue
 		}
@@ -195,11 +204,38 @@ func recordsOf(recs []record.Record, s truth.Stream) []record.Record {
 	return out
 }
 
-// labelsOf joins the distinct labels of s's records ("" when none).
-func labelsOf(recs []record.Record, s truth.Stream) string {
+// lastLabel is the stream's label in the last read that lists it (a
+// stream that ended before the call did is not in the last read).
+func lastLabel(reads []labelPoll, s truth.Stream, keep func(record.Record) bool) string {
+	for i := len(reads) - 1; i >= 0; i-- {
+		if l := labelsOf(reads[i].recs, s, keep); l != "" {
+			return l
+		}
+	}
+	return ""
+}
+
+// firstSeens are the first_seen times of s's records over all reads: one
+// per stream the SSRC made.
+func firstSeens(reads []labelPoll, s truth.Stream) []time.Time {
+	var out []time.Time
+	for _, r := range reads {
+		for _, rec := range recordsOf(r.recs, s) {
+			if !slices.ContainsFunc(out, rec.FirstSeen.Equal) {
+				out = append(out, rec.FirstSeen)
+			}
+		}
+	}
+	return out
+}
+
+// labelsOf joins the distinct labels of s's records that keep keeps ("" when none).
+func labelsOf(recs []record.Record, s truth.Stream, keep func(record.Record) bool) string {
 	seen := map[string]bool{}
 	for _, r := range recordsOf(recs, s) {
-		seen[r.Label] = true
+		if keep(r) {
+			seen[r.Label] = true
+		}
 	}
 	labels := make([]string, 0, len(seen))
 	for l := range seen {
