@@ -157,7 +157,11 @@ func (a *Agent) attachHooks() error {
 	}
 	// The attachments hold the cgroup itself: a private mount can go.
 	defer root.Close()
-	a.log.Info().Str("cgroup_root", root.Path).Str("why", root.Why).Msg("attaching socket hooks at the host's cgroup v2 root")
+	if root.Partial {
+		a.log.Warn().Str("cgroup_root", root.Path).Str("why", root.Why).Msg("attaching socket hooks at a cgroup namespace's root, not the host's")
+	} else {
+		a.log.Info().Str("cgroup_root", root.Path).Str("why", root.Why).Msg("attaching socket hooks at the host's cgroup v2 root")
+	}
 	socks, err := a.objs.AttachSockets(root.Path)
 	if err != nil {
 		return err

@@ -23,7 +23,10 @@ const initCgroupNS = "cgroup:[4026531835]"
 type CgroupRoot struct {
 	Path string
 	Why  string
-	dir  *os.File // the private mount's root, held open (nil for a visible mount)
+	// Partial: only a cgroup namespace's root could be had, so the hooks
+	// see only its processes.
+	Partial bool
+	dir     *os.File // the private mount's root, held open (nil for a visible mount)
 }
 
 // Close lets go of a private mount. The hooks attached through it stay:
@@ -73,22 +76,38 @@ func OpenCgroupRoot() (*CgroupRoot, error) {
 		r.Why = why + "; " + r.Why
 		return r, nil
 	}
+	r, err := privateCgroupRoot(self)
+	if err == nil {
+		r.Why = why + "; " + r.Why
+		return r, nil
+	}
+	if len(mounts) == 0 {
+		return nil, fmt.Errorf("%s, and mounting cgroup2 privately failed: %w", why, err)
+	}
+	// A hardened service without CAP_SYS_ADMIN in a cgroup namespace of
+	// its own still sees the processes of that namespace: better than
+	// nothing, and said in the log.
+	return &CgroupRoot{Path: mounts[0].point, Partial: true,
+		Why: fmt.Sprintf("%s, and mounting cgroup2 privately failed (%v): the socket hooks see only the processes of this cgroup namespace; give the agent CAP_SYS_ADMIN or the host's cgroup2 mount to see the whole host", why, err)}, nil
+}
+
+// privateCgroupRoot mounts cgroup2 privately, from the host's cgroup
+// namespace when the agent is in another one.
+func privateCgroupRoot(self string) (*CgroupRoot, error) {
 	var hostNS *os.File
 	if self != initCgroupNS {
+		var err error
 		if hostNS, err = openHostCgroupNS(); err != nil {
-			return nil, fmt.Errorf("%s: %w", why, err)
+			return nil, err
 		}
 		defer hostNS.Close()
 	}
 	dir, err := mountPrivateCgroup2(hostNS)
 	if err != nil {
-		return nil, fmt.Errorf("%s, and mounting cgroup2 privately failed: %w", why, err)
+		return nil, err
 	}
-	return &CgroupRoot{
-		Path: fmt.Sprintf("/proc/self/fd/%d", dir.Fd()),
-		Why:  why + "; mounted cgroup2 privately at the host's root",
-		dir:  dir,
-	}, nil
+	return &CgroupRoot{Path: fmt.Sprintf("/proc/self/fd/%d", dir.Fd()),
+		Why: "mounted cgroup2 privately at the host's root", dir: dir}, nil
 }
 
 // isHierarchyRoot tells the root of a cgroup v2 hierarchy from any other
