@@ -7,15 +7,11 @@ import (
 	"fmt"
 	"net/url"
 	"os"
-	"strings"
 	"time"
 
 	"go.opentelemetry.io/otel/exporters/otlp/otlptrace/otlptracegrpc"
 	"go.opentelemetry.io/otel/exporters/otlp/otlptrace/otlptracehttp"
 	sdktrace "go.opentelemetry.io/otel/sdk/trace"
-	"google.golang.org/grpc"
-	"google.golang.org/grpc/backoff"
-	"google.golang.org/grpc/credentials"
 )
 
 // grpcReconnectMax caps gRPC's reconnect backoff (default 120 s) so spans
@@ -41,32 +37,15 @@ func grpcOptions(s settings, tlsCfg *tls.Config) []otlptracegrpc.Option {
 		otlptracegrpc.WithRetry(otlptracegrpc.RetryConfig{
 			Enabled: s.RetryMax > 0, InitialInterval: retryInitial, MaxInterval: retryMaxGap, MaxElapsedTime: s.RetryMax,
 		}),
-		otlptracegrpc.WithDialOption(grpc.WithConnectParams(grpc.ConnectParams{
-			Backoff:           backoff.Config{BaseDelay: time.Second, Multiplier: 1.6, Jitter: 0.2, MaxDelay: grpcReconnectMax},
-			MinConnectTimeout: 5 * time.Second,
-		})),
+		otlptracegrpc.WithDialOption(grpcReconnect()),
 	}
-	if strings.Contains(s.Endpoint, "://") {
-		opts = append(opts, otlptracegrpc.WithEndpointURL(s.Endpoint))
-	} else if s.Endpoint != "" {
-		opts = append(opts, otlptracegrpc.WithEndpoint(s.Endpoint))
-	}
-	if s.Insecure {
-		opts = append(opts, otlptracegrpc.WithInsecure())
-	}
-	if tlsCfg != nil {
-		opts = append(opts, otlptracegrpc.WithTLSCredentials(credentials.NewTLS(tlsCfg)))
-	}
-	if len(s.Headers) > 0 {
-		opts = append(opts, otlptracegrpc.WithHeaders(s.Headers))
-	}
-	if s.Compression != "" {
-		opts = append(opts, otlptracegrpc.WithCompressor(s.Compression))
-	}
-	if s.ExportTimeout > 0 {
-		opts = append(opts, otlptracegrpc.WithTimeout(s.ExportTimeout))
-	}
-	return opts
+	return append(opts, otlpOptionSet[otlptracegrpc.Option]{
+		endpointURL: otlptracegrpc.WithEndpointURL, endpoint: otlptracegrpc.WithEndpoint,
+		insecure: otlptracegrpc.WithInsecure,
+		tls:      func(c *tls.Config) otlptracegrpc.Option { return otlptracegrpc.WithTLSCredentials(grpcCredentials(c)) },
+		headers:  otlptracegrpc.WithHeaders, compression: grpcCompression(otlptracegrpc.WithCompressor),
+		timeout: otlptracegrpc.WithTimeout,
+	}.shared(s, tlsCfg, unchanged)...)
 }
 
 func httpOptions(s settings, tlsCfg *tls.Config) []otlptracehttp.Option {
@@ -78,30 +57,13 @@ func httpOptions(s settings, tlsCfg *tls.Config) []otlptracehttp.Option {
 	if s.encoding == "json" {
 		opts = append(opts, otlptracehttp.WithEncoding(otlptracehttp.EncodingJSON))
 	}
-	if strings.Contains(s.Endpoint, "://") {
-		opts = append(opts, otlptracehttp.WithEndpointURL(httpTracesURL(s.Endpoint)))
-	} else if s.Endpoint != "" {
-		opts = append(opts, otlptracehttp.WithEndpoint(s.Endpoint))
-	}
-	if s.Insecure {
-		opts = append(opts, otlptracehttp.WithInsecure())
-	}
-	if tlsCfg != nil {
-		opts = append(opts, otlptracehttp.WithTLSClientConfig(tlsCfg))
-	}
-	if len(s.Headers) > 0 {
-		opts = append(opts, otlptracehttp.WithHeaders(s.Headers))
-	}
-	switch s.Compression {
-	case "gzip":
-		opts = append(opts, otlptracehttp.WithCompression(otlptracehttp.GzipCompression))
-	case "none":
-		opts = append(opts, otlptracehttp.WithCompression(otlptracehttp.NoCompression))
-	}
-	if s.ExportTimeout > 0 {
-		opts = append(opts, otlptracehttp.WithTimeout(s.ExportTimeout))
-	}
-	return opts
+	return append(opts, otlpOptionSet[otlptracehttp.Option]{
+		endpointURL: otlptracehttp.WithEndpointURL, endpoint: otlptracehttp.WithEndpoint,
+		insecure: otlptracehttp.WithInsecure, tls: otlptracehttp.WithTLSClientConfig,
+		headers:     otlptracehttp.WithHeaders,
+		compression: httpCompression(otlptracehttp.WithCompression, otlptracehttp.GzipCompression, otlptracehttp.NoCompression),
+		timeout:     otlptracehttp.WithTimeout,
+	}.shared(s, tlsCfg, httpTracesURL)...)
 }
 
 // httpTracesURL gives a base URL the OTLP traces path, as the standard

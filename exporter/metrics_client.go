@@ -5,14 +5,10 @@ import (
 	"crypto/tls"
 	"net/url"
 	"strings"
-	"time"
 
 	"go.opentelemetry.io/otel/exporters/otlp/otlpmetric/otlpmetricgrpc"
 	"go.opentelemetry.io/otel/exporters/otlp/otlpmetric/otlpmetrichttp"
 	sdkmetric "go.opentelemetry.io/otel/sdk/metric"
-	"google.golang.org/grpc"
-	"google.golang.org/grpc/backoff"
-	"google.golang.org/grpc/credentials"
 )
 
 // newMetricClient builds the OTLP metric exporter from the same settings as
@@ -36,32 +32,17 @@ func metricGRPCOptions(s settings, tlsCfg *tls.Config) []otlpmetricgrpc.Option {
 		otlpmetricgrpc.WithRetry(otlpmetricgrpc.RetryConfig{
 			Enabled: s.RetryMax > 0, InitialInterval: retryInitial, MaxInterval: retryMaxGap, MaxElapsedTime: s.RetryMax,
 		}),
-		otlpmetricgrpc.WithDialOption(grpc.WithConnectParams(grpc.ConnectParams{
-			Backoff:           backoff.Config{BaseDelay: time.Second, Multiplier: 1.6, Jitter: 0.2, MaxDelay: grpcReconnectMax},
-			MinConnectTimeout: 5 * time.Second,
-		})),
+		otlpmetricgrpc.WithDialOption(grpcReconnect()),
 	}
-	if strings.Contains(s.Endpoint, "://") {
-		opts = append(opts, otlpmetricgrpc.WithEndpointURL(s.Endpoint))
-	} else if s.Endpoint != "" {
-		opts = append(opts, otlpmetricgrpc.WithEndpoint(s.Endpoint))
-	}
-	if s.Insecure {
-		opts = append(opts, otlpmetricgrpc.WithInsecure())
-	}
-	if tlsCfg != nil {
-		opts = append(opts, otlpmetricgrpc.WithTLSCredentials(credentials.NewTLS(tlsCfg)))
-	}
-	if len(s.Headers) > 0 {
-		opts = append(opts, otlpmetricgrpc.WithHeaders(s.Headers))
-	}
-	if s.Compression != "" {
-		opts = append(opts, otlpmetricgrpc.WithCompressor(s.Compression))
-	}
-	if s.ExportTimeout > 0 {
-		opts = append(opts, otlpmetricgrpc.WithTimeout(s.ExportTimeout))
-	}
-	return opts
+	return append(opts, otlpOptionSet[otlpmetricgrpc.Option]{
+		endpointURL: otlpmetricgrpc.WithEndpointURL, endpoint: otlpmetricgrpc.WithEndpoint,
+		insecure: otlpmetricgrpc.WithInsecure,
+		tls: func(c *tls.Config) otlpmetricgrpc.Option {
+			return otlpmetricgrpc.WithTLSCredentials(grpcCredentials(c))
+		},
+		headers: otlpmetricgrpc.WithHeaders, compression: grpcCompression(otlpmetricgrpc.WithCompressor),
+		timeout: otlpmetricgrpc.WithTimeout,
+	}.shared(s, tlsCfg, unchanged)...)
 }
 
 func metricHTTPOptions(s settings, tlsCfg *tls.Config) []otlpmetrichttp.Option {
@@ -70,30 +51,13 @@ func metricHTTPOptions(s settings, tlsCfg *tls.Config) []otlpmetrichttp.Option {
 			Enabled: s.RetryMax > 0, InitialInterval: retryInitial, MaxInterval: retryMaxGap, MaxElapsedTime: s.RetryMax,
 		}),
 	}
-	if strings.Contains(s.Endpoint, "://") {
-		opts = append(opts, otlpmetrichttp.WithEndpointURL(httpMetricsURL(s.Endpoint)))
-	} else if s.Endpoint != "" {
-		opts = append(opts, otlpmetrichttp.WithEndpoint(s.Endpoint))
-	}
-	if s.Insecure {
-		opts = append(opts, otlpmetrichttp.WithInsecure())
-	}
-	if tlsCfg != nil {
-		opts = append(opts, otlpmetrichttp.WithTLSClientConfig(tlsCfg))
-	}
-	if len(s.Headers) > 0 {
-		opts = append(opts, otlpmetrichttp.WithHeaders(s.Headers))
-	}
-	switch s.Compression {
-	case "gzip":
-		opts = append(opts, otlpmetrichttp.WithCompression(otlpmetrichttp.GzipCompression))
-	case "none":
-		opts = append(opts, otlpmetrichttp.WithCompression(otlpmetrichttp.NoCompression))
-	}
-	if s.ExportTimeout > 0 {
-		opts = append(opts, otlpmetrichttp.WithTimeout(s.ExportTimeout))
-	}
-	return opts
+	return append(opts, otlpOptionSet[otlpmetrichttp.Option]{
+		endpointURL: otlpmetrichttp.WithEndpointURL, endpoint: otlpmetrichttp.WithEndpoint,
+		insecure: otlpmetrichttp.WithInsecure, tls: otlpmetrichttp.WithTLSClientConfig,
+		headers:     otlpmetrichttp.WithHeaders,
+		compression: httpCompression(otlpmetrichttp.WithCompression, otlpmetrichttp.GzipCompression, otlpmetrichttp.NoCompression),
+		timeout:     otlpmetrichttp.WithTimeout,
+	}.shared(s, tlsCfg, httpMetricsURL)...)
 }
 
 // httpMetricsURL gives a base URL the OTLP metrics path, as
