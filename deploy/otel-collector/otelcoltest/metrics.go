@@ -1,11 +1,7 @@
 package otelcoltest
 
 import (
-	"bufio"
 	"encoding/json"
-	"fmt"
-	"os"
-	"path/filepath"
 	"strconv"
 	"testing"
 	"time"
@@ -67,63 +63,31 @@ type otlpPointsJSON struct {
 // its runs, in the order written.
 func (c *Collector) Metrics(t testing.TB) []Metric {
 	t.Helper()
-	files, _ := filepath.Glob(filepath.Join(c.Dir, "metrics-*.json"))
-	var out []Metric
-	for _, f := range files {
-		got, err := readMetrics(f)
-		if err != nil {
-			t.Fatal(err)
-		}
-		out = append(out, got...)
-	}
-	return out
+	return readExports(t, c.Dir, "metrics-*.json", decodeMetrics)
 }
 
 // WaitMetrics polls Metrics until ok accepts them or the timeout passes.
 func (c *Collector) WaitMetrics(t testing.TB, timeout time.Duration, ok func([]Metric) bool) []Metric {
 	t.Helper()
-	deadline := time.Now().Add(timeout)
-	for {
-		ms := c.Metrics(t)
-		if ok(ms) {
-			return ms
-		}
-		if time.Now().After(deadline) {
-			t.Fatalf("collector: %d metrics after %s, not the expected ones; log:\n%s", len(ms), timeout, c.Log())
-		}
-		time.Sleep(100 * time.Millisecond)
-	}
+	return waitExports(t, c, "metrics", timeout, func() []Metric { return c.Metrics(t) }, ok)
 }
 
-// readMetrics reads a file exporter output, one OTLP JSON request a line; a
-// last line still being written is skipped, as readSpans does.
-func readMetrics(path string) ([]Metric, error) {
-	f, err := os.Open(path)
-	if err != nil {
-		return nil, err
+// decodeMetrics flattens one OTLP JSON metrics request.
+func decodeMetrics(line []byte) ([]Metric, bool) {
+	var req otlpMetricsFile
+	if err := json.Unmarshal(line, &req); err != nil {
+		return nil, false
 	}
-	defer f.Close()
 	var out []Metric
-	sc := bufio.NewScanner(f)
-	sc.Buffer(make([]byte, 0, 1<<20), 64<<20)
-	for sc.Scan() {
-		var req otlpMetricsFile
-		if err := json.Unmarshal(sc.Bytes(), &req); err != nil {
-			continue
-		}
-		for _, rm := range req.ResourceMetrics {
-			res := attrMap(rm.Resource.Attributes)
-			for _, sm := range rm.ScopeMetrics {
-				for _, m := range sm.Metrics {
-					out = append(out, flattenMetric(m, res))
-				}
+	for _, rm := range req.ResourceMetrics {
+		res := attrMap(rm.Resource.Attributes)
+		for _, sm := range rm.ScopeMetrics {
+			for _, m := range sm.Metrics {
+				out = append(out, flattenMetric(m, res))
 			}
 		}
 	}
-	if err := sc.Err(); err != nil {
-		return nil, fmt.Errorf("reading %s: %w", path, err)
-	}
-	return out, nil
+	return out, true
 }
 
 func flattenMetric(m otlpMetric, res map[string]any) Metric {

@@ -1,11 +1,7 @@
 package otelcoltest
 
 import (
-	"bufio"
 	"encoding/json"
-	"fmt"
-	"os"
-	"path/filepath"
 	"strconv"
 	"testing"
 	"time"
@@ -96,63 +92,31 @@ func attrMap(kvs []otlpKV) map[string]any {
 // Spans reads every span the collector wrote so far, over all its runs.
 func (c *Collector) Spans(t testing.TB) []Span {
 	t.Helper()
-	files, _ := filepath.Glob(filepath.Join(c.Dir, "spans-*.json"))
-	var spans []Span
-	for _, f := range files {
-		got, err := readSpans(f)
-		if err != nil {
-			t.Fatal(err)
-		}
-		spans = append(spans, got...)
-	}
-	return spans
+	return readExports(t, c.Dir, "spans-*.json", decodeSpans)
 }
 
 // WaitSpans polls Spans until ok accepts them or the timeout passes.
 func (c *Collector) WaitSpans(t testing.TB, timeout time.Duration, ok func([]Span) bool) []Span {
 	t.Helper()
-	deadline := time.Now().Add(timeout)
-	for {
-		spans := c.Spans(t)
-		if ok(spans) {
-			return spans
-		}
-		if time.Now().After(deadline) {
-			t.Fatalf("collector: %d spans after %s, not the expected ones; log:\n%s", len(spans), timeout, c.Log())
-		}
-		time.Sleep(100 * time.Millisecond)
-	}
+	return waitExports(t, c, "spans", timeout, func() []Span { return c.Spans(t) }, ok)
 }
 
-// readSpans reads a file exporter output: one OTLP JSON request per line.
-// A last line still being written is skipped; the next read gets it.
-func readSpans(path string) ([]Span, error) {
-	f, err := os.Open(path)
-	if err != nil {
-		return nil, err
+// decodeSpans flattens one OTLP JSON trace request.
+func decodeSpans(line []byte) ([]Span, bool) {
+	var req otlpFile
+	if err := json.Unmarshal(line, &req); err != nil {
+		return nil, false
 	}
-	defer f.Close()
 	var spans []Span
-	sc := bufio.NewScanner(f)
-	sc.Buffer(make([]byte, 0, 1<<20), 64<<20)
-	for sc.Scan() {
-		var req otlpFile
-		if err := json.Unmarshal(sc.Bytes(), &req); err != nil {
-			continue
-		}
-		for _, rs := range req.ResourceSpans {
-			res := attrMap(rs.Resource.Attributes)
-			for _, ss := range rs.ScopeSpans {
-				for _, s := range ss.Spans {
-					spans = append(spans, flatten(s, res))
-				}
+	for _, rs := range req.ResourceSpans {
+		res := attrMap(rs.Resource.Attributes)
+		for _, ss := range rs.ScopeSpans {
+			for _, s := range ss.Spans {
+				spans = append(spans, flatten(s, res))
 			}
 		}
 	}
-	if err := sc.Err(); err != nil {
-		return nil, fmt.Errorf("reading %s: %w", path, err)
-	}
-	return spans, nil
+	return spans, true
 }
 
 func flatten(s otlpSpan, res map[string]any) Span {
