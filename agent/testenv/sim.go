@@ -39,12 +39,23 @@ func ModuleRoot() string {
 func Build(t testing.TB, pkg, dir string) string {
 	t.Helper()
 	out := filepath.Join(dir, filepath.Base(pkg))
-	cmd := exec.Command("go", "build", "-o", out, pkg)
-	cmd.Dir = ModuleRoot()
-	if b, err := cmd.CombinedOutput(); err != nil {
-		t.Fatalf("building %s: %v\n%s", pkg, err, b)
+	if err := BuildTo(pkg, out); err != nil {
+		t.Fatal(err)
 	}
 	return out
+}
+
+// BuildTo compiles a package of this module (a path from the module root,
+// e.g. "./cmd/teamsflow") into out; env adds to the build's environment
+// (CGO_ENABLED=0 for a static binary). For TestMain, where no test is.
+func BuildTo(pkg, out string, env ...string) error {
+	cmd := exec.Command("go", "build", "-o", out, pkg)
+	cmd.Dir = ModuleRoot()
+	cmd.Env = append(os.Environ(), env...)
+	if b, err := cmd.CombinedOutput(); err != nil {
+		return fmt.Errorf("building %s: %v\n%s", pkg, err, b)
+	}
+	return nil
 }
 
 // NewSim builds the simulator (once per test binary) and brings up its
@@ -60,11 +71,7 @@ func NewSim(t testing.TB, prefix string) *Sim {
 			return
 		}
 		simBin = filepath.Join(dir, "teamsflow-sim")
-		cmd := exec.Command("go", "build", "-o", simBin, "./cmd/teamsflow-sim")
-		cmd.Dir = ModuleRoot()
-		if b, err := cmd.CombinedOutput(); err != nil {
-			buildErr = fmt.Errorf("building the simulator: %v\n%s", err, b)
-		}
+		buildErr = BuildTo("./cmd/teamsflow-sim", simBin)
 	})
 	if buildErr != nil {
 		t.Fatal(buildErr)

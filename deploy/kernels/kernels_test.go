@@ -8,6 +8,8 @@ import (
 	"strings"
 	"testing"
 	"time"
+
+	"github.com/teamsflow/teamsflow/agent/testenv"
 )
 
 // KernelsEnv lists the Debian kernel packages to boot, space-separated
@@ -65,11 +67,9 @@ func buildGuest(t *testing.T) guest {
 	t.Helper()
 	dir := t.TempDir()
 	g := guest{Teamsflow: filepath.Join(dir, "teamsflow"), Smoke: filepath.Join(dir, "tf-smoke"), Busybox: "/bin/busybox"}
-	for out, pkg := range map[string]string{g.Teamsflow: "../../cmd/teamsflow", g.Smoke: "./smoke"} {
-		cmd := exec.Command("go", "build", "-trimpath", "-o", out, pkg)
-		cmd.Env = append(os.Environ(), "CGO_ENABLED=0")
-		if b, err := cmd.CombinedOutput(); err != nil {
-			t.Fatalf("building %s: %v\n%s", pkg, err, b)
+	for out, pkg := range map[string]string{g.Teamsflow: "./cmd/teamsflow", g.Smoke: "./deploy/kernels/smoke"} {
+		if err := testenv.BuildTo(pkg, out, "CGO_ENABLED=0", "GOFLAGS=-trimpath"); err != nil {
+			t.Fatal(err)
 		}
 	}
 	// busybox-static's binary: the dynamic busybox would not run alone.

@@ -3,7 +3,6 @@ package e2e
 import (
 	"fmt"
 	"os"
-	"os/exec"
 	"path/filepath"
 	"testing"
 
@@ -20,10 +19,8 @@ func TestMain(m *testing.M) {
 		os.Exit(1)
 	}
 	binary = filepath.Join(dir, "teamsflow")
-	cmd := exec.Command("go", "build", "-o", binary, "./cmd/teamsflow")
-	cmd.Dir = testenv.ModuleRoot()
-	if out, err := cmd.CombinedOutput(); err != nil {
-		fmt.Fprintf(os.Stderr, "building teamsflow: %v\n%s", err, out)
+	if err := testenv.BuildTo("./cmd/teamsflow", binary); err != nil {
+		fmt.Fprintln(os.Stderr, err)
 		os.Exit(1)
 	}
 	code := m.Run()
