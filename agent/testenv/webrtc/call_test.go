@@ -39,7 +39,10 @@ func TestCallCarriesMediaBothWays(t *testing.T) {
 	if tr.PcapPackets < 500 {
 		t.Errorf("%d packets in the client veth's pcap, want the call's", tr.PcapPackets)
 	}
-	if tr.PairRTTMs <= 0 || tr.PairTypes == "" {
+	// The pair's RTT may read 0 here: Chromium keeps a connection's RTT in
+	// whole milliseconds and a veth round trip is well under one. Only a
+	// missing pair or a negative figure is wrong.
+	if tr.PairTypes == "" || tr.PairRTTMs < 0 {
 		t.Errorf("no selected candidate pair: rtt %v, types %q", tr.PairRTTMs, tr.PairTypes)
 	}
 }
