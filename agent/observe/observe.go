@@ -121,6 +121,9 @@ type RTPStream struct {
 	// it describes what left the host).
 	Expected uint64        // extended highest sequence - first sequence + 1
 	Lost     int64         // Expected - Packets (negative with duplicates)
+	// Duplicates counts packets whose sequence number was already seen
+	// (RFC 3550 A.1 keeps them out of Lost's arithmetic).
+	Duplicates uint64
 	Jitter   time.Duration // interarrival jitter, RFC 3550 A.8
 }
 
@@ -130,6 +133,10 @@ type PayloadKind uint8
 const (
 	PayloadDNS         PayloadKind = 1 // a DNS response (UDP payload)
 	PayloadClientHello PayloadKind = 2 // the start of a TLS ClientHello (TCP payload)
+	// PayloadSTUN is a STUN Binding message's header (ICE connectivity and
+	// consent checks), bare or inside TURN framing: matched request to
+	// response by transaction ID, it gives the media path's round trip.
+	PayloadSTUN PayloadKind = 3
 )
 
 // Payload is a bounded sample of a packet's payload that names a peer: a
@@ -140,6 +147,7 @@ type Payload struct {
 	Flow   FlowID
 	Kind   PayloadKind
 	TCPSeq uint32 // sequence number of the first byte (TCP), to join segments
+	Sent   bool   // the local end sent it (STUN samples go both ways)
 	Data   []byte
 }
 

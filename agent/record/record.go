@@ -60,6 +60,19 @@ type Record struct {
 	RTPRole     string  `json:"rtp_role,omitempty"`
 	RTPProtects *uint32 `json:"rtp_protects,omitempty"`
 
+	// Health (agent/health): measured figures only, absent when not
+	// measured here (a sent stream's loss and jitter are the far end's).
+	RTTMs          *float64 `json:"rtt_ms,omitempty"`          // STUN checks (UDP media) or the kernel's smoothed RTT (TCP)
+	RTPDuplicates  *uint64  `json:"rtp_duplicates,omitempty"`  // receive side, packets seen twice
+	Codec          string   `json:"codec,omitempty"`           // from the payload type where unambiguous, else dynamic:NN
+	FramesPerSec   *float64 `json:"frames_per_sec,omitempty"`  // video and screen share
+	Quality        string   `json:"quality,omitempty"`         // good | poor | unknown (Microsoft CQD thresholds)
+	QualityReasons []string `json:"quality_reasons,omitempty"` // e.g. "loss 12.0% > 10%"
+	QualityCovers  string   `json:"quality_covers,omitempty"`  // which direction the verdict covers
+	MOS            *float64 `json:"mos,omitempty"`             // network MOS estimate, audio (ITU-T G.107)
+	InterfaceKind  string   `json:"interface_kind,omitempty"`  // wired, wifi, vpn, loopback, virtual
+	DSCPExpected   *uint8   `json:"dscp_expected,omitempty"`   // what Teams' QoS policy marks this label with
+
 	// Current rates over the last interval, bits per second.
 	RateSentBps float64 `json:"rate_sent_bps"`
 	RateRecvBps float64 `json:"rate_recv_bps"`
