@@ -119,12 +119,12 @@ type RTPStream struct {
 	Last      time.Time
 	// Receive-side quality per RFC 3550 (also kept for sent streams, where
 	// it describes what left the host).
-	Expected uint64        // extended highest sequence - first sequence + 1
-	Lost     int64         // Expected - Packets (negative with duplicates)
+	Expected uint64 // extended highest sequence - first sequence + 1
+	Lost     int64  // Expected - Packets (negative with duplicates)
 	// Duplicates counts packets whose sequence number was already seen
 	// (RFC 3550 A.1 keeps them out of Lost's arithmetic).
 	Duplicates uint64
-	Jitter   time.Duration // interarrival jitter, RFC 3550 A.8
+	Jitter     time.Duration // interarrival jitter, RFC 3550 A.8
 }
 
 // PayloadKind says what a payload sample holds.
