@@ -19,8 +19,11 @@ type rtpArrival struct {
 }
 
 // plainRTP is a 12-byte RTP header (Opus, SSRC 0x5EC) and 80 bytes.
-func plainRTP(seq uint16, ts uint32) []byte {
-	b := []byte{0x80, 111}
+func plainRTP(seq uint16, ts uint32) []byte { return ptRTP(seq, ts, 111) }
+
+// ptRTP is plainRTP with payload type pt.
+func ptRTP(seq uint16, ts uint32, pt byte) []byte {
+	b := []byte{0x80, pt}
 	b = binary.BigEndian.AppendUint16(b, seq)
 	b = binary.BigEndian.AppendUint32(b, ts)
 	b = binary.BigEndian.AppendUint32(b, 0x5EC)
@@ -31,9 +34,15 @@ func plainRTP(seq uint16, ts uint32) []byte {
 // source's counters as the pipeline sees them.
 func receive(t *testing.T, pkts []rtpArrival) (bpf.RTPStats, observe.RTPStream) {
 	t.Helper()
+	return receiveClock(t, pkts, 111)
+}
+
+// receiveClock is receive with payload type pt, whose clock jitter uses.
+func receiveClock(t *testing.T, pkts []rtpArrival, pt byte) (bpf.RTPStats, observe.RTPStream) {
+	t.Helper()
 	f := NewFlows()
 	for _, p := range pkts {
-		f.Add(frame(false, protoUDP, 3480, 50020, 0, plainRTP(p.seq, p.ts)), true, 0, false, 1, p.at)
+		f.Add(frame(false, protoUDP, 3480, 50020, 0, ptRTP(p.seq, p.ts, pt)), true, 0, false, 1, p.at)
 	}
 	if len(f.RTP) != 1 {
 		t.Fatalf("%d RTP sources, want 1", len(f.RTP))
