@@ -8,12 +8,20 @@
  *    A UDP flow that showed none of these in its first TF_HINT_TRIES
  *    packets is not read further: a bulk transfer pays one comparison.
  * 2. RTP, also inside ChannelData: per (flow, SSRC, direction) counters in
- *    tf_rtp, with the RFC 3550 sequence and jitter state. Only packets that
- *    look like RTP pay for this; other traffic costs one 12-byte read.
+ *    tf_rtp, with RFC 3550 A.1's sequence state (probation, MAX_DROPOUT,
+ *    MAX_MISORDER, resync; duplicates counted apart) and A.8's jitter,
+ *    updated as libwebrtc does: once per timestamp, from in-order packets.
+ *    Only packets that look like RTP pay for this; other traffic costs one
+ *    12-byte read.
  * 3. DNS answers received and TLS ClientHellos sent go to user space as
  *    bounded samples (at most TF_SAMPLE_MAX bytes, TF_SAMPLES_PER_SEC per
  *    CPU) to learn server names. A ClientHello longer than its first
  *    segment is followed into the next segments of the flow.
+ * 4. STUN Binding requests and responses, either way, bare, on a TURN
+ *    channel or in a Send/Data indication, go up as samples of their first
+ *    TF_STUN_SAMPLE bytes (same budget) for the agent to time ICE checks.
+ *    Only the STUN and ChannelData branches test for them: bare RTP pays
+ *    nothing, RTP on a channel one comparison.
  * Any change here must be made to the Go twin (agent/packet/hints.go).
  */
 #pragma once
