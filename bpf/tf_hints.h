@@ -44,6 +44,7 @@
 #define TF_RTP_NO_BAD_SEQ (TF_RTP_SEQ_MOD + 1)
 #define TF_RTP_SEEN 64          /* sequence numbers below the highest whose arrival is remembered */
 #define TF_RTP_JITTER_JUMP 450000ULL /* libwebrtc's bound on |D|: 5 s of the 90 kHz clock, in samples */
+#define TF_RTP_JITTER_CAP_NS 60000000000ULL /* a |D| of a minute or more is past it (clocks >= 7.5 kHz) */
 #define TF_STUN_MAGIC 0x2112A442
 #define TF_STUN_SAMPLE 96       /* bytes of a STUN sample: TURN framing and the Binding header in it */
 #define TF_STUN_ATTRS 3         /* attributes of a TURN indication walked to find DATA */
@@ -193,7 +194,10 @@ static __always_inline void tf_rtp_jitter(struct tf_rtp_stats *st, __u64 now, __
 	__s64 d = arrival - tsns;
 	if (d < 0)
 		d = -d;
-	if ((__u64)d >= TF_RTP_JITTER_JUMP * 1000000000ULL / clock)
+	/* |D| in samples, without a second division per packet: a minute is
+	 * past the bound at any clock from 7.5 kHz, and below it the product
+	 * cannot overflow. */
+	if ((__u64)d >= TF_RTP_JITTER_CAP_NS || (__u64)d * clock >= TF_RTP_JITTER_JUMP * 1000000000ULL)
 		return;
 	st->jitter16 += (__u64)d - ((st->jitter16 + 8) >> 4);
 }

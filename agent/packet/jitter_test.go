@@ -67,3 +67,29 @@ func TestJitterLeavesOutLateAndDuplicates(t *testing.T) {
 		t.Errorf("jitter %v with late and duplicated packets (%d duplicates), %v without", got.Jitter, got.Duplicates, want.Jitter)
 	}
 }
+
+// TestJitterLeavesOutTimestampJumps: as libwebrtc, a |D| of 450000 samples
+// or more (5 s at 90 kHz, 9.4 s at 48 kHz) is the sender's timestamps
+// jumping, not jitter; just below it counts.
+func TestJitterLeavesOutTimestampJumps(t *testing.T) {
+	const j = 16 * 3_000_000 // 3 ms
+	for _, c := range []struct {
+		clock   uint32
+		tsDelta uint32
+		arrival uint64
+		moved   bool
+	}{
+		{90000, 450000, 0, false},             // 5 s of timestamps in no time
+		{90000, 449999, 0, true},              // a sample less
+		{48000, 0, 9_375_000_000, false},      // 450000 samples of 48 kHz late
+		{48000, 0, 9_374_000_000, true},       // a millisecond less
+		{8000, 960, 3600_000_000_000, false},  // an hour's pause
+		{90000, 3000, 33_333_333 + 1e6, true}, // an ordinary frame
+	} {
+		got := Jitter16(j, c.arrival, c.tsDelta, c.clock)
+		if (got != j) != c.moved {
+			t.Errorf("clock %d, timestamps %d apart, arrivals %v apart: jitter %v -> %v", c.clock, c.tsDelta,
+				time.Duration(c.arrival), time.Duration(j/16), time.Duration(got/16))
+		}
+	}
+}

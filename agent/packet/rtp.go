@@ -109,7 +109,7 @@ func Jitter16(j uint64, arrival uint64, tsDelta uint32, clock uint32) uint64 {
 	if d < 0 {
 		d = -d
 	}
-	if uint64(d) >= jitterJump*1_000_000_000/uint64(clock) {
+	if uint64(d) >= jitterCapNs || uint64(d)*uint64(clock) >= jitterJump*1_000_000_000 {
 		return j
 	}
 	return j + uint64(d) - (j+8)>>4
@@ -133,6 +133,7 @@ const (
 	noBadSeq      = seqMod + 1 // TF_RTP_NO_BAD_SEQ
 	seenReach     = 64         // TF_RTP_SEEN
 	jitterJump    = 450000     // TF_RTP_JITTER_JUMP
+	jitterCapNs   = 60e9       // TF_RTP_JITTER_CAP_NS
 )
 
 // What RFC 3550 A.1 made of a packet's sequence number (enum
