@@ -47,7 +47,13 @@ func TestRealClientHealth(t *testing.T) {
 			continue
 		}
 		judged++
-		chromeLoss := 100 * float64(max(s.Lost, 0)) / float64(s.Packets+uint64(max(s.Lost, 0)))
+		// Chromium's packetsReceived counts the retransmissions that RTX
+		// brought (retransmittedPacketsReceived, the repair stream's
+		// packets in the truth); its packetsLost, like teamsflow's, is of
+		// the media SSRC's own sequence numbers: the loss is over those.
+		lost := max(s.Lost, 0)
+		onMedia := s.Packets - min(s.Packets, repairedBy(tr, s.SSRC))
+		chromeLoss := 100 * float64(lost) / float64(onMedia+uint64(lost))
 		for _, src := range []struct {
 			name string
 			r    *record.Record
@@ -61,8 +67,9 @@ func TestRealClientHealth(t *testing.T) {
 			if s.Label == "audio" {
 				tol = math.Max(1, 0.2*s.JitterMs)
 			}
-			t.Logf("%-7s %-11s ssrc %#08x packets %5d: jitter teamsflow %6.2f ms chromium %6.2f ms (allowed ±%.2f) | loss teamsflow %5.2f%% (%d lost, %d duplicates) chromium %5.2f%% (%d lost)",
-				src.name, s.Label, s.SSRC, s.Packets, jit, s.JitterMs, tol, loss, deref(src.r.RTPLost), derefU(src.r.RTPDuplicates), chromeLoss, s.Lost)
+			t.Logf("%-7s %-11s ssrc %#08x packets %5d: jitter teamsflow %6.2f ms chromium %6.2f ms (allowed ±%.2f) | loss teamsflow %5.2f%% (%d lost of %d, %d duplicates) chromium %5.2f%% (%d lost of %d)",
+				src.name, s.Label, s.SSRC, s.Packets, jit, s.JitterMs, tol, loss, deref(src.r.RTPLost), src.r.PacketsRecv+uint64(max(deref(src.r.RTPLost), 0)),
+				derefU(src.r.RTPDuplicates), chromeLoss, s.Lost, onMedia+uint64(lost))
 			if math.Abs(jit-s.JitterMs) > tol {
 				t.Errorf("%s %s ssrc %#08x: jitter %.2f ms, Chromium %.2f ms", src.name, s.Label, s.SSRC, jit, s.JitterMs)
 			}
@@ -74,6 +81,17 @@ func TestRealClientHealth(t *testing.T) {
 	if judged < 3 {
 		t.Errorf("%d received media streams judged, want audio, video and share", judged)
 	}
+}
+
+// repairedBy is how many retransmissions the client received for a media
+// SSRC: its RTX stream's packets (retransmittedPacketsReceived).
+func repairedBy(tr *webrtc.Truth, ssrc uint32) uint64 {
+	for _, s := range tr.Streams {
+		if s.Direction == webrtc.Recv && s.Role == webrtc.RoleRTX && s.Protects == ssrc {
+			return s.Packets
+		}
+	}
+	return 0
 }
 
 func deref(p *int64) int64 {
