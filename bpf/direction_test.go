@@ -19,25 +19,7 @@ import (
 func TestClassifierTakesItsDirectionFromTheHook(t *testing.T) {
 	p := testenv.NewPair(t)
 	o := loadForTest(t)
-	for _, end := range []struct {
-		ns    netns.Named
-		iface string
-	}{{p.Client, p.ClientIface}, {p.Server, p.ServerIface}} {
-		err := end.ns.Do(func() error {
-			ifi, err := net.InterfaceByName(end.iface)
-			if err != nil {
-				return err
-			}
-			att, err := o.AttachTC(ifi.Index, true, TCX)
-			if err == nil {
-				t.Cleanup(func() { att.Close() })
-			}
-			return err
-		})
-		if err != nil {
-			t.Fatal(err)
-		}
-	}
+	attachBothEnds(t, o, p)
 	const clientPort, serverPort, sent, replied = 40001, 5001, 40, 25
 	client := boundUDP(t, p.Client, p.ClientIP4, clientPort)
 	server := boundUDP(t, p.Server, p.ServerIP4, serverPort)
@@ -63,6 +45,31 @@ func TestClassifierTakesItsDirectionFromTheHook(t *testing.T) {
 	if c, s := got[clientPort], got[serverPort]; c != [2]uint64{sent, replied} || s != [2]uint64{replied, sent} {
 		t.Fatalf("client flow egress/ingress %v, want [%d %d]; server flow %v, want [%d %d]",
 			c, sent, replied, s, replied, sent)
+	}
+}
+
+// attachBothEnds attaches the classifier at both hooks of both ends of
+// the pair, for as long as the test runs.
+func attachBothEnds(t *testing.T, o *Objects, p *testenv.Pair) {
+	t.Helper()
+	for _, end := range []struct {
+		ns    netns.Named
+		iface string
+	}{{p.Client, p.ClientIface}, {p.Server, p.ServerIface}} {
+		err := end.ns.Do(func() error {
+			ifi, err := net.InterfaceByName(end.iface)
+			if err != nil {
+				return err
+			}
+			att, err := o.AttachTC(ifi.Index, true, TCX)
+			if err == nil {
+				t.Cleanup(func() { att.Close() })
+			}
+			return err
+		})
+		if err != nil {
+			t.Fatal(err)
+		}
 	}
 }
 

@@ -48,11 +48,12 @@ func mergeDir(out, in *FlowDir) {
 	out.TcpFlags |= in.TcpFlags
 }
 
-// Sample is a payload event in Go form: a DNS answer received or a TLS
-// ClientHello segment sent (struct tf_payload_event).
+// Sample is a payload event in Go form: a DNS answer received, a TLS
+// ClientHello segment sent, or a STUN Binding message either way (struct
+// tf_payload_event).
 type Sample struct {
-	Kind   uint8 // SampleDNS or SampleClientHello
-	Egress bool
+	Kind   uint8 // SampleDNS, SampleClientHello or SampleSTUN
+	Egress bool  // sent by the local end
 	Flow   FlowKey
 	TCPSeq uint32
 	TsNs   uint64 // CLOCK_BOOTTIME (capture time in capture files)

@@ -47,6 +47,7 @@ const (
 const (
 	SampleDNS         = 1
 	SampleClientHello = 2
+	SampleSTUN        = 3 // a STUN Binding message, either direction
 )
 
 // Protocol bits of FlowStats.Protos (enum tf_proto_bits).

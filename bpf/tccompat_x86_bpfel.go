@@ -118,9 +118,13 @@ type tcCompatTfRtpStats struct {
 	SeqSteps       uint32
 	PadOnly        uint32
 	MainPt         uint8
-	Pad2           uint8
+	Probation      uint8
 	MainVotes      uint16
-	Pad3           uint32
+	BadSeq         uint32
+	Seen           uint64
+	JitterNs       uint64
+	Received       uint32
+	Duplicates     uint32
 }
 
 type tcCompatTfSeen struct {

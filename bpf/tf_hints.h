@@ -8,12 +8,20 @@
  *    A UDP flow that showed none of these in its first TF_HINT_TRIES
  *    packets is not read further: a bulk transfer pays one comparison.
  * 2. RTP, also inside ChannelData: per (flow, SSRC, direction) counters in
- *    tf_rtp, with the RFC 3550 sequence and jitter state. Only packets that
- *    look like RTP pay for this; other traffic costs one 12-byte read.
+ *    tf_rtp, with RFC 3550 A.1's sequence state (probation, MAX_DROPOUT,
+ *    MAX_MISORDER, resync; duplicates counted apart) and A.8's jitter,
+ *    updated as libwebrtc does: once per timestamp, from in-order packets.
+ *    Only packets that look like RTP pay for this; other traffic costs one
+ *    12-byte read.
  * 3. DNS answers received and TLS ClientHellos sent go to user space as
  *    bounded samples (at most TF_SAMPLE_MAX bytes, TF_SAMPLES_PER_SEC per
  *    CPU) to learn server names. A ClientHello longer than its first
  *    segment is followed into the next segments of the flow.
+ * 4. STUN Binding requests and responses, either way, bare, on a TURN
+ *    channel or in a Send/Data indication, go up as samples of their first
+ *    TF_STUN_SAMPLE bytes (same budget) for the agent to time ICE checks.
+ *    Only the STUN and ChannelData branches test for them: bare RTP pays
+ *    nothing, RTP on a channel one comparison.
  * Any change here must be made to the Go twin (agent/packet/hints.go).
  */
 #pragma once
@@ -28,7 +36,18 @@
 #define TF_RTP_SEQ_NEAR 64      /* sequence steps a real sender's next packet may take (loss) */
 #define TF_RTP_PT_CN 13         /* comfort noise (RFC 3389): part of an audio stream */
 #define TF_RTP_TS_REBASE (1 << 28) /* timestamp steps back beyond this (50 min at 90 kHz) re-base */
+/* RFC 3550 A.1's parameters, and the duplicate check's reach. */
+#define TF_RTP_SEQ_MOD 0x10000
+#define TF_RTP_MAX_DROPOUT 3000
+#define TF_RTP_MAX_MISORDER 100
+#define TF_RTP_MIN_SEQUENTIAL 2
+#define TF_RTP_NO_BAD_SEQ (TF_RTP_SEQ_MOD + 1)
+#define TF_RTP_SEEN 64          /* sequence numbers below the highest whose arrival is remembered */
+#define TF_RTP_JITTER_JUMP 450000ULL /* libwebrtc's bound on |D|: 5 s of the 90 kHz clock, in samples */
+#define TF_RTP_JITTER_CAP_NS 60000000000ULL /* a |D| of a minute or more is past it (clocks >= 7.5 kHz) */
 #define TF_STUN_MAGIC 0x2112A442
+#define TF_STUN_SAMPLE 96       /* bytes of a STUN sample: TURN framing and the Binding header in it */
+#define TF_STUN_ATTRS 3         /* attributes of a TURN indication walked to find DATA */
 #define EEXIST_ 17
 
 /* RTP sources. Inserted by TC on a source's first packet, updated on each
@@ -114,7 +133,7 @@ static __always_inline int tf_take_sample_budget(void)
 /* Hands the packet's payload to user space: DNS answers are received,
  * ClientHellos sent. */
 static __noinline void tf_sample(struct __sk_buff *skb, const struct tf_flow_key *k, const struct tf_pkt *p,
-				 __u32 kind)
+				 __u32 kind, __u32 egress)
 {
 	if (!tf_take_sample_budget())
 		return;
@@ -127,6 +146,8 @@ static __noinline void tf_sample(struct __sk_buff *skb, const struct tf_flow_key
 		return;
 	if (len > TF_SAMPLE_MAX)
 		len = TF_SAMPLE_MAX;
+	if (kind == TF_SAMPLE_STUN && len > TF_STUN_SAMPLE)
+		len = TF_STUN_SAMPLE;
 	/* In 1..TF_SAMPLE_MAX in a way older verifiers (6.1) can follow: they
 	 * lost the lower bound of the tests above on the way to the copy
 	 * ("R3 min value is outside of the allowed memory range"). The
@@ -135,7 +156,7 @@ static __noinline void tf_sample(struct __sk_buff *skb, const struct tf_flow_key
 	len = ((len - 1) & (TF_SAMPLE_MAX - 1)) + 1;
 	ev->type = TF_EV_PAYLOAD;
 	ev->kind = kind;
-	ev->egress = kind == TF_SAMPLE_CLIENT_HELLO;
+	ev->egress = egress;
 	ev->len = len;
 	ev->ts_ns = bpf_ktime_get_boot_ns();
 	__builtin_memcpy(&ev->flow, k, sizeof(*k));
@@ -157,31 +178,102 @@ static __always_inline __u64 tf_rtp_clock_rate(__u32 pt)
 }
 
 /* RFC 3550 A.8: J += (|D| - J) / 16, in ns scaled by 16. D compares the
- * arrival spacing with the RTP timestamp spacing. */
+ * arrival spacing with the RTP timestamp spacing of two in-order packets
+ * (see tf_rtp_packet). As libwebrtc (receive_statistics_impl.cc,
+ * UpdateJitter), a |D| of TF_RTP_JITTER_JUMP samples or more is a jump of
+ * the sender's timestamps, not jitter, and leaves J alone. */
 static __always_inline void tf_rtp_jitter(struct tf_rtp_stats *st, __u64 now, __u32 ts, __u32 pt)
 {
-	__s64 arrival = (__s64)(now - st->last_ns);
+	__u64 clock = tf_rtp_clock_rate(pt);
+	__s64 arrival = (__s64)(now - st->jitter_ns);
 	__s32 tsd = (__s32)(ts - st->last_ts);
 	__u64 mag = tsd < 0 ? (__u64)(-(__s64)tsd) : (__u64)tsd;
-	__s64 tsns = (__s64)(mag * 1000000000ULL / tf_rtp_clock_rate(pt));
+	__s64 tsns = (__s64)(mag * 1000000000ULL / clock);
 	if (tsd < 0)
 		tsns = -tsns;
 	__s64 d = arrival - tsns;
 	if (d < 0)
 		d = -d;
+	/* |D| in samples, without a second division per packet: a minute is
+	 * past the bound at any clock from 7.5 kHz, and below it the product
+	 * cannot overflow. */
+	if ((__u64)d >= TF_RTP_JITTER_CAP_NS || (__u64)d * clock >= TF_RTP_JITTER_JUMP * 1000000000ULL)
+		return;
 	st->jitter16 += (__u64)d - ((st->jitter16 + 8) >> 4);
 }
 
-/* RFC 3550 A.1, simplified: the highest sequence number, extended by wraps.
- * A packet a little ahead of it is a step of a real sender; random bytes
- * that look like RTP almost never are (the agent admits a source on them). */
-static __always_inline void tf_rtp_seq(struct tf_rtp_stats *st, __u16 seq)
+/* RFC 3550 A.1 init_seq. carry is the packets expected before a resync:
+ * base_seq moves back by it, so that expected (max_seq - base_seq + 1,
+ * modulo 2^32) goes on counting across the resync where A.1 would start
+ * again from zero, and received goes on with it. */
+static __always_inline void tf_rtp_seq_init(struct tf_rtp_stats *st, __u16 seq, __u32 carry)
 {
-	__u16 delta = seq - (__u16)st->max_seq;
-	if (delta >= 1 && delta <= TF_RTP_SEQ_NEAR)
+	st->base_seq = (__u32)seq - carry;
+	st->max_seq = seq;
+	st->bad_seq = TF_RTP_NO_BAD_SEQ;
+	st->seen = 1;
+}
+
+/* What RFC 3550 A.1 made of a packet's sequence number. */
+enum tf_seq_verdict {
+	TF_SEQ_HELD,  /* not counted: a large jump (maybe a restart), or a source on probation */
+	TF_SEQ_NEW,   /* on probation, not in sequence: probation starts again from it */
+	TF_SEQ_NEXT,  /* in order: the highest, with a permissible gap, or a resync */
+	TF_SEQ_LATE,  /* counted, behind the highest: reordered or retransmitted */
+	TF_SEQ_DUP,   /* a sequence number in seen: a duplicate, counted apart */
+};
+
+/* RFC 3550 A.1 update_seq (MIN_SEQUENTIAL, MAX_DROPOUT, MAX_MISORDER,
+ * bad_seq resync, cycles in max_seq's upper half), with two changes: a
+ * sequence number received before among the TF_RTP_SEEN highest is a
+ * duplicate, counted apart and not received, so that duplicates never
+ * make loss negative; and a resync carries the counts on. Also counts
+ * seq_steps, the label's sign of a real sender. */
+static __always_inline int tf_rtp_seq(struct tf_rtp_stats *st, __u16 seq)
+{
+	__u16 udelta = seq - (__u16)st->max_seq;
+	if (st->packets && udelta >= 1 && udelta <= TF_RTP_SEQ_NEAR)
 		st->seq_steps++;
-	if (delta < 0x8000)
-		st->max_seq += delta;
+	if (st->probation) {
+		if (udelta != 1) {
+			st->probation = TF_RTP_MIN_SEQUENTIAL - 1;
+			st->max_seq = seq;
+			return TF_SEQ_NEW;
+		}
+		st->max_seq = seq;
+		if (--st->probation)
+			return TF_SEQ_NEXT;
+		tf_rtp_seq_init(st, seq, 0);
+		st->received++;
+		return TF_SEQ_NEXT;
+	}
+	if (udelta != 0 && udelta < TF_RTP_MAX_DROPOUT) {
+		st->max_seq += udelta;
+		st->seen = udelta >= TF_RTP_SEEN ? 1 : (st->seen << udelta) | 1;
+		st->received++;
+		return TF_SEQ_NEXT;
+	}
+	if (udelta != 0 && udelta <= TF_RTP_SEQ_MOD - TF_RTP_MAX_MISORDER) {
+		if (seq != st->bad_seq) {
+			st->bad_seq = (seq + 1) & (TF_RTP_SEQ_MOD - 1);
+			return TF_SEQ_HELD;
+		}
+		/* Two sequential packets after a jump: the sender restarted. */
+		tf_rtp_seq_init(st, seq, st->max_seq - st->base_seq + 1);
+		st->received++;
+		return TF_SEQ_NEXT;
+	}
+	__u16 behind = -udelta;
+	if (behind < TF_RTP_SEEN) {
+		__u64 bit = 1ULL << behind;
+		if (st->seen & bit) {
+			st->duplicates++;
+			return TF_SEQ_DUP;
+		}
+		st->seen |= bit;
+	}
+	st->received++;
+	return TF_SEQ_LATE;
 }
 
 /* Frames and clock: a timestamp past the highest is a new frame, and its
@@ -283,14 +375,26 @@ static __noinline void tf_rtp_packet(struct __sk_buff *skb, const struct tf_flow
 			return;
 	}
 	if (st->packets == 0) {
+		/* A.1: a new source starts on probation. */
 		st->first_ns = now;
-		st->base_seq = seq;
-		st->max_seq = seq;
 		st->max_ts = ts;
+		tf_rtp_seq_init(st, seq, 0);
+		st->max_seq = (__u32)seq - 1;
+		st->probation = TF_RTP_MIN_SEQUENTIAL;
 	} else {
-		tf_rtp_seq(st, seq);
 		tf_rtp_ts(st, ts);
-		tf_rtp_jitter(st, now, ts, pt);
+	}
+	/* Jitter as libwebrtc computes it (receive_statistics_impl.cc,
+	 * UpdateCounters): from in-order packets only, and only when the
+	 * timestamp differs from the last in-order packet's, so once per video
+	 * frame, measured from the last packet of the frame before; audio has
+	 * a timestamp per packet. */
+	int verdict = tf_rtp_seq(st, seq);
+	if (verdict == TF_SEQ_NEXT || verdict == TF_SEQ_NEW) {
+		if (verdict == TF_SEQ_NEXT && st->packets && ts != st->last_ts)
+			tf_rtp_jitter(st, now, ts, pt);
+		st->last_ts = ts;
+		st->jitter_ns = now;
 	}
 	st->packets++;
 	st->payload_bytes += payload;
@@ -300,7 +404,6 @@ static __noinline void tf_rtp_packet(struct __sk_buff *skb, const struct tf_flow
 	st->pad_only += payload == 0;
 	tf_rtp_main_pt(st, pt);
 	st->last_ns = now;
-	st->last_ts = ts;
 	st->payload_type = pt;
 	st->relayed = relayed;
 }
@@ -359,6 +462,48 @@ static __always_inline void tf_stun_type(struct tf_flow_stats *v, const __u8 *b)
 		v->protos |= TF_P_TURN;
 }
 
+/* A STUN Binding request (0x0001), success (0x0101) or error (0x0111)
+ * response, from the first 8 bytes of a message: ICE's connectivity and
+ * consent checks (RFC 8445, RFC 7675), whose round trip the agent times. */
+static __always_inline int tf_stun_binding(const __u8 *b)
+{
+	__u32 magic = ((__u32)b[4] << 24) | ((__u32)b[5] << 16) | ((__u32)b[6] << 8) | b[7];
+	__u16 type = (b[0] << 8) | b[1];
+	return magic == TF_STUN_MAGIC && (type == 0x0001 || type == 0x0101 || type == 0x0111);
+}
+
+/* A TURN Send (0x0016) or Data (0x0017) indication (RFC 8656 11): a
+ * relayed message inside its DATA attribute, before a channel is bound. */
+static __always_inline int tf_stun_indication(const __u8 *b)
+{
+	return b[0] == 0x00 && (b[1] == 0x16 || b[1] == 0x17);
+}
+
+/* Whether the indication of len bytes at off carries a Binding message
+ * whose header fits in a sample: its first TF_STUN_ATTRS attributes are
+ * walked to DATA (XOR-PEER-ADDRESS comes first), and the message inside
+ * is read. Media relayed this way is not sampled. A subprogram: only
+ * indications pay for it. */
+static __noinline int tf_stun_indicated(struct __sk_buff *skb, __u32 off, __u32 len)
+{
+	__u32 at = 20;
+	for (int i = 0; i < TF_STUN_ATTRS; i++) {
+		__u8 a[8];
+		if (at + 4 + 20 > TF_STUN_SAMPLE || at + 4 + 20 > len)
+			return 0;
+		if (bpf_skb_load_bytes(skb, (off + at) & 0xFFFF, a, 4))
+			return 0;
+		__u32 alen = (a[2] << 8) | a[3];
+		if (a[0] == 0x00 && a[1] == 0x13) {
+			if (bpf_skb_load_bytes(skb, (off + at + 4) & 0xFFFF, a, 8))
+				return 0;
+			return alen >= 20 && tf_stun_binding(a);
+		}
+		at += 4 + ((alen + 3) & ~3U);
+	}
+	return 0;
+}
+
 static __noinline void tf_hints_udp(struct __sk_buff *skb, struct tf_flow_stats *v, const struct tf_flow_key *k,
 				    const struct tf_pkt *p, __u32 egress)
 {
@@ -367,7 +512,7 @@ static __noinline void tf_hints_udp(struct __sk_buff *skb, struct tf_flow_stats 
 		/* Answers are sampled. */
 		if (!egress && p->sport == 53) {
 			v->protos |= TF_P_DNS;
-			tf_sample(skb, k, p, TF_SAMPLE_DNS);
+			tf_sample(skb, k, p, TF_SAMPLE_DNS, 0);
 		}
 		return;
 	}
@@ -381,6 +526,8 @@ static __noinline void tf_hints_udp(struct __sk_buff *skb, struct tf_flow_stats 
 	case TF_UDP_STUN:
 		v->protos |= TF_P_STUN;
 		tf_stun_type(v, b);
+		if (len >= 20 && (tf_stun_binding(b) || (tf_stun_indication(b) && tf_stun_indicated(skb, off, len))))
+			tf_sample(skb, k, p, TF_SAMPLE_STUN, egress);
 		return;
 	case TF_UDP_MSTURN:
 		v->protos |= TF_P_MSTURN;
@@ -394,6 +541,12 @@ static __noinline void tf_hints_udp(struct __sk_buff *skb, struct tf_flow_stats 
 		__u32 clen = (b[2] << 8) | b[3];
 		if (clen < 12 || tf_load12(skb, off + 4, b))
 			return;
+		if (__builtin_expect(b[0] < 4, 0)) {
+			/* STUN relayed on a channel: a check through the relay. */
+			if (clen >= 20 && tf_stun_binding(b))
+				tf_sample(skb, k, p, TF_SAMPLE_STUN, egress);
+			return;
+		}
 		in.off = off + 4;
 		in.len = clen;
 		in.relayed = 1;
@@ -413,7 +566,7 @@ static __noinline void tf_hints_tcp(struct __sk_buff *skb, struct tf_flow_stats 
 {
 	__u32 off = p->payload_off, len = p->payload_len;
 	if (v->dir[0].hello_left) {
-		tf_sample(skb, k, p, TF_SAMPLE_CLIENT_HELLO);
+		tf_sample(skb, k, p, TF_SAMPLE_CLIENT_HELLO, 1);
 		v->dir[0].hello_left = len >= v->dir[0].hello_left ? 0 : v->dir[0].hello_left - len;
 		return;
 	}
@@ -425,7 +578,7 @@ static __noinline void tf_hints_tcp(struct __sk_buff *skb, struct tf_flow_stats 
 	v->protos |= TF_P_TLS;
 	__u32 record = ((b[3] << 8) | b[4]) + 5;
 	v->dir[0].hello_left = record > len ? record - len : 0;
-	tf_sample(skb, k, p, TF_SAMPLE_CLIENT_HELLO);
+	tf_sample(skb, k, p, TF_SAMPLE_CLIENT_HELLO, 1);
 }
 
 /* Whether a packet gets payload hints, by the checks that leave most

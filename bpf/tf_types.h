@@ -19,7 +19,7 @@ enum tf_counter {
 	TF_CNT_PARSE_SHORT = 3,     /* packet too short for its headers: counted as such */
 	TF_CNT_IP_FRAGMENT = 4,     /* non-first IP fragment: no ports, counted with ports 0 */
 	TF_CNT_RTP_MAP_FULL = 5,    /* RTP packet not counted: RTP stream map full */
-	TF_CNT_SAMPLE_LIMITED = 6,  /* DNS/TLS payload sample dropped by the rate limit */
+	TF_CNT_SAMPLE_LIMITED = 6,  /* DNS/TLS/STUN payload sample dropped by the rate limit */
 	TF_CNT_SAMPLE_LOST = 7,     /* ring buffer full: payload sample lost */
 	TF_CNT_MAX = 8,
 };
@@ -32,7 +32,7 @@ enum tf_event_type {
 	TF_EV_TCP_ESTAB = 4,    /* sock_ops: TCP established, both ends known */
 	TF_EV_PROC_EXEC = 5,
 	TF_EV_PROC_EXIT = 6,
-	TF_EV_PAYLOAD = 7,      /* TC: a DNS answer or TLS ClientHello sample */
+	TF_EV_PAYLOAD = 7,      /* TC: a DNS answer, TLS ClientHello or STUN Binding sample */
 };
 
 /* Protocols seen in a flow's payloads (struct tf_flow_stats.protos). UDP
@@ -54,6 +54,8 @@ enum tf_proto_bits {
 enum tf_sample_kind {
 	TF_SAMPLE_DNS = 1,
 	TF_SAMPLE_CLIENT_HELLO = 2,
+	TF_SAMPLE_STUN = 3,         /* a STUN Binding request or response, bare or in TURN framing,
+				     * either direction: the agent times checks against answers */
 };
 
 /* The process that owns a socket, kept in socket-local storage. start_ns is
@@ -190,9 +192,9 @@ struct tf_rtp_stats {
 	__u64 first_ns;        /* CLOCK_BOOTTIME */
 	__u64 last_ns;
 	__u64 jitter16;        /* RFC 3550 A.8 interarrival jitter in ns, times 16 */
-	__u32 base_seq;        /* first sequence number */
-	__u32 max_seq;         /* highest sequence number, extended by wraps */
-	__u32 last_ts;         /* RTP timestamp of the previous packet */
+	__u32 base_seq;        /* RFC 3550 A.1 base_seq, less the packets expected before a resync */
+	__u32 max_seq;         /* highest sequence number, extended by wraps (A.1's cycles + max_seq) */
+	__u32 last_ts;         /* RTP timestamp of the last in-order packet (jitter, tf_hints.h) */
 	__u8 payload_type;     /* last seen */
 	__u8 relayed;          /* inside TURN ChannelData */
 	__u8 pad[2];
@@ -205,19 +207,26 @@ struct tf_rtp_stats {
 	__u32 seq_steps;       /* packets 1..TF_RTP_SEQ_NEAR ahead of the highest sequence */
 	__u32 pad_only;        /* packets with no payload once padding is left out (probes) */
 	__u8 main_pt;          /* majority payload type (Boyer-Moore vote); CN (13) does not vote */
-	__u8 pad2;
+	__u8 probation;        /* RFC 3550 A.1: sequential packets still needed before the source is valid */
 	__u16 main_votes;      /* the vote's count, saturating */
-	__u32 pad3;
+	__u32 bad_seq;         /* RFC 3550 A.1: a large jump's sequence number + 1 (0x10001: none) */
+	/* RFC 3550 A.1 counts and the duplicate check (tf_hints.h). */
+	__u64 seen;            /* bit i: sequence number (max_seq - i) was received */
+	__u64 jitter_ns;       /* arrival of the last in-order packet (CLOCK_BOOTTIME) */
+	__u32 received;        /* packets A.1 counts: valid, not duplicates */
+	__u32 duplicates;      /* packets whose sequence number was in seen already */
 };
 
 #define TF_SAMPLE_MAX 2048
 
-/* A bounded payload sample for naming peers: a DNS answer received or the
- * start of a TLS ClientHello sent. Only len bytes of data are sent. */
+/* A bounded payload sample: a DNS answer received or the start of a TLS
+ * ClientHello sent, for naming peers; or the first TF_STUN_SAMPLE bytes
+ * of a STUN Binding message either way, for round-trip times. Only len
+ * bytes of data are sent. */
 struct tf_payload_event {
 	__u32 type;           /* TF_EV_PAYLOAD */
 	__u8 kind;            /* enum tf_sample_kind */
-	__u8 egress;
+	__u8 egress;          /* sent by the local end */
 	__u16 len;            /* bytes of data that follow */
 	__u64 ts_ns;          /* CLOCK_BOOTTIME */
 	struct tf_flow_key flow;

@@ -32,8 +32,18 @@ func counters(d bpf.FlowDir, wall func(uint64) time.Time) Counters {
 
 // RTPOf converts one RTP source's counters. A source of comfort noise only
 // never voted: its payload type is the last one (13).
+//
+// Loss is RFC 3550 A.1's, as the kernel keeps it (bpf/tf_hints.h): the
+// packets expected since the source became valid (nothing while it is on
+// probation; the count goes on across a resync) less the packets counted,
+// which leave out duplicates. Late packets from before the base can still
+// outnumber the lost; loss then reads 0, never less.
 func RTPOf(k bpf.RTPKey, s bpf.RTPStats, wall func(uint64) time.Time) RTPStream {
-	expected := uint64(s.MaxSeq-s.BaseSeq) + 1
+	var expected uint64
+	if s.Probation == 0 {
+		expected = uint64(s.MaxSeq-s.BaseSeq) + 1
+	}
+	lost := max(int64(expected)-int64(s.Received), 0)
 	main := s.MainPt
 	if s.MainVotes == 0 {
 		main = s.PayloadType
@@ -45,12 +55,13 @@ func RTPOf(k bpf.RTPKey, s bpf.RTPStats, wall func(uint64) time.Time) RTPStream 
 		Frames: uint64(s.Frames), TSAdvance: s.TsAdvance, PadOnly: uint64(s.PadOnly), PadBytes: s.PadBytes,
 		SeqSteps: uint64(s.SeqSteps), MaxTS: s.MaxTs,
 		First: wall(s.FirstNs), Last: wall(s.LastNs),
-		Expected: expected, Lost: int64(expected) - int64(s.Packets),
+		Expected: expected, Lost: lost, Duplicates: uint64(s.Duplicates),
 		Jitter: time.Duration(s.Jitter16 >> 4),
 	}
 }
 
-// PayloadOf converts a DNS or ClientHello sample.
+// PayloadOf converts a DNS, ClientHello or STUN sample.
 func PayloadOf(s bpf.Sample, wall func(uint64) time.Time) Payload {
-	return Payload{Time: wall(s.TsNs), Flow: FlowIDOf(s.Flow), Kind: PayloadKind(s.Kind), TCPSeq: s.TCPSeq, Data: s.Data}
+	return Payload{Time: wall(s.TsNs), Flow: FlowIDOf(s.Flow), Kind: PayloadKind(s.Kind), TCPSeq: s.TCPSeq,
+		Sent: s.Egress, Data: s.Data}
 }

@@ -119,10 +119,13 @@ type RTPStream struct {
 	Last      time.Time
 	// Receive-side quality per RFC 3550 (also kept for sent streams, where
 	// it describes what left the host).
-	Expected uint64 // extended highest sequence - first sequence + 1
-	Lost     int64  // Expected - Packets (negative with duplicates)
+	// Expected and Lost follow RFC 3550 A.1 (probation, MAX_DROPOUT,
+	// MAX_MISORDER, resync; see RTPOf): Lost is never negative nor more
+	// than Expected.
+	Expected uint64 // extended highest sequence - base sequence + 1
+	Lost     int64  // Expected - packets A.1 counted, at least 0
 	// Duplicates counts packets whose sequence number was already seen
-	// (RFC 3550 A.1 keeps them out of Lost's arithmetic).
+	// among the 64 highest; they are left out of Lost's arithmetic.
 	Duplicates uint64
 	Jitter     time.Duration // interarrival jitter, RFC 3550 A.8
 }

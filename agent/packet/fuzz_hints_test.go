@@ -30,7 +30,7 @@ func FuzzHints(f *testing.F) {
 			if len(s.Data) == 0 || len(s.Data) > sampleMax || len(s.Data) > len(data) {
 				t.Fatalf("sample of %d bytes from a %d-byte frame", len(s.Data), len(data))
 			}
-			if s.Kind != bpf.SampleDNS && s.Kind != bpf.SampleClientHello {
+			if s.Kind != bpf.SampleDNS && s.Kind != bpf.SampleClientHello && s.Kind != bpf.SampleSTUN {
 				t.Fatalf("sample kind %d", s.Kind)
 			}
 		}

@@ -15,7 +15,50 @@ const (
 	hintTries     = 16  // TF_HINT_TRIES
 	sampleMax     = 2048
 	stunMagic     = 0x2112A442
+	stunSample    = 96 // TF_STUN_SAMPLE
+	stunAttrs     = 3  // TF_STUN_ATTRS
 )
+
+// stunBinding is tf_stun_binding: a STUN Binding request, success or error
+// response (ICE's connectivity and consent checks), from 8 bytes.
+func stunBinding(b []byte) bool {
+	t := binary.BigEndian.Uint16(b)
+	return binary.BigEndian.Uint32(b[4:]) == stunMagic && (t == 0x0001 || t == 0x0101 || t == 0x0111)
+}
+
+// stunIndication is tf_stun_indication: a TURN Send or Data indication.
+func stunIndication(b []byte) bool { return b[0] == 0 && (b[1] == 0x16 || b[1] == 0x17) }
+
+// stunIndicated is tf_stun_indicated: whether the indication of n bytes at
+// off carries a Binding message in its DATA attribute, among its first
+// stunAttrs attributes, with the header inside a sample.
+func stunIndicated(data []byte, off, n int) bool {
+	at := 20
+	for range stunAttrs {
+		if at+4+20 > stunSample || at+4+20 > n {
+			return false
+		}
+		a, ok := loadN(data, int(uint16(off+at)), 4)
+		if !ok {
+			return false
+		}
+		alen := int(binary.BigEndian.Uint16(a[2:]))
+		if a[0] == 0 && a[1] == 0x13 {
+			inner, ok := loadN(data, int(uint16(off+at+4)), 8)
+			return ok && alen >= 20 && stunBinding(inner)
+		}
+		at += 4 + (alen+3)&^3
+	}
+	return false
+}
+
+// loadN is bpf_skb_load_bytes: n bytes at off, if the packet has them.
+func loadN(data []byte, off, n int) ([]byte, bool) {
+	if off+n > len(data) {
+		return nil, false
+	}
+	return data[off : off+n], true
+}
 
 // load12 is tf_load12: 12 payload bytes at off, if the packet has them.
 func load12(data []byte, off int) ([]byte, bool) {
@@ -38,17 +81,22 @@ func (f *Flows) takeSampleBudget(tsNs uint64) bool {
 	return true
 }
 
-func (f *Flows) sample(data []byte, k bpf.FlowKey, p Packet, kind uint8, tsNs uint64) {
+// sample is tf_sample: the payload's first bytes to user space, within
+// the rate limit; egress says the local end sent it.
+func (f *Flows) sample(data []byte, k bpf.FlowKey, p Packet, kind uint8, egress bool, tsNs uint64) {
 	if !f.takeSampleBudget(tsNs) {
 		return
 	}
 	n := min(p.PayloadLen, sampleMax)
+	if kind == bpf.SampleSTUN {
+		n = min(n, stunSample)
+	}
 	off := int(uint16(p.PayloadStart))
 	if n == 0 || off+n > len(data) {
 		return
 	}
 	f.Samples = append(f.Samples, bpf.Sample{
-		Kind: kind, Egress: kind == bpf.SampleClientHello, Flow: k, TCPSeq: p.TCPSeq, TsNs: tsNs,
+		Kind: kind, Egress: egress, Flow: k, TCPSeq: p.TCPSeq, TsNs: tsNs,
 		Data: append([]byte(nil), data[off:off+n]...),
 	})
 }
@@ -78,7 +126,7 @@ func (f *Flows) hintsUDP(data []byte, s *bpf.FlowStats, k bpf.FlowKey, p Packet,
 		// DNS: a random query id can look like RTP. Answers are sampled.
 		if !egress && p.SrcPort == 53 {
 			s.Protos |= bpf.ProtoDNS
-			f.sample(data, k, p, bpf.SampleDNS, tsNs)
+			f.sample(data, k, p, bpf.SampleDNS, false, tsNs)
 		}
 		return
 	}
@@ -105,6 +153,9 @@ func (f *Flows) hintsUDP(data []byte, s *bpf.FlowStats, k bpf.FlowKey, p Packet,
 		if stunMethod(s.StunType) != 1 { // every method but binding is TURN's
 			s.Protos |= bpf.ProtoTURN
 		}
+		if magic == stunMagic && n >= 20 && (stunBinding(b) || stunIndication(b) && stunIndicated(data, off, n)) {
+			f.sample(data, k, p, bpf.SampleSTUN, egress, tsNs)
+		}
 	case c >= 20 && c < 64:
 		if b[1] == 0xFE {
 			s.Protos |= bpf.ProtoDTLS
@@ -117,6 +168,12 @@ func (f *Flows) hintsUDP(data []byte, s *bpf.FlowStats, k bpf.FlowKey, p Packet,
 		s.Protos |= bpf.ProtoChannelData
 		inner, ok := load12(data, off+4)
 		if clen < 12 || !ok {
+			return
+		}
+		if inner[0] < 4 { // STUN relayed on a channel: a check through the relay
+			if clen >= 20 && stunBinding(inner) {
+				f.sample(data, k, p, bpf.SampleSTUN, egress, tsNs)
+			}
 			return
 		}
 		f.rtpOrRTCP(data, s, k, rtpIn{b: inner, off: off + 4, len: clen, egress: egress, relayed: true}, tsNs)
@@ -133,7 +190,7 @@ func (f *Flows) hintsTCP(data []byte, s *bpf.FlowStats, k bpf.FlowKey, p Packet,
 		return
 	}
 	if s.Dir[0].HelloLeft != 0 {
-		f.sample(data, k, p, bpf.SampleClientHello, tsNs)
+		f.sample(data, k, p, bpf.SampleClientHello, true, tsNs)
 		if n >= int(s.Dir[0].HelloLeft) {
 			s.Dir[0].HelloLeft = 0
 		} else {
@@ -154,7 +211,7 @@ func (f *Flows) hintsTCP(data []byte, s *bpf.FlowStats, k bpf.FlowKey, p Packet,
 	if record > n {
 		s.Dir[0].HelloLeft = uint16(record - n)
 	}
-	f.sample(data, k, p, bpf.SampleClientHello, tsNs)
+	f.sample(data, k, p, bpf.SampleClientHello, true, tsNs)
 }
 
 // stunMethod is the RFC 5389 method of a STUN message type (the class bits

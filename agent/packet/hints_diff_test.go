@@ -74,8 +74,8 @@ func compareRTP(t *testing.T, objs *bpf.Objects, want *Flows) {
 			continue
 		}
 		gs, ws := g.Stats, *w
-		gs.FirstNs, gs.LastNs, gs.Jitter16 = 0, 0, 0
-		ws.FirstNs, ws.LastNs, ws.Jitter16 = 0, 0, 0
+		gs.FirstNs, gs.LastNs, gs.Jitter16, gs.JitterNs = 0, 0, 0, 0
+		ws.FirstNs, ws.LastNs, ws.Jitter16, ws.JitterNs = 0, 0, 0, 0
 		if gs != ws {
 			t.Errorf("RTP source ssrc %#x egress %d: kernel %+v, Go %+v", g.Key.Ssrc, g.Key.Egress, gs, ws)
 		}

@@ -88,6 +88,25 @@ func channelData(inner []byte) []byte {
 	return append(b, inner...)
 }
 
+// indication is a TURN Send (0x0016) or Data (0x0017) indication: an
+// XOR-PEER-ADDRESS of the peer's family, then DATA holding inner.
+func indication(typ uint16, v6 bool, inner []byte) []byte {
+	peer := 8
+	if v6 {
+		peer = 20
+	}
+	attrs := binary.BigEndian.AppendUint16(nil, 0x0012)
+	attrs = binary.BigEndian.AppendUint16(attrs, uint16(peer))
+	attrs = append(attrs, make([]byte, peer)...)
+	attrs = binary.BigEndian.AppendUint16(attrs, 0x0013)
+	attrs = binary.BigEndian.AppendUint16(attrs, uint16(len(inner)))
+	attrs = append(attrs, inner...)
+	attrs = append(attrs, make([]byte, (4-len(inner)%4)%4)...)
+	b := stunPacket(typ, false, 0)
+	binary.BigEndian.PutUint16(b[2:], uint16(len(attrs)))
+	return append(b, attrs...)
+}
+
 func dnsAnswer() []byte {
 	b := []byte{0x12, 0x34, 0x81, 0x80, 0, 1, 0, 1, 0, 0, 0, 0}
 	b = append(b, []byte("\x05teams\x09microsoft\x03com\x00\x00\x01\x00\x01")...)
@@ -113,6 +132,14 @@ func mediaFrames(rng *rand.Rand) (frames [][]byte, egress []bool) {
 		add(false, frame(v6, protoUDP, 3478, 50011, 0, stunPacket(0x0115, true, 40)))
 		add(true, frame(v6, protoUDP, 50012, 3479, 0, append([]byte{22, 0xfe, 0xfd}, make([]byte, 40)...)))
 		add(false, frame(v6, 17, 53, 40000, 0, dnsAnswer()))
+		// Checks through a relay: on a channel, in Send and Data
+		// indications; and media in the same framing, not sampled.
+		add(true, frame(v6, protoUDP, 50013, 3478, 0, channelData(stunPacket(0x0001, false, 28))))
+		add(false, frame(v6, protoUDP, 3478, 50013, 0, channelData(stunPacket(0x0111, false, 16))))
+		add(true, frame(v6, protoUDP, 50014, 3478, 0, indication(0x0016, v6, stunPacket(0x0001, false, 36))))
+		add(false, frame(v6, protoUDP, 3478, 50014, 0, indication(0x0017, v6, stunPacket(0x0101, false, 12))))
+		add(false, frame(v6, protoUDP, 3478, 50014, 0, indication(0x0017, v6, rtpPacket(rng, 9, 111, 1, 0, 80))))
+		add(true, frame(v6, protoUDP, 50014, 3478, 0, stunPacket(0x0003, false, 20))) // an Allocate: not sampled
 		seq, ts := uint16(65500), uint32(4294960000)
 		for i := 0; i < 60; i++ {
 			if rng.Intn(10) == 0 {

@@ -1,8 +1,20 @@
 // Package packet is the pure-Go twin of the TC classifier's header parser
-// (bpf/tf_parse.h). `teamsflow analyze` feeds capture files through it so
-// that offline answers equal live ones; a differential test runs the same
-// packets through both and requires identical flow records. Any change to
-// one must be made to the other.
+// (bpf/tf_parse.h) and payload hints (bpf/tf_hints.h). `teamsflow analyze`
+// feeds capture files through it so that offline answers equal live ones;
+// differential tests run the same packets through both and require
+// identical flow records, RTP source state and samples. Any change to one
+// must be made to the other.
+//
+// What the twin keeps, as the kernel does (bpf/README.md, "What the
+// classifier hands up"): per RTP source, RFC 3550 A.1's sequence state
+// (probation, MAX_DROPOUT 3000, MAX_MISORDER 100, bad_seq resync, cycles)
+// with duplicates among the 64 highest sequence numbers counted apart, and
+// A.8's jitter updated as libwebrtc does, once per new timestamp from
+// in-order packets; samples of DNS answers, ClientHellos and STUN Binding
+// messages (bare, on a TURN channel, in a Send/Data indication), under one
+// rate limit. The record fields that come of them are rtp_lost,
+// rtp_loss_pct, rtp_duplicates and rtp_jitter_ms, and, from the STUN
+// samples, rtt_ms.
 package packet
 
 import "encoding/binary"

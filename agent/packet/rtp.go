@@ -66,11 +66,20 @@ func (f *Flows) rtpPacket(data []byte, k bpf.FlowKey, in rtpIn, tsNs uint64) {
 		f.RTP[rk] = st
 	}
 	if st.Packets == 0 {
-		st.FirstNs, st.BaseSeq, st.MaxSeq, st.MaxTs = tsNs, uint32(seq), uint32(seq), ts
+		// A.1: a new source starts on probation.
+		st.FirstNs, st.MaxTs = tsNs, ts
+		rtpSeqInit(st, seq, 0)
+		st.MaxSeq, st.Probation = uint32(seq)-1, minSequential
 	} else {
-		rtpSeq(st, seq)
 		rtpTs(st, ts)
-		st.Jitter16 = Jitter16(st.Jitter16, tsNs-st.LastNs, ts-st.LastTs, bpf.RTPClock(pt))
+	}
+	// Jitter as libwebrtc computes it: in-order packets whose timestamp
+	// differs from the last in-order packet's (see tf_rtp_packet).
+	if v := rtpSeq(st, seq); v == seqNext || v == seqNew {
+		if v == seqNext && st.Packets != 0 && ts != st.LastTs {
+			st.Jitter16 = Jitter16(st.Jitter16, tsNs-st.JitterNs, ts-st.LastTs, bpf.RTPClock(pt))
+		}
+		st.LastTs, st.JitterNs = ts, tsNs
 	}
 	st.Packets++
 	st.PayloadBytes += uint64(payload)
@@ -79,12 +88,13 @@ func (f *Flows) rtpPacket(data []byte, k bpf.FlowKey, in rtpIn, tsNs uint64) {
 	st.PadBytes += uint64(pad)
 	st.PadOnly += padOnly
 	rtpMainPT(st, pt)
-	st.LastNs, st.LastTs, st.PayloadType, st.Relayed = tsNs, ts, pt, relayed
+	st.LastNs, st.PayloadType, st.Relayed = tsNs, pt, relayed
 }
 
 // Jitter16 is one step of RFC 3550 A.8's interarrival jitter, in ns
 // scaled by 16, as tf_rtp_jitter computes it: arrival is the spacing of two
-// packets' arrivals in ns, tsDelta of their RTP timestamps.
+// in-order packets' arrivals in ns, tsDelta of their RTP timestamps. A |D|
+// of jitterJump samples or more (libwebrtc's bound) leaves j as it was.
 func Jitter16(j uint64, arrival uint64, tsDelta uint32, clock uint32) uint64 {
 	tsd := int32(tsDelta)
 	mag := uint64(tsd)
@@ -99,6 +109,9 @@ func Jitter16(j uint64, arrival uint64, tsDelta uint32, clock uint32) uint64 {
 	if d < 0 {
 		d = -d
 	}
+	if uint64(d) >= jitterCapNs || uint64(d)*uint64(clock) >= jitterJump*1_000_000_000 {
+		return j
+	}
 	return j + uint64(d) - (j+8)>>4
 }
 
@@ -111,18 +124,83 @@ const (
 	seqNear  = 64      // TF_RTP_SEQ_NEAR
 	ptCN     = 13      // TF_RTP_PT_CN
 	tsRebase = 1 << 28 // TF_RTP_TS_REBASE
+
+	// RFC 3550 A.1's parameters and the duplicate check's reach.
+	seqMod        = 0x10000    // TF_RTP_SEQ_MOD
+	maxDropout    = 3000       // TF_RTP_MAX_DROPOUT
+	maxMisorder   = 100        // TF_RTP_MAX_MISORDER
+	minSequential = 2          // TF_RTP_MIN_SEQUENTIAL
+	noBadSeq      = seqMod + 1 // TF_RTP_NO_BAD_SEQ
+	seenReach     = 64         // TF_RTP_SEEN
+	jitterJump    = 450000     // TF_RTP_JITTER_JUMP
+	jitterCapNs   = 60e9       // TF_RTP_JITTER_CAP_NS
 )
 
-// rtpSeq is tf_rtp_seq: the highest sequence number, and the steps a
-// little ahead of it.
-func rtpSeq(st *bpf.RTPStats, seq uint16) {
-	delta := seq - uint16(st.MaxSeq)
-	if delta >= 1 && delta <= seqNear {
+// What RFC 3550 A.1 made of a packet's sequence number (enum
+// tf_seq_verdict).
+const (
+	seqHeld = iota // not counted: a large jump, or on probation
+	seqNew         // on probation, out of sequence: probation starts again
+	seqNext        // in order, or a resync
+	seqLate        // counted, behind the highest
+	seqDup         // already seen: counted apart
+)
+
+// rtpSeqInit is tf_rtp_seq_init: A.1 init_seq, base_seq moved back by the
+// packets expected before a resync so that the counts go on.
+func rtpSeqInit(st *bpf.RTPStats, seq uint16, carry uint32) {
+	st.BaseSeq, st.MaxSeq, st.BadSeq, st.Seen = uint32(seq)-carry, uint32(seq), noBadSeq, 1
+}
+
+// rtpSeq is tf_rtp_seq: RFC 3550 A.1 update_seq with duplicates counted
+// apart, and the steps a little ahead of the highest.
+func rtpSeq(st *bpf.RTPStats, seq uint16) int {
+	udelta := seq - uint16(st.MaxSeq)
+	if st.Packets != 0 && udelta >= 1 && udelta <= seqNear {
 		st.SeqSteps++
 	}
-	if delta < 0x8000 {
-		st.MaxSeq += uint32(delta)
+	if st.Probation != 0 {
+		if udelta != 1 {
+			st.Probation, st.MaxSeq = minSequential-1, uint32(seq)
+			return seqNew
+		}
+		st.MaxSeq = uint32(seq)
+		if st.Probation--; st.Probation != 0 {
+			return seqNext
+		}
+		rtpSeqInit(st, seq, 0)
+		st.Received++
+		return seqNext
 	}
+	switch {
+	case udelta != 0 && udelta < maxDropout:
+		st.MaxSeq += uint32(udelta)
+		if udelta >= seenReach {
+			st.Seen = 1
+		} else {
+			st.Seen = st.Seen<<udelta | 1
+		}
+		st.Received++
+		return seqNext
+	case udelta != 0 && udelta <= seqMod-maxMisorder:
+		if uint32(seq) != st.BadSeq {
+			st.BadSeq = (uint32(seq) + 1) & (seqMod - 1)
+			return seqHeld
+		}
+		rtpSeqInit(st, seq, st.MaxSeq-st.BaseSeq+1) // two in sequence: the sender restarted
+		st.Received++
+		return seqNext
+	}
+	if behind := -udelta; behind < seenReach {
+		bit := uint64(1) << behind
+		if st.Seen&bit != 0 {
+			st.Duplicates++
+			return seqDup
+		}
+		st.Seen |= bit
+	}
+	st.Received++
+	return seqLate
 }
 
 // rtpTs is tf_rtp_ts: frames and the clock from the highest timestamp; a
