@@ -30,6 +30,8 @@ deps: ## Install the Debian packages needed to generate and test (root)
 # Kernel programs with committed bpf2go output: the agent's, and the bench's
 # reference flow counter.
 BPF_DIRS := bpf cmd/teamsflow-bench/refcount
+# Generated from the kernel objects' BTF after them (bpf/internal/contractgen).
+CONTRACT_GEN := bpf/contract/contract_gen.go bpf/contract/contract_gen_test.go
 
 generate: deps ## Regenerate the kernel programs' Go bindings (bpf2go)
 	$(GO) generate $(addprefix ./,$(addsuffix /,$(BPF_DIRS)))
@@ -39,9 +41,9 @@ check-generated: deps ## Fail when the committed bpf2go output is stale
 	@tmp=$$(mktemp -d); trap 'rm -rf $$tmp' EXIT; \
 	for d in $(BPF_DIRS); do mkdir -p $$tmp/$$d && cp -r $$d/. $$tmp/$$d/; done; cp go.mod go.sum $$tmp/; \
 	(cd $$tmp && $(GO) generate $(addprefix ./,$(addsuffix /,$(BPF_DIRS))) >/dev/null) || exit 1; \
-	for d in $(BPF_DIRS); do for f in $$d/*_bpfel.go $$d/*_bpfel.o; do \
+	for f in $(CONTRACT_GEN) $(foreach d,$(BPF_DIRS),$(wildcard $(d)/*_bpfel.go $(d)/*_bpfel.o)); do \
 		cmp -s $$f $$tmp/$$f || { echo "$$f is stale: run 'make generate' and commit"; exit 1; }; \
-	done; done; echo "generated kernel objects are current"
+	done; echo "generated kernel objects are current"
 
 .PHONY: build
 build: ## Build bin/teamsflow and bin/teamsflow-sim

@@ -8,72 +8,31 @@ import (
 	_ "embed"
 	"fmt"
 	"io"
-	"structs"
 
 	"github.com/cilium/ebpf"
 )
-
-type procTfFlowKey struct {
-	_         structs.HostLayout
-	LocalAddr [16]uint8
-	PeerAddr  [16]uint8
-	LocalPort uint16
-	PeerPort  uint16
-	Protocol  uint8
-	Family    uint8
-	Pad       uint16
-	Netns     uint64
-}
-
-type procTfFlowStats struct {
-	_        structs.HostLayout
-	Protos   uint16
-	StunType uint16
-	Ifindex  uint32
-	Dir      [2]struct {
-		_          structs.HostLayout
-		Bytes      uint64
-		Packets    uint64
-		Last       uint64
-		TcpFlags   uint8
-		Dscp       uint8
-		HelloLeft  uint16
-		OwnerKnown uint8
-		Pad        [3]uint8
-		FirstNs    uint64
-	}
-	Cookie uint64
-	Owner  procTfOwner
-}
-
-type procTfOwner struct {
-	_        structs.HostLayout
-	CgroupId uint64
-	StartNs  uint64
-	Tgid     uint32
-	Pid      uint32
-	Uid      uint32
-	Gid      uint32
-	Comm     [16]int8
-}
 
 // Names of all BPF objects in the ELF.
 //
 // Used for safe lookups in a Collection or CollectionSpec.
 const (
-	procMapTfCounters        = "tf_counters"
-	procMapTfEvents          = "tf_events"
-	procMapTfFlows           = "tf_flows"
-	procMapTfOwners          = "tf_owners"
-	procProgTfExec           = "tf_exec"
-	procProgTfExit           = "tf_exit"
-	procProgTfExit1arg       = "tf_exit_1arg"
-	procVarUnusedTfClock     = "unused_tf_clock"
-	procVarUnusedTfFlowKey   = "unused_tf_flow_key"
-	procVarUnusedTfFlowSlot  = "unused_tf_flow_slot"
-	procVarUnusedTfFlowStats = "unused_tf_flow_stats"
-	procVarUnusedTfProcEvent = "unused_tf_proc_event"
-	procVarUnusedTfSockEvent = "unused_tf_sock_event"
+	procMapTfCounters         = "tf_counters"
+	procMapTfEvents           = "tf_events"
+	procMapTfFlows            = "tf_flows"
+	procMapTfOwners           = "tf_owners"
+	procProgTfExec            = "tf_exec"
+	procProgTfExit            = "tf_exit"
+	procProgTfExit1arg        = "tf_exit_1arg"
+	procVarUnusedTfClock      = "unused_tf_clock"
+	procVarUnusedTfCounter    = "unused_tf_counter"
+	procVarUnusedTfEventType  = "unused_tf_event_type"
+	procVarUnusedTfFlowKey    = "unused_tf_flow_key"
+	procVarUnusedTfFlowSlot   = "unused_tf_flow_slot"
+	procVarUnusedTfFlowStats  = "unused_tf_flow_stats"
+	procVarUnusedTfProcEvent  = "unused_tf_proc_event"
+	procVarUnusedTfProtoBits  = "unused_tf_proto_bits"
+	procVarUnusedTfSampleKind = "unused_tf_sample_kind"
+	procVarUnusedTfSockEvent  = "unused_tf_sock_event"
 )
 
 // loadProc returns the embedded CollectionSpec for proc.
@@ -137,12 +96,16 @@ type procMapSpecs struct {
 //
 // It can be passed ebpf.CollectionSpec.Assign.
 type procVariableSpecs struct {
-	UnusedTfClock     *ebpf.VariableSpec `ebpf:"unused_tf_clock"`
-	UnusedTfFlowKey   *ebpf.VariableSpec `ebpf:"unused_tf_flow_key"`
-	UnusedTfFlowSlot  *ebpf.VariableSpec `ebpf:"unused_tf_flow_slot"`
-	UnusedTfFlowStats *ebpf.VariableSpec `ebpf:"unused_tf_flow_stats"`
-	UnusedTfProcEvent *ebpf.VariableSpec `ebpf:"unused_tf_proc_event"`
-	UnusedTfSockEvent *ebpf.VariableSpec `ebpf:"unused_tf_sock_event"`
+	UnusedTfClock      *ebpf.VariableSpec `ebpf:"unused_tf_clock"`
+	UnusedTfCounter    *ebpf.VariableSpec `ebpf:"unused_tf_counter"`
+	UnusedTfEventType  *ebpf.VariableSpec `ebpf:"unused_tf_event_type"`
+	UnusedTfFlowKey    *ebpf.VariableSpec `ebpf:"unused_tf_flow_key"`
+	UnusedTfFlowSlot   *ebpf.VariableSpec `ebpf:"unused_tf_flow_slot"`
+	UnusedTfFlowStats  *ebpf.VariableSpec `ebpf:"unused_tf_flow_stats"`
+	UnusedTfProcEvent  *ebpf.VariableSpec `ebpf:"unused_tf_proc_event"`
+	UnusedTfProtoBits  *ebpf.VariableSpec `ebpf:"unused_tf_proto_bits"`
+	UnusedTfSampleKind *ebpf.VariableSpec `ebpf:"unused_tf_sample_kind"`
+	UnusedTfSockEvent  *ebpf.VariableSpec `ebpf:"unused_tf_sock_event"`
 }
 
 // procObjects contains all objects after they have been loaded into the kernel.
@@ -184,12 +147,16 @@ func (m *procMaps) Close() error {
 //
 // It can be passed to loadProcObjects or ebpf.CollectionSpec.LoadAndAssign.
 type procVariables struct {
-	UnusedTfClock     *ebpf.Variable `ebpf:"unused_tf_clock"`
-	UnusedTfFlowKey   *ebpf.Variable `ebpf:"unused_tf_flow_key"`
-	UnusedTfFlowSlot  *ebpf.Variable `ebpf:"unused_tf_flow_slot"`
-	UnusedTfFlowStats *ebpf.Variable `ebpf:"unused_tf_flow_stats"`
-	UnusedTfProcEvent *ebpf.Variable `ebpf:"unused_tf_proc_event"`
-	UnusedTfSockEvent *ebpf.Variable `ebpf:"unused_tf_sock_event"`
+	UnusedTfClock      *ebpf.Variable `ebpf:"unused_tf_clock"`
+	UnusedTfCounter    *ebpf.Variable `ebpf:"unused_tf_counter"`
+	UnusedTfEventType  *ebpf.Variable `ebpf:"unused_tf_event_type"`
+	UnusedTfFlowKey    *ebpf.Variable `ebpf:"unused_tf_flow_key"`
+	UnusedTfFlowSlot   *ebpf.Variable `ebpf:"unused_tf_flow_slot"`
+	UnusedTfFlowStats  *ebpf.Variable `ebpf:"unused_tf_flow_stats"`
+	UnusedTfProcEvent  *ebpf.Variable `ebpf:"unused_tf_proc_event"`
+	UnusedTfProtoBits  *ebpf.Variable `ebpf:"unused_tf_proto_bits"`
+	UnusedTfSampleKind *ebpf.Variable `ebpf:"unused_tf_sample_kind"`
+	UnusedTfSockEvent  *ebpf.Variable `ebpf:"unused_tf_sock_event"`
 }
 
 // procPrograms contains all programs after they have been loaded into the kernel.

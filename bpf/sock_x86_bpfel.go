@@ -8,127 +8,40 @@ import (
 	_ "embed"
 	"fmt"
 	"io"
-	"structs"
 
 	"github.com/cilium/ebpf"
 )
-
-type sockTfClock struct {
-	_       structs.HostLayout
-	Jiffies uint64
-	BootNs  uint64
-}
-
-type sockTfFlowDir struct {
-	_          structs.HostLayout
-	Bytes      uint64
-	Packets    uint64
-	Last       uint64
-	TcpFlags   uint8
-	Dscp       uint8
-	HelloLeft  uint16
-	OwnerKnown uint8
-	Pad        [3]uint8
-	FirstNs    uint64
-}
-
-type sockTfFlowKey struct {
-	_         structs.HostLayout
-	LocalAddr [16]uint8
-	PeerAddr  [16]uint8
-	LocalPort uint16
-	PeerPort  uint16
-	Protocol  uint8
-	Family    uint8
-	Pad       uint16
-	Netns     uint64
-}
-
-type sockTfFlowSlot struct {
-	_     structs.HostLayout
-	Key   sockTfFlowKey
-	Stats sockTfFlowStats
-}
-
-type sockTfFlowStats struct {
-	_        structs.HostLayout
-	Protos   uint16
-	StunType uint16
-	Ifindex  uint32
-	Dir      [2]sockTfFlowDir
-	Cookie   uint64
-	Owner    sockTfOwner
-}
-
-type sockTfOwner struct {
-	_        structs.HostLayout
-	CgroupId uint64
-	StartNs  uint64
-	Tgid     uint32
-	Pid      uint32
-	Uid      uint32
-	Gid      uint32
-	Comm     [16]int8
-}
-
-type sockTfProcEvent struct {
-	_        structs.HostLayout
-	Type     uint32
-	Tgid     uint32
-	Ppid     uint32
-	Uid      uint32
-	TsNs     uint64
-	StartNs  uint64
-	ExitCode int32
-	ArgsLen  uint32
-	Comm     [16]int8
-	Filename [128]int8
-	Args     [256]int8
-}
-
-type sockTfSockEvent struct {
-	_           structs.HostLayout
-	Type        uint32
-	Family      uint16
-	Protocol    uint8
-	Pad0        uint8
-	TsNs        uint64
-	Cookie      uint64
-	NetnsCookie uint64
-	Owner       sockTfOwner
-	LocalAddr   [16]uint8
-	PeerAddr    [16]uint8
-	LocalPort   uint16
-	PeerPort    uint16
-	Pad1        uint32
-}
 
 // Names of all BPF objects in the ELF.
 //
 // Used for safe lookups in a Collection or CollectionSpec.
 const (
-	sockMapTfCounters        = "tf_counters"
-	sockMapTfEvents          = "tf_events"
-	sockMapTfFlows           = "tf_flows"
-	sockMapTfOwners          = "tf_owners"
-	sockProgTfConnect4       = "tf_connect4"
-	sockProgTfConnect6       = "tf_connect6"
-	sockProgTfPostBind4      = "tf_post_bind4"
-	sockProgTfPostBind6      = "tf_post_bind6"
-	sockProgTfRecvmsg4       = "tf_recvmsg4"
-	sockProgTfRecvmsg6       = "tf_recvmsg6"
-	sockProgTfSendmsg4       = "tf_sendmsg4"
-	sockProgTfSendmsg6       = "tf_sendmsg6"
-	sockProgTfSockCreate     = "tf_sock_create"
-	sockProgTfSockRelease    = "tf_sock_release"
-	sockProgTfSockops        = "tf_sockops"
-	sockVarTfSockopsTask     = "tf_sockops_task"
-	sockVarUnusedTfClock     = "unused_tf_clock"
-	sockVarUnusedTfFlowKey   = "unused_tf_flow_key"
-	sockVarUnusedTfFlowSlot  = "unused_tf_flow_slot"
-	sockVarUnusedTfFlowStats = "unused_tf_flow_stats"
-	sockVarUnusedTfProcEvent = "unused_tf_proc_event"
-	sockVarUnusedTfSockEvent = "unused_tf_sock_event"
+	sockMapTfCounters         = "tf_counters"
+	sockMapTfEvents           = "tf_events"
+	sockMapTfFlows            = "tf_flows"
+	sockMapTfOwners           = "tf_owners"
+	sockProgTfConnect4        = "tf_connect4"
+	sockProgTfConnect6        = "tf_connect6"
+	sockProgTfPostBind4       = "tf_post_bind4"
+	sockProgTfPostBind6       = "tf_post_bind6"
+	sockProgTfRecvmsg4        = "tf_recvmsg4"
+	sockProgTfRecvmsg6        = "tf_recvmsg6"
+	sockProgTfSendmsg4        = "tf_sendmsg4"
+	sockProgTfSendmsg6        = "tf_sendmsg6"
+	sockProgTfSockCreate      = "tf_sock_create"
+	sockProgTfSockRelease     = "tf_sock_release"
+	sockProgTfSockops         = "tf_sockops"
+	sockVarTfSockopsTask      = "tf_sockops_task"
+	sockVarUnusedTfClock      = "unused_tf_clock"
+	sockVarUnusedTfCounter    = "unused_tf_counter"
+	sockVarUnusedTfEventType  = "unused_tf_event_type"
+	sockVarUnusedTfFlowKey    = "unused_tf_flow_key"
+	sockVarUnusedTfFlowSlot   = "unused_tf_flow_slot"
+	sockVarUnusedTfFlowStats  = "unused_tf_flow_stats"
+	sockVarUnusedTfProcEvent  = "unused_tf_proc_event"
+	sockVarUnusedTfProtoBits  = "unused_tf_proto_bits"
+	sockVarUnusedTfSampleKind = "unused_tf_sample_kind"
+	sockVarUnusedTfSockEvent  = "unused_tf_sock_event"
 )
 
 // loadSock returns the embedded CollectionSpec for sock.
@@ -200,13 +113,17 @@ type sockMapSpecs struct {
 //
 // It can be passed ebpf.CollectionSpec.Assign.
 type sockVariableSpecs struct {
-	TfSockopsTask     *ebpf.VariableSpec `ebpf:"tf_sockops_task"`
-	UnusedTfClock     *ebpf.VariableSpec `ebpf:"unused_tf_clock"`
-	UnusedTfFlowKey   *ebpf.VariableSpec `ebpf:"unused_tf_flow_key"`
-	UnusedTfFlowSlot  *ebpf.VariableSpec `ebpf:"unused_tf_flow_slot"`
-	UnusedTfFlowStats *ebpf.VariableSpec `ebpf:"unused_tf_flow_stats"`
-	UnusedTfProcEvent *ebpf.VariableSpec `ebpf:"unused_tf_proc_event"`
-	UnusedTfSockEvent *ebpf.VariableSpec `ebpf:"unused_tf_sock_event"`
+	TfSockopsTask      *ebpf.VariableSpec `ebpf:"tf_sockops_task"`
+	UnusedTfClock      *ebpf.VariableSpec `ebpf:"unused_tf_clock"`
+	UnusedTfCounter    *ebpf.VariableSpec `ebpf:"unused_tf_counter"`
+	UnusedTfEventType  *ebpf.VariableSpec `ebpf:"unused_tf_event_type"`
+	UnusedTfFlowKey    *ebpf.VariableSpec `ebpf:"unused_tf_flow_key"`
+	UnusedTfFlowSlot   *ebpf.VariableSpec `ebpf:"unused_tf_flow_slot"`
+	UnusedTfFlowStats  *ebpf.VariableSpec `ebpf:"unused_tf_flow_stats"`
+	UnusedTfProcEvent  *ebpf.VariableSpec `ebpf:"unused_tf_proc_event"`
+	UnusedTfProtoBits  *ebpf.VariableSpec `ebpf:"unused_tf_proto_bits"`
+	UnusedTfSampleKind *ebpf.VariableSpec `ebpf:"unused_tf_sample_kind"`
+	UnusedTfSockEvent  *ebpf.VariableSpec `ebpf:"unused_tf_sock_event"`
 }
 
 // sockObjects contains all objects after they have been loaded into the kernel.
@@ -248,13 +165,17 @@ func (m *sockMaps) Close() error {
 //
 // It can be passed to loadSockObjects or ebpf.CollectionSpec.LoadAndAssign.
 type sockVariables struct {
-	TfSockopsTask     *ebpf.Variable `ebpf:"tf_sockops_task"`
-	UnusedTfClock     *ebpf.Variable `ebpf:"unused_tf_clock"`
-	UnusedTfFlowKey   *ebpf.Variable `ebpf:"unused_tf_flow_key"`
-	UnusedTfFlowSlot  *ebpf.Variable `ebpf:"unused_tf_flow_slot"`
-	UnusedTfFlowStats *ebpf.Variable `ebpf:"unused_tf_flow_stats"`
-	UnusedTfProcEvent *ebpf.Variable `ebpf:"unused_tf_proc_event"`
-	UnusedTfSockEvent *ebpf.Variable `ebpf:"unused_tf_sock_event"`
+	TfSockopsTask      *ebpf.Variable `ebpf:"tf_sockops_task"`
+	UnusedTfClock      *ebpf.Variable `ebpf:"unused_tf_clock"`
+	UnusedTfCounter    *ebpf.Variable `ebpf:"unused_tf_counter"`
+	UnusedTfEventType  *ebpf.Variable `ebpf:"unused_tf_event_type"`
+	UnusedTfFlowKey    *ebpf.Variable `ebpf:"unused_tf_flow_key"`
+	UnusedTfFlowSlot   *ebpf.Variable `ebpf:"unused_tf_flow_slot"`
+	UnusedTfFlowStats  *ebpf.Variable `ebpf:"unused_tf_flow_stats"`
+	UnusedTfProcEvent  *ebpf.Variable `ebpf:"unused_tf_proc_event"`
+	UnusedTfProtoBits  *ebpf.Variable `ebpf:"unused_tf_proto_bits"`
+	UnusedTfSampleKind *ebpf.Variable `ebpf:"unused_tf_sample_kind"`
+	UnusedTfSockEvent  *ebpf.Variable `ebpf:"unused_tf_sock_event"`
 }
 
 // sockPrograms contains all programs after they have been loaded into the kernel.

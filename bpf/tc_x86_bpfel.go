@@ -8,120 +8,9 @@ import (
 	_ "embed"
 	"fmt"
 	"io"
-	"structs"
 
 	"github.com/cilium/ebpf"
 )
-
-type tcTfBudget struct {
-	_        structs.HostLayout
-	WindowNs uint64
-	Sent     uint64
-}
-
-type tcTfClock struct {
-	_       structs.HostLayout
-	Jiffies uint64
-	BootNs  uint64
-}
-
-type tcTfFlowKey struct {
-	_         structs.HostLayout
-	LocalAddr [16]uint8
-	PeerAddr  [16]uint8
-	LocalPort uint16
-	PeerPort  uint16
-	Protocol  uint8
-	Family    uint8
-	Pad       uint16
-	Netns     uint64
-}
-
-type tcTfFlowSlot struct {
-	_     structs.HostLayout
-	Key   tcTfFlowKey
-	Stats tcTfFlowStats
-}
-
-type tcTfFlowStats struct {
-	_        structs.HostLayout
-	Protos   uint16
-	StunType uint16
-	Ifindex  uint32
-	Dir      [2]struct {
-		_          structs.HostLayout
-		Bytes      uint64
-		Packets    uint64
-		Last       uint64
-		TcpFlags   uint8
-		Dscp       uint8
-		HelloLeft  uint16
-		OwnerKnown uint8
-		Pad        [3]uint8
-		FirstNs    uint64
-	}
-	Cookie uint64
-	Owner  tcTfOwner
-}
-
-type tcTfOwner struct {
-	_        structs.HostLayout
-	CgroupId uint64
-	StartNs  uint64
-	Tgid     uint32
-	Pid      uint32
-	Uid      uint32
-	Gid      uint32
-	Comm     [16]int8
-}
-
-type tcTfPayloadEvent struct {
-	_      structs.HostLayout
-	Type   uint32
-	Kind   uint8
-	Egress uint8
-	Len    uint16
-	TsNs   uint64
-	Flow   tcTfFlowKey
-	TcpSeq uint32
-	Pad    uint32
-	Data   [2048]uint8
-}
-
-type tcTfRtpKey struct {
-	_      structs.HostLayout
-	Flow   tcTfFlowKey
-	Ssrc   uint32
-	Egress uint8
-	Pad    [3]uint8
-}
-
-type tcTfRtpStats struct {
-	_              structs.HostLayout
-	Packets        uint64
-	PayloadBytes   uint64
-	PayloadSquares uint64
-	Markers        uint64
-	FirstNs        uint64
-	LastNs         uint64
-	Jitter16       uint64
-	BaseSeq        uint32
-	MaxSeq         uint32
-	LastTs         uint32
-	PayloadType    uint8
-	Relayed        uint8
-	Pad            [2]uint8
-	TsAdvance      uint64
-	PadBytes       uint64
-	MaxTs          uint32
-	Frames         uint32
-	SeqSteps       uint32
-	PadOnly        uint32
-	MainPt         uint8
-	Pad2           uint8
-	MainVotes      uint16
-	Pad3           uint32
-}
 
 // Names of all BPF objects in the ELF.
 //
@@ -145,13 +34,17 @@ const (
 	tcProgTfTcTestIngress     = "tf_tc_test_ingress"
 	tcVarTfSlotCount          = "tf_slot_count"
 	tcVarUnusedTfClock        = "unused_tf_clock"
+	tcVarUnusedTfCounter      = "unused_tf_counter"
+	tcVarUnusedTfEventType    = "unused_tf_event_type"
 	tcVarUnusedTfFlowKey      = "unused_tf_flow_key"
 	tcVarUnusedTfFlowSlot     = "unused_tf_flow_slot"
 	tcVarUnusedTfFlowStats    = "unused_tf_flow_stats"
 	tcVarUnusedTfPayloadEvent = "unused_tf_payload_event"
 	tcVarUnusedTfProcEvent    = "unused_tf_proc_event"
+	tcVarUnusedTfProtoBits    = "unused_tf_proto_bits"
 	tcVarUnusedTfRtpKey       = "unused_tf_rtp_key"
 	tcVarUnusedTfRtpStats     = "unused_tf_rtp_stats"
+	tcVarUnusedTfSampleKind   = "unused_tf_sample_kind"
 	tcVarUnusedTfSockEvent    = "unused_tf_sock_event"
 )
 
@@ -227,13 +120,17 @@ type tcMapSpecs struct {
 type tcVariableSpecs struct {
 	TfSlotCount          *ebpf.VariableSpec `ebpf:"tf_slot_count"`
 	UnusedTfClock        *ebpf.VariableSpec `ebpf:"unused_tf_clock"`
+	UnusedTfCounter      *ebpf.VariableSpec `ebpf:"unused_tf_counter"`
+	UnusedTfEventType    *ebpf.VariableSpec `ebpf:"unused_tf_event_type"`
 	UnusedTfFlowKey      *ebpf.VariableSpec `ebpf:"unused_tf_flow_key"`
 	UnusedTfFlowSlot     *ebpf.VariableSpec `ebpf:"unused_tf_flow_slot"`
 	UnusedTfFlowStats    *ebpf.VariableSpec `ebpf:"unused_tf_flow_stats"`
 	UnusedTfPayloadEvent *ebpf.VariableSpec `ebpf:"unused_tf_payload_event"`
 	UnusedTfProcEvent    *ebpf.VariableSpec `ebpf:"unused_tf_proc_event"`
+	UnusedTfProtoBits    *ebpf.VariableSpec `ebpf:"unused_tf_proto_bits"`
 	UnusedTfRtpKey       *ebpf.VariableSpec `ebpf:"unused_tf_rtp_key"`
 	UnusedTfRtpStats     *ebpf.VariableSpec `ebpf:"unused_tf_rtp_stats"`
+	UnusedTfSampleKind   *ebpf.VariableSpec `ebpf:"unused_tf_sample_kind"`
 	UnusedTfSockEvent    *ebpf.VariableSpec `ebpf:"unused_tf_sock_event"`
 }
 
@@ -292,13 +189,17 @@ func (m *tcMaps) Close() error {
 type tcVariables struct {
 	TfSlotCount          *ebpf.Variable `ebpf:"tf_slot_count"`
 	UnusedTfClock        *ebpf.Variable `ebpf:"unused_tf_clock"`
+	UnusedTfCounter      *ebpf.Variable `ebpf:"unused_tf_counter"`
+	UnusedTfEventType    *ebpf.Variable `ebpf:"unused_tf_event_type"`
 	UnusedTfFlowKey      *ebpf.Variable `ebpf:"unused_tf_flow_key"`
 	UnusedTfFlowSlot     *ebpf.Variable `ebpf:"unused_tf_flow_slot"`
 	UnusedTfFlowStats    *ebpf.Variable `ebpf:"unused_tf_flow_stats"`
 	UnusedTfPayloadEvent *ebpf.Variable `ebpf:"unused_tf_payload_event"`
 	UnusedTfProcEvent    *ebpf.Variable `ebpf:"unused_tf_proc_event"`
+	UnusedTfProtoBits    *ebpf.Variable `ebpf:"unused_tf_proto_bits"`
 	UnusedTfRtpKey       *ebpf.Variable `ebpf:"unused_tf_rtp_key"`
 	UnusedTfRtpStats     *ebpf.Variable `ebpf:"unused_tf_rtp_stats"`
+	UnusedTfSampleKind   *ebpf.Variable `ebpf:"unused_tf_sample_kind"`
 	UnusedTfSockEvent    *ebpf.Variable `ebpf:"unused_tf_sock_event"`
 }
 

@@ -8,151 +8,9 @@ import (
 	_ "embed"
 	"fmt"
 	"io"
-	"structs"
 
 	"github.com/cilium/ebpf"
 )
-
-type tcCompatTfBudget struct {
-	_        structs.HostLayout
-	WindowNs uint64
-	Sent     uint64
-}
-
-type tcCompatTfClock struct {
-	_       structs.HostLayout
-	Jiffies uint64
-	BootNs  uint64
-}
-
-type tcCompatTfFlowKey struct {
-	_         structs.HostLayout
-	LocalAddr [16]uint8
-	PeerAddr  [16]uint8
-	LocalPort uint16
-	PeerPort  uint16
-	Protocol  uint8
-	Family    uint8
-	Pad       uint16
-	Netns     uint64
-}
-
-type tcCompatTfFlowSlot struct {
-	_     structs.HostLayout
-	Key   tcCompatTfFlowKey
-	Stats tcCompatTfFlowStats
-}
-
-type tcCompatTfFlowStats struct {
-	_        structs.HostLayout
-	Protos   uint16
-	StunType uint16
-	Ifindex  uint32
-	Dir      [2]struct {
-		_          structs.HostLayout
-		Bytes      uint64
-		Packets    uint64
-		Last       uint64
-		TcpFlags   uint8
-		Dscp       uint8
-		HelloLeft  uint16
-		OwnerKnown uint8
-		Pad        [3]uint8
-		FirstNs    uint64
-	}
-	Cookie uint64
-	Owner  tcCompatTfOwner
-}
-
-type tcCompatTfOwner struct {
-	_        structs.HostLayout
-	CgroupId uint64
-	StartNs  uint64
-	Tgid     uint32
-	Pid      uint32
-	Uid      uint32
-	Gid      uint32
-	Comm     [16]int8
-}
-
-type tcCompatTfPayloadEvent struct {
-	_      structs.HostLayout
-	Type   uint32
-	Kind   uint8
-	Egress uint8
-	Len    uint16
-	TsNs   uint64
-	Flow   tcCompatTfFlowKey
-	TcpSeq uint32
-	Pad    uint32
-	Data   [2048]uint8
-}
-
-type tcCompatTfRtpKey struct {
-	_      structs.HostLayout
-	Flow   tcCompatTfFlowKey
-	Ssrc   uint32
-	Egress uint8
-	Pad    [3]uint8
-}
-
-type tcCompatTfRtpStats struct {
-	_              structs.HostLayout
-	Packets        uint64
-	PayloadBytes   uint64
-	PayloadSquares uint64
-	Markers        uint64
-	FirstNs        uint64
-	LastNs         uint64
-	Jitter16       uint64
-	BaseSeq        uint32
-	MaxSeq         uint32
-	LastTs         uint32
-	PayloadType    uint8
-	Relayed        uint8
-	Pad            [2]uint8
-	TsAdvance      uint64
-	PadBytes       uint64
-	MaxTs          uint32
-	Frames         uint32
-	SeqSteps       uint32
-	PadOnly        uint32
-	MainPt         uint8
-	Pad2           uint8
-	MainVotes      uint16
-	Pad3           uint32
-}
-
-type tcCompatTfSeen struct {
-	_ structs.HostLayout
-	K tcCompatTfFlowKey
-	P struct {
-		_          structs.HostLayout
-		Src        [16]uint8
-		Dst        [16]uint8
-		Sport      uint16
-		Dport      uint16
-		Protocol   uint8
-		Family     uint8
-		TcpFlags   uint8
-		Dscp       uint8
-		IpLen      uint32
-		Fragment   uint8
-		Pad        uint8
-		PayloadOff uint16
-		PayloadLen uint16
-		Pad2       uint16
-		TcpSeq     uint32
-	}
-	Tick  uint64
-	Segs  uint32
-	Bytes uint32
-}
-
-type tcCompatTfSkHead struct {
-	_ structs.HostLayout
-	B [256]uint8
-}
 
 // Names of all BPF objects in the ELF.
 //
@@ -178,13 +36,17 @@ const (
 	tcCompatProgTfTcIn              = "tf_tc_in"
 	tcCompatVarTfSlotCount          = "tf_slot_count"
 	tcCompatVarUnusedTfClock        = "unused_tf_clock"
+	tcCompatVarUnusedTfCounter      = "unused_tf_counter"
+	tcCompatVarUnusedTfEventType    = "unused_tf_event_type"
 	tcCompatVarUnusedTfFlowKey      = "unused_tf_flow_key"
 	tcCompatVarUnusedTfFlowSlot     = "unused_tf_flow_slot"
 	tcCompatVarUnusedTfFlowStats    = "unused_tf_flow_stats"
 	tcCompatVarUnusedTfPayloadEvent = "unused_tf_payload_event"
 	tcCompatVarUnusedTfProcEvent    = "unused_tf_proc_event"
+	tcCompatVarUnusedTfProtoBits    = "unused_tf_proto_bits"
 	tcCompatVarUnusedTfRtpKey       = "unused_tf_rtp_key"
 	tcCompatVarUnusedTfRtpStats     = "unused_tf_rtp_stats"
+	tcCompatVarUnusedTfSampleKind   = "unused_tf_sample_kind"
 	tcCompatVarUnusedTfSockEvent    = "unused_tf_sock_event"
 )
 
@@ -262,13 +124,17 @@ type tcCompatMapSpecs struct {
 type tcCompatVariableSpecs struct {
 	TfSlotCount          *ebpf.VariableSpec `ebpf:"tf_slot_count"`
 	UnusedTfClock        *ebpf.VariableSpec `ebpf:"unused_tf_clock"`
+	UnusedTfCounter      *ebpf.VariableSpec `ebpf:"unused_tf_counter"`
+	UnusedTfEventType    *ebpf.VariableSpec `ebpf:"unused_tf_event_type"`
 	UnusedTfFlowKey      *ebpf.VariableSpec `ebpf:"unused_tf_flow_key"`
 	UnusedTfFlowSlot     *ebpf.VariableSpec `ebpf:"unused_tf_flow_slot"`
 	UnusedTfFlowStats    *ebpf.VariableSpec `ebpf:"unused_tf_flow_stats"`
 	UnusedTfPayloadEvent *ebpf.VariableSpec `ebpf:"unused_tf_payload_event"`
 	UnusedTfProcEvent    *ebpf.VariableSpec `ebpf:"unused_tf_proc_event"`
+	UnusedTfProtoBits    *ebpf.VariableSpec `ebpf:"unused_tf_proto_bits"`
 	UnusedTfRtpKey       *ebpf.VariableSpec `ebpf:"unused_tf_rtp_key"`
 	UnusedTfRtpStats     *ebpf.VariableSpec `ebpf:"unused_tf_rtp_stats"`
+	UnusedTfSampleKind   *ebpf.VariableSpec `ebpf:"unused_tf_sample_kind"`
 	UnusedTfSockEvent    *ebpf.VariableSpec `ebpf:"unused_tf_sock_event"`
 }
 
@@ -331,13 +197,17 @@ func (m *tcCompatMaps) Close() error {
 type tcCompatVariables struct {
 	TfSlotCount          *ebpf.Variable `ebpf:"tf_slot_count"`
 	UnusedTfClock        *ebpf.Variable `ebpf:"unused_tf_clock"`
+	UnusedTfCounter      *ebpf.Variable `ebpf:"unused_tf_counter"`
+	UnusedTfEventType    *ebpf.Variable `ebpf:"unused_tf_event_type"`
 	UnusedTfFlowKey      *ebpf.Variable `ebpf:"unused_tf_flow_key"`
 	UnusedTfFlowSlot     *ebpf.Variable `ebpf:"unused_tf_flow_slot"`
 	UnusedTfFlowStats    *ebpf.Variable `ebpf:"unused_tf_flow_stats"`
 	UnusedTfPayloadEvent *ebpf.Variable `ebpf:"unused_tf_payload_event"`
 	UnusedTfProcEvent    *ebpf.Variable `ebpf:"unused_tf_proc_event"`
+	UnusedTfProtoBits    *ebpf.Variable `ebpf:"unused_tf_proto_bits"`
 	UnusedTfRtpKey       *ebpf.Variable `ebpf:"unused_tf_rtp_key"`
 	UnusedTfRtpStats     *ebpf.Variable `ebpf:"unused_tf_rtp_stats"`
+	UnusedTfSampleKind   *ebpf.Variable `ebpf:"unused_tf_sample_kind"`
 	UnusedTfSockEvent    *ebpf.Variable `ebpf:"unused_tf_sock_event"`
 }
 

@@ -3,7 +3,7 @@ package packet
 import (
 	"encoding/binary"
 
-	"github.com/teamsflow/teamsflow/bpf"
+	"github.com/teamsflow/teamsflow/bpf/contract"
 )
 
 // The Go twin of bpf/tf_hints.h: what a flow carries, read from the first
@@ -31,14 +31,14 @@ func (f *Flows) takeSampleBudget(tsNs uint64) bool {
 		f.budgetWindow, f.budgetSent = tsNs, 0
 	}
 	if f.budgetSent >= samplesPerSec {
-		f.Counters[bpf.CntSampleLimited]++
+		f.Counters[contract.CntSamplesRateLimited]++
 		return false
 	}
 	f.budgetSent++
 	return true
 }
 
-func (f *Flows) sample(data []byte, k bpf.FlowKey, p Packet, kind uint8, tsNs uint64) {
+func (f *Flows) sample(data []byte, k contract.FlowKey, p Packet, kind uint8, tsNs uint64) {
 	if !f.takeSampleBudget(tsNs) {
 		return
 	}
@@ -47,14 +47,14 @@ func (f *Flows) sample(data []byte, k bpf.FlowKey, p Packet, kind uint8, tsNs ui
 	if n == 0 || off+n > len(data) {
 		return
 	}
-	f.Samples = append(f.Samples, bpf.Sample{
-		Kind: kind, Egress: kind == bpf.SampleClientHello, Flow: k, TCPSeq: p.TCPSeq, TsNs: tsNs,
+	f.Samples = append(f.Samples, contract.Sample{
+		Kind: kind, Egress: kind == contract.SampleClientHello, Flow: k, TCPSeq: p.TCPSeq, TsNs: tsNs,
 		Data: append([]byte(nil), data[off:off+n]...),
 	})
 }
 
 // hints is tf_hints for one packet of flow k whose counters are s.
-func (f *Flows) hints(data []byte, s *bpf.FlowStats, k bpf.FlowKey, p Packet, egress bool, tsNs uint64) {
+func (f *Flows) hints(data []byte, s *contract.FlowStats, k contract.FlowKey, p Packet, egress bool, tsNs uint64) {
 	if p.Fragment {
 		return
 	}
@@ -65,7 +65,7 @@ func (f *Flows) hints(data []byte, s *bpf.FlowStats, k bpf.FlowKey, p Packet, eg
 	}
 }
 
-func (f *Flows) hintsUDP(data []byte, s *bpf.FlowStats, k bpf.FlowKey, p Packet, egress bool, tsNs uint64) {
+func (f *Flows) hintsUDP(data []byte, s *contract.FlowStats, k contract.FlowKey, p Packet, egress bool, tsNs uint64) {
 	d := s.Dir[1]
 	if egress {
 		d = s.Dir[0]
@@ -77,8 +77,8 @@ func (f *Flows) hintsUDP(data []byte, s *bpf.FlowStats, k bpf.FlowKey, p Packet,
 	if p.SrcPort == 53 || p.DstPort == 53 {
 		// DNS: a random query id can look like RTP. Answers are sampled.
 		if !egress && p.SrcPort == 53 {
-			s.Protos |= bpf.ProtoDNS
-			f.sample(data, k, p, bpf.SampleDNS, tsNs)
+			s.Protos |= contract.ProtoDNS
+			f.sample(data, k, p, contract.SampleDNS, tsNs)
 		}
 		return
 	}
@@ -95,26 +95,26 @@ func (f *Flows) hintsUDP(data []byte, s *bpf.FlowStats, k bpf.FlowKey, p Packet,
 		mlen := int(binary.BigEndian.Uint16(b[2:]))
 		switch {
 		case magic == stunMagic:
-			s.Protos |= bpf.ProtoSTUN
+			s.Protos |= contract.ProtoSTUN
 		case mlen+20 == n:
-			s.Protos |= bpf.ProtoMSTURN
+			s.Protos |= contract.ProtoMSTURN
 		default:
 			return
 		}
 		s.StunType = binary.BigEndian.Uint16(b)
 		if stunMethod(s.StunType) != 1 { // every method but binding is TURN's
-			s.Protos |= bpf.ProtoTURN
+			s.Protos |= contract.ProtoTURN
 		}
 	case c >= 20 && c < 64:
 		if b[1] == 0xFE {
-			s.Protos |= bpf.ProtoDTLS
+			s.Protos |= contract.ProtoDTLS
 		}
 	case c >= 64 && c < 80:
 		clen := int(binary.BigEndian.Uint16(b[2:]))
 		if clen+4 > n {
 			return
 		}
-		s.Protos |= bpf.ProtoChannelData
+		s.Protos |= contract.ProtoChannelData
 		inner, ok := load12(data, off+4)
 		if clen < 12 || !ok {
 			return
@@ -127,13 +127,13 @@ func (f *Flows) hintsUDP(data []byte, s *bpf.FlowStats, k bpf.FlowKey, p Packet,
 
 // hintsTCP is tf_hints_tcp: a ClientHello sent, followed into the segments
 // after its first until the record is complete.
-func (f *Flows) hintsTCP(data []byte, s *bpf.FlowStats, k bpf.FlowKey, p Packet, tsNs uint64) {
+func (f *Flows) hintsTCP(data []byte, s *contract.FlowStats, k contract.FlowKey, p Packet, tsNs uint64) {
 	n := p.PayloadLen
 	if n == 0 {
 		return
 	}
 	if s.Dir[0].HelloLeft != 0 {
-		f.sample(data, k, p, bpf.SampleClientHello, tsNs)
+		f.sample(data, k, p, contract.SampleClientHello, tsNs)
 		if n >= int(s.Dir[0].HelloLeft) {
 			s.Dir[0].HelloLeft = 0
 		} else {
@@ -148,13 +148,13 @@ func (f *Flows) hintsTCP(data []byte, s *bpf.FlowStats, k bpf.FlowKey, p Packet,
 	if !ok || b[0] != 0x16 || b[1] != 0x03 || b[5] != 0x01 {
 		return
 	}
-	s.Protos |= bpf.ProtoTLS
+	s.Protos |= contract.ProtoTLS
 	record := int(binary.BigEndian.Uint16(b[3:])) + 5
 	s.Dir[0].HelloLeft = 0
 	if record > n {
 		s.Dir[0].HelloLeft = uint16(record - n)
 	}
-	f.sample(data, k, p, bpf.SampleClientHello, tsNs)
+	f.sample(data, k, p, contract.SampleClientHello, tsNs)
 }
 
 // stunMethod is the RFC 5389 method of a STUN message type (the class bits
