@@ -54,8 +54,20 @@ build: ## Build bin/teamsflow and bin/teamsflow-sim
 # accounts. Only `make test-system` may change them.
 SYSTEM_STATE := /var/lib/dpkg/status /etc/passwd /etc/group
 
+# The analysis half: builds on any platform and imports nothing
+# kernel-specific, so that analyze runs on Windows and macOS.
+PORTABLE_PKGS := ./bpf/contract ./agent/observe ./agent/packet ./agent/capfile ./agent/dissect ./agent/names \
+	./agent/teams ./agent/classify ./agent/calls ./agent/analysis ./agent/record ./agent/health
+
+.PHONY: cross
+cross: ## Cross builds: teamsflow (analyze) for windows/amd64 and darwin/arm64; the analysis half imports nothing kernel-specific
+	GOOS=windows GOARCH=amd64 $(GO) build -o /dev/null ./cmd/teamsflow
+	GOOS=darwin GOARCH=arm64 $(GO) build -o /dev/null ./cmd/teamsflow
+	@bad=$$($(GO) list -deps $(PORTABLE_PKGS) | grep -E '^(github.com/cilium/|github.com/vishvananda/|github.com/teamsflow/teamsflow/bpf$$|github.com/teamsflow/teamsflow/agent/(kernel|attach|sockets|netns|netif|proc|api)$$)'); \
+	if [ -n "$$bad" ]; then echo "the analysis half imports kernel-specific packages:"; echo "$$bad"; exit 1; fi
+
 .PHONY: test
-test: deps check-generated otelcol ## Run every test that leaves the machine as it was (root: attaches eBPF programs, makes namespaces)
+test: deps check-generated otelcol cross ## Run every test that leaves the machine as it was (root: attaches eBPF programs, makes namespaces)
 	$(GO) vet ./...
 	@mkdir -p $(BIN) && sha256sum $(SYSTEM_STATE) > $(BIN)/.system-state
 	# -p 1: packages that attach programs must not see each other's traffic.
