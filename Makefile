@@ -4,10 +4,11 @@
 # test namespaces. Go tools are pinned in go.mod.
 
 GO       ?= go
+CAPTURES ?= ../shared/captures
 BIN      := bin
 VERSION  ?= $(shell git describe --tags --always --dirty 2>/dev/null || echo dev)
 LDFLAGS  := -X main.version=$(VERSION)
-APT_PKGS := clang llvm libbpf-dev iproute2 tmux systemd util-linux passwd rpm chromium
+APT_PKGS := clang llvm libbpf-dev iproute2 tmux systemd util-linux passwd rpm chromium qemu-user
 # Packages: deb and rpm versions must start with a digit and hold no '-'.
 PKG_DIR     ?= $(BIN)/package
 PKG_VERSION ?= $(shell echo $(VERSION) | sed -E 's/^v//; s/-/./g; /^[0-9]/!s/^/0.0.0+git./')
@@ -36,14 +37,24 @@ CONTRACT_GEN := bpf/contract/contract_gen.go bpf/contract/contract_gen_test.go
 generate: deps ## Regenerate the kernel programs' Go bindings (bpf2go)
 	$(GO) generate $(addprefix ./,$(addsuffix /,$(BPF_DIRS)))
 
+# The kernel objects are built once for every little-endian architecture
+# (bpf2go -target bpfel): no __TARGET_ARCH is defined, so the C cannot use
+# an architecture's pt_regs (bpf_tracing.h fails the build), and
+# check-generated builds them for amd64 and arm64 too and requires the same
+# bytes.
 .PHONY: check-generated
-check-generated: deps ## Fail when the committed bpf2go output is stale
+check-generated: deps ## Fail when the committed bpf2go output is stale, or differs built for amd64 or arm64
 	@tmp=$$(mktemp -d); trap 'rm -rf $$tmp' EXIT; \
 	for d in $(BPF_DIRS); do mkdir -p $$tmp/$$d && cp -r $$d/. $$tmp/$$d/; done; cp go.mod go.sum $$tmp/; \
 	(cd $$tmp && $(GO) generate $(addprefix ./,$(addsuffix /,$(BPF_DIRS))) >/dev/null) || exit 1; \
 	for f in $(CONTRACT_GEN) $(foreach d,$(BPF_DIRS),$(wildcard $(d)/*_bpfel.go $(d)/*_bpfel.o)); do \
 		cmp -s $$f $$tmp/$$f || { echo "$$f is stale: run 'make generate' and commit"; exit 1; }; \
-	done; echo "generated kernel objects are current"
+	done; echo "generated kernel objects are current"; \
+	sed -i 's/-target bpfel /-target amd64,arm64 /' $(addprefix $$tmp/,$(addsuffix /gen.go,$(BPF_DIRS))); \
+	(cd $$tmp && $(GO) generate $(addprefix ./,$(addsuffix /,$(BPF_DIRS))) >/dev/null) || exit 1; \
+	for f in $(foreach d,$(BPF_DIRS),$(wildcard $(d)/*_bpfel.o)); do for arch in x86 arm64; do \
+		cmp -s $$f $$tmp/$${f%_bpfel.o}_$${arch}_bpfel.o || { echo "$$f differs from its $$arch build: the kernel code must not depend on the architecture"; exit 1; }; \
+	done; done; echo "the kernel objects are the same for amd64 and arm64"
 
 .PHONY: build
 build: ## Build bin/teamsflow and bin/teamsflow-sim
@@ -60,9 +71,23 @@ PORTABLE_PKGS := ./bpf/contract ./agent/observe ./agent/packet ./agent/capfile .
 	./agent/teams ./agent/classify ./agent/calls ./agent/analysis ./agent/record ./agent/health
 
 .PHONY: cross
-cross: ## Cross builds: teamsflow (analyze) for windows/amd64 and darwin/arm64; the analysis half imports nothing kernel-specific
+cross: deps ## Cross builds: teamsflow (analyze) for windows/amd64 and darwin/arm64; the analysis half imports nothing kernel-specific
 	GOOS=windows GOARCH=amd64 $(GO) build -o /dev/null ./cmd/teamsflow
 	GOOS=darwin GOARCH=arm64 $(GO) build -o /dev/null ./cmd/teamsflow
+	GOARCH=arm64 $(GO) build ./...
+	@# On arm64 (qemu-user): the kernel objects' ELF and BTF, and analyze's
+	@# output on a capture equal to amd64's.
+	@mkdir -p $(BIN)/arm64
+	GOARCH=arm64 $(GO) test -c -o $(BIN)/arm64/bpf.test ./bpf
+	GOARCH=arm64 $(GO) test -c -o $(BIN)/arm64/contract.test ./bpf/contract
+	cd bpf && qemu-aarch64 ../$(BIN)/arm64/bpf.test -test.run 'TestBindingsServe|TestEmbeddedObjects'
+	cd bpf/contract && qemu-aarch64 ../../$(BIN)/arm64/contract.test
+	@if [ -f $(CAPTURES)/teams.pcap ]; then \
+		GOARCH=arm64 $(GO) build -o $(BIN)/arm64/teamsflow ./cmd/teamsflow && $(GO) build -o $(BIN)/teamsflow-host ./cmd/teamsflow && \
+		qemu-aarch64 $(BIN)/arm64/teamsflow analyze --json $(CAPTURES)/teams.pcap > $(BIN)/arm64/analyze.json && \
+		$(BIN)/teamsflow-host analyze --json $(CAPTURES)/teams.pcap > $(BIN)/analyze-host.json && \
+		cmp $(BIN)/arm64/analyze.json $(BIN)/analyze-host.json && echo "analyze on arm64: $$(wc -l < $(BIN)/analyze-host.json) records, as on $$($(GO) env GOARCH)" || exit 1; \
+	else echo "analyze on arm64: skipped ($(CAPTURES)/teams.pcap missing)"; fi
 	@bad=$$($(GO) list -deps $(PORTABLE_PKGS) | grep -E '^(github.com/cilium/|github.com/vishvananda/|github.com/teamsflow/teamsflow/bpf$$|github.com/teamsflow/teamsflow/agent/(kernel|attach|sockets|netns|netif|proc|api)$$)'); \
 	if [ -n "$$bad" ]; then echo "the analysis half imports kernel-specific packages:"; echo "$$bad"; exit 1; fi
 
@@ -138,8 +163,6 @@ package: ## Build the .deb and .rpm (static binary, systemd unit, config) into $
 		TEAMSFLOW_BINARY=$(PKG_DIR)/teamsflow PKG_VERSION=$(PKG_VERSION) GOARCH=$$($(GO) env GOARCH) \
 		$(GO) tool nfpm package --config deploy/packaging/nfpm.yaml --packager $$fmt --target $(PKG_DIR)/ || exit 1; \
 	done
-
-CAPTURES ?= ../shared/captures
 
 .PHONY: eval
 # Each public capture's records against the notes of its README

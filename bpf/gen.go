@@ -6,9 +6,9 @@ package bpf
 // The bindings carry no types (-no-global-types): the types the kernel
 // shares with Go are generated once, into bpf/contract, from the objects'
 // BTF, after the objects are built.
-//go:generate go tool bpf2go -cc clang -cflags "-O2 -g -Wall -Werror -Wpadded -mcpu=v3" -target amd64 -no-global-types sock sock.c
-//go:generate go tool bpf2go -cc clang -cflags "-O2 -g -Wall -Werror -Wpadded -mcpu=v3" -target amd64 -no-global-types proc proc.c
-//go:generate go tool bpf2go -cc clang -cflags "-O2 -g -Wall -Werror -Wpadded -mcpu=v3" -target amd64 -no-global-types tc tc.c
+//go:generate go tool bpf2go -cc clang -cflags "-O2 -g -Wall -Werror -Wpadded -mcpu=v3" -target bpfel -no-global-types sock sock.c
+//go:generate go tool bpf2go -cc clang -cflags "-O2 -g -Wall -Werror -Wpadded -mcpu=v3" -target bpfel -no-global-types proc proc.c
+//go:generate go tool bpf2go -cc clang -cflags "-O2 -g -Wall -Werror -Wpadded -mcpu=v3" -target bpfel -no-global-types tc tc.c
 // The classifier for kernels without the kfuncs bpf_cast_to_kern_ctx and bpf_rdonly_cast (before 6.3): see tc.c.
-//go:generate go tool bpf2go -cc clang -cflags "-O2 -g -Wall -Werror -Wpadded -mcpu=v3 -DTF_COMPAT" -target amd64 -no-global-types tcCompat tc.c
-//go:generate go run ./internal/contractgen -out contract/contract_gen.go -test-out contract/contract_gen_test.go sock_x86_bpfel.o proc_x86_bpfel.o tc_x86_bpfel.o tccompat_x86_bpfel.o
+//go:generate go tool bpf2go -cc clang -cflags "-O2 -g -Wall -Werror -Wpadded -mcpu=v3 -DTF_COMPAT" -target bpfel -no-global-types tcCompat tc.c
+//go:generate go run ./internal/contractgen -out contract/contract_gen.go -test-out contract/contract_gen_test.go sock_bpfel.o proc_bpfel.o tc_bpfel.o tccompat_bpfel.o
