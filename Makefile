@@ -8,10 +8,10 @@ CAPTURES ?= ../shared/captures
 BIN      := bin
 VERSION  ?= $(shell git describe --tags --always --dirty 2>/dev/null || echo dev)
 LDFLAGS  := -X main.version=$(VERSION)
-APT_PKGS := clang llvm libbpf-dev iproute2 tmux systemd util-linux passwd rpm chromium qemu-user
+APT_PKGS := clang llvm libbpf-dev iproute2 tmux systemd util-linux passwd rpm chromium qemu-user zip
 # Packages: deb and rpm versions must start with a digit and hold no '-'.
 PKG_DIR     ?= $(BIN)/package
-PKG_VERSION ?= $(shell echo $(VERSION) | sed -E 's/^v//; s/-/./g; /^[0-9]/!s/^/0.0.0+git./')
+PKG_VERSION ?= $(shell echo $(VERSION) | sed -E 's/^v//; s/-/./g; /^[0-9]+\.[0-9]/!s/^/0.0.0+git./')
 
 .DEFAULT_GOAL := help
 
@@ -156,13 +156,40 @@ demo: build ## A 20-second simulated Teams call watched by teamsflow; prints the
 	test $$play -eq 0 && test $$cap -eq 0
 
 .PHONY: package
-package: ## Build the .deb and .rpm (static binary, systemd unit, config) into $(PKG_DIR)
+# PKG_ARCH, not GOARCH: `go tool nfpm` would build nfpm itself for GOARCH.
+PKG_ARCH ?= $(shell $(GO) env GOARCH)
+
+package: ## Build the .deb and .rpm (static binary, systemd unit, config) for PKG_ARCH (default: this machine's) into $(PKG_DIR)
 	@mkdir -p $(PKG_DIR)
-	CGO_ENABLED=0 $(GO) build -trimpath -ldflags "$(LDFLAGS)" -o $(PKG_DIR)/teamsflow ./cmd/teamsflow
+	GOARCH=$(PKG_ARCH) CGO_ENABLED=0 $(GO) build -trimpath -ldflags "$(LDFLAGS)" -o $(PKG_DIR)/teamsflow ./cmd/teamsflow
 	@for fmt in deb rpm; do \
-		TEAMSFLOW_BINARY=$(PKG_DIR)/teamsflow PKG_VERSION=$(PKG_VERSION) GOARCH=$$($(GO) env GOARCH) \
+		TEAMSFLOW_BINARY=$(PKG_DIR)/teamsflow PKG_VERSION=$(PKG_VERSION) PKG_ARCH=$(PKG_ARCH) \
 		$(GO) tool nfpm package --config deploy/packaging/nfpm.yaml --packager $$fmt --target $(PKG_DIR)/ || exit 1; \
 	done
+
+# Release: the agent's packages for each Linux architecture, and analyze
+# (which reads capture files anywhere) for the other platforms.
+RELEASE_DIR    ?= $(BIN)/release
+RELEASE_ARCHES := amd64 arm64
+ANALYZE_PLATFORMS := windows/amd64 darwin/arm64
+
+.PHONY: release
+release: ## Build the .deb and .rpm for amd64 and arm64, and analyze archives for windows/amd64 and darwin/arm64, into $(RELEASE_DIR)
+	@rm -rf $(RELEASE_DIR) && mkdir -p $(RELEASE_DIR)
+	@for arch in $(RELEASE_ARCHES); do \
+		$(MAKE) --no-print-directory package PKG_ARCH=$$arch PKG_DIR=$(RELEASE_DIR)/linux-$$arch >/dev/null || exit 1; \
+		mv $(RELEASE_DIR)/linux-$$arch/*.deb $(RELEASE_DIR)/linux-$$arch/*.rpm $(RELEASE_DIR)/ && rm -rf $(RELEASE_DIR)/linux-$$arch; \
+	done
+	@for p in $(ANALYZE_PLATFORMS); do \
+		os=$${p%/*}; arch=$${p#*/}; dir=$(RELEASE_DIR)/teamsflow-$(PKG_VERSION)-$$os-$$arch; exe=teamsflow; \
+		[ $$os = windows ] && exe=teamsflow.exe; \
+		mkdir -p $$dir && cp LICENSE README.md $$dir/ || exit 1; \
+		GOOS=$$os GOARCH=$$arch CGO_ENABLED=0 $(GO) build -trimpath -ldflags "$(LDFLAGS)" -o $$dir/$$exe ./cmd/teamsflow || exit 1; \
+		if [ $$os = windows ]; then (cd $(RELEASE_DIR) && zip -qr $$(basename $$dir).zip $$(basename $$dir)); \
+		else tar -C $(RELEASE_DIR) -czf $$dir.tar.gz $$(basename $$dir); fi || exit 1; \
+		rm -rf $$dir; \
+	done
+	@ls -1 $(RELEASE_DIR)
 
 .PHONY: eval
 # Each public capture's records against the notes of its README
