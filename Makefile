@@ -74,6 +74,8 @@ PORTABLE_PKGS := ./bpf/contract ./agent/observe ./agent/packet ./agent/capfile .
 cross: deps ## Cross builds: teamsflow (analyze) for windows/amd64 and darwin/arm64; the analysis half imports nothing kernel-specific
 	GOOS=windows GOARCH=amd64 $(GO) build -o /dev/null ./cmd/teamsflow
 	GOOS=darwin GOARCH=arm64 $(GO) build -o /dev/null ./cmd/teamsflow
+	GOOS=windows GOARCH=amd64 $(GO) build $(PORTABLE_PKGS)
+	GOOS=darwin GOARCH=arm64 $(GO) build $(PORTABLE_PKGS)
 	GOARCH=arm64 $(GO) build ./...
 	@# On arm64 (qemu-user): the kernel objects' ELF and BTF, and analyze's
 	@# output on a capture equal to amd64's.
