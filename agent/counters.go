@@ -1,14 +1,14 @@
 package agent
 
 import (
-	"github.com/teamsflow/teamsflow/bpf"
+	"github.com/teamsflow/teamsflow/bpf/contract"
 )
 
 // Counters are the agent's own figures: what it tracks and what it lost.
 type Counters struct {
 	FlowsTracked int               `json:"flows_tracked"`
 	Processes    int               `json:"processes_known"`
-	Kernel       map[string]uint64 `json:"kernel"`           // bpf.CounterNames
+	Kernel       map[string]uint64 `json:"kernel"`           // contract.CounterNames
 	BadEvents    uint64            `json:"events_malformed"` // ring-buffer records that did not decode
 	// DroppedEvents were read from the ring buffer but found the event
 	// queue full (the work they cause fell behind).
@@ -21,7 +21,7 @@ func (a *Agent) Counters() (Counters, error) {
 		Kernel: map[string]uint64{}, BadEvents: a.badEvts.Load(), DroppedEvents: a.queue.Dropped()}
 	k, err := a.objs.ReadCounters()
 	for i, v := range k {
-		c.Kernel[bpf.CounterNames[i]] = v
+		c.Kernel[contract.CounterNames[i]] = v
 	}
 	return c, err
 }

@@ -8,6 +8,7 @@ import (
 	"github.com/teamsflow/teamsflow/agent/proc"
 	"github.com/teamsflow/teamsflow/agent/sockets"
 	"github.com/teamsflow/teamsflow/bpf"
+	"github.com/teamsflow/teamsflow/bpf/contract"
 )
 
 // applyEvent decodes one ring-buffer record from the event queue and
@@ -28,21 +29,21 @@ func (a *Agent) handleEvent(ev any) {
 		a.handleSock(e)
 	case *bpf.ProcEvent:
 		a.handleProc(e)
-	case *bpf.Sample:
+	case *contract.Sample:
 		a.media.addSample(e)
 	}
 }
 
 func (a *Agent) handleSock(e *bpf.SockEvent) {
-	switch bpf.EventType(e.Type) {
-	case bpf.EvSockOpen, bpf.EvSockOwner:
+	switch contract.EventType(e.Type) {
+	case contract.EvSockOpen, contract.EvSockOwner:
 		a.table.SocketOwner(e.Cookie, e.Owner)
 		a.learnProcess(e.Owner)
-	case bpf.EvTCPEstab:
+	case contract.EvTCPEstab:
 		a.table.SocketOwner(e.Cookie, e.Owner)
 		local, peer := eventAddrs(e)
 		a.table.SocketTuple(e.NetnsCookie, e.Protocol, local, peer, e.Cookie)
-	case bpf.EvSockClose:
+	case contract.EvSockClose:
 		a.table.SocketOwner(e.Cookie, e.Owner)
 		a.table.SocketClosed(e.Cookie, a.clock.Wall(e.TsNs))
 	}
@@ -58,15 +59,15 @@ func (a *Agent) learnProcess(o bpf.Owner) {
 
 func (a *Agent) handleProc(e *bpf.ProcEvent) {
 	key := proc.KeyFromBootNs(e.Tgid, e.StartNs)
-	switch bpf.EventType(e.Type) {
-	case bpf.EvProcExec:
+	switch contract.EventType(e.Type) {
+	case contract.EvProcExec:
 		args := make([]byte, min(int(e.ArgsLen), len(e.Args)))
 		for i := range args {
 			args[i] = byte(e.Args[i])
 		}
-		a.procs.ExecEvent(proc.ExecEvent{Key: key, PPID: e.Ppid, UID: e.Uid, Comm: bpf.CString(e.Comm[:]),
-			Filename: bpf.CString(e.Filename[:]), Cmdline: proc.SplitArgs(args)})
-	case bpf.EvProcExit:
+		a.procs.ExecEvent(proc.ExecEvent{Key: key, PPID: e.Ppid, UID: e.Uid, Comm: contract.CString(e.Comm[:]),
+			Filename: contract.CString(e.Filename[:]), Cmdline: proc.SplitArgs(args)})
+	case contract.EvProcExit:
 		a.procs.Exit(key, a.clock.Wall(e.TsNs))
 	}
 }
@@ -79,7 +80,7 @@ func (a *Agent) badEvent(err error) {
 
 func eventAddrs(e *bpf.SockEvent) (local, peer netip.AddrPort) {
 	ipv4 := e.Family == 2 // AF_INET
-	return bpf.AddrPort(ipv4, e.LocalAddr, e.LocalPort), bpf.AddrPort(ipv4, e.PeerAddr, e.PeerPort)
+	return contract.AddrPort(ipv4, e.LocalAddr, e.LocalPort), contract.AddrPort(ipv4, e.PeerAddr, e.PeerPort)
 }
 
 // backfill gives owners to the sockets that existed before the agent.

@@ -13,6 +13,7 @@ import (
 	"github.com/teamsflow/teamsflow/agent/kernel"
 	"github.com/teamsflow/teamsflow/agent/proc"
 	"github.com/teamsflow/teamsflow/bpf"
+	"github.com/teamsflow/teamsflow/bpf/contract"
 )
 
 // A socket's life as the ring buffer reports it (open, owner, TCP
@@ -25,7 +26,7 @@ func BenchmarkHandleSocketEvents(b *testing.B) {
 		b.Fatal("this process is not in /proc")
 	}
 	var records [][]byte
-	for _, typ := range []bpf.EventType{bpf.EvSockOpen, bpf.EvSockOwner, bpf.EvTCPEstab, bpf.EvSockClose} {
+	for _, typ := range []contract.EventType{contract.EvSockOpen, contract.EvSockOwner, contract.EvTCPEstab, contract.EvSockClose} {
 		ev := bpf.SockEvent{Type: uint32(typ), Family: 2, Protocol: 6, TsNs: 5_000_000_000, NetnsCookie: 1, LocalPort: 40000, PeerPort: 443}
 		ev.Owner.Tgid, ev.Owner.Pid, ev.Owner.StartNs = self.PID, self.PID, self.StartTicks*10_000_000
 		copy(ev.LocalAddr[:], []byte{10, 99, 0, 2})

@@ -16,6 +16,7 @@ import (
 	"github.com/teamsflow/teamsflow/agent/packet"
 	"github.com/teamsflow/teamsflow/agent/testenv"
 	"github.com/teamsflow/teamsflow/bpf"
+	"github.com/teamsflow/teamsflow/bpf/contract"
 )
 
 // garbageLoad is what one sender put on the wire: the frames the kernel
@@ -163,7 +164,7 @@ func TestMalformedTrafficLive(t *testing.T) {
 	}
 	t.Logf("garbage sent: %d egress, %d ingress, %d raw IPv4 (refused by the kernel: %d, %d, %d); twin: %d parse_short, %d ip_fragment, %d flows",
 		len(loads[0].sent), len(loads[1].sent), len(loads[2].sent), loads[0].refused, loads[1].refused, loads[2].refused,
-		twin.Counters[bpf.CntParseShort], twin.Counters[bpf.CntIPFragment], len(twin.Stats))
+		twin.Counters[contract.CntParseShort], twin.Counters[contract.CntIPFragment], len(twin.Stats))
 
 	c := findFlow(t, a, ns, "tcp", port(t, tcpCli.Ready), 7201)
 	assertOwner(t, c, tcpCli)
@@ -191,8 +192,8 @@ func assertGarbageCounted(t *testing.T, a *Agent, twin *packet.Flows) {
 		t.Fatal(err)
 	}
 	t.Logf("agent counters: %v", got.Kernel)
-	for _, i := range []bpf.CounterIdx{bpf.CntParseShort, bpf.CntIPFragment} {
-		if name := bpf.CounterNames[i]; got.Kernel[name] != twin.Counters[i] {
+	for _, i := range []contract.Counter{contract.CntParseShort, contract.CntIPFragment} {
+		if name := contract.CounterNames[i]; got.Kernel[name] != twin.Counters[i] {
 			t.Errorf("%s = %d, want %d (the garbage's)", name, got.Kernel[name], twin.Counters[i])
 		}
 	}

@@ -8,6 +8,7 @@ import (
 	"github.com/teamsflow/teamsflow/agent/kernel"
 	"github.com/teamsflow/teamsflow/agent/observe"
 	"github.com/teamsflow/teamsflow/bpf"
+	"github.com/teamsflow/teamsflow/bpf/contract"
 )
 
 // maxPendingSamples bounds the DNS/ClientHello samples waiting for the next
@@ -24,11 +25,11 @@ type media struct {
 	// rtp holds the RTP sources by flow, so that forgetting an expired
 	// flow does not scan every source of every other flow.
 	rtp     map[bpf.FlowKey]map[bpf.RTPKey]bpf.RTPStats
-	samples []bpf.Sample
+	samples []contract.Sample
 	dropped uint64 // samples dropped because too many were pending
 }
 
-func (m *media) addSample(s *bpf.Sample) {
+func (m *media) addSample(s *contract.Sample) {
 	m.mu.Lock()
 	defer m.mu.Unlock()
 	if len(m.samples) >= maxPendingSamples {
@@ -159,7 +160,7 @@ func (m *media) putRTP(k bpf.RTPKey, s bpf.RTPStats) {
 	if m.rtp == nil {
 		m.rtp = map[bpf.FlowKey]map[bpf.RTPKey]bpf.RTPStats{}
 	}
-	fk := bpf.FlowKey(k.Flow)
+	fk := k.Flow
 	sources := m.rtp[fk]
 	if sources == nil {
 		sources = map[bpf.RTPKey]bpf.RTPStats{}

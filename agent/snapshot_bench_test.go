@@ -88,7 +88,7 @@ func (sb *snapshotBench) add(i int, k bpf.FlowKey, last uint64) {
 		return
 	}
 	for ssrc := range uint32(4) {
-		rk := bpf.RTPKey{Flow: bpf.RTPFlowKey(k), Ssrc: 0x1000*uint32(i) + ssrc, Egress: uint8(ssrc % 2)}
+		rk := bpf.RTPKey{Flow: k, Ssrc: 0x1000*uint32(i) + ssrc, Egress: uint8(ssrc % 2)}
 		sb.a.media.putRTP(rk, bpf.RTPStats{Packets: 3000, PayloadBytes: 300_000, FirstNs: last - uint64(time.Minute),
 			LastNs: last, BaseSeq: 100, MaxSeq: 3099, PayloadType: 111})
 	}

@@ -1,6 +1,8 @@
 package bpf
 
 import (
+	"github.com/teamsflow/teamsflow/bpf/contract"
+
 	"encoding/binary"
 	"fmt"
 	"maps"
@@ -202,13 +204,13 @@ func TestProtocolAfterPayloadsShowingNone(t *testing.T) {
 		body []byte
 		want uint16
 	}{
-		{"stun binding", slices.Concat([]byte{0, 1, 0, 0}, magic, make([]byte, 12)), ProtoSTUN},
-		{"turn allocate", slices.Concat([]byte{0, 3, 0, 0}, magic, make([]byte, 12)), ProtoSTUN | ProtoTURN},
-		{"ms-turn", slices.Concat([]byte{1, 1, 0, 8}, make([]byte, 24)), ProtoMSTURN},
-		{"dtls", slices.Concat([]byte{22, 0xFE, 0xFD}, make([]byte, 30)), ProtoDTLS},
-		{"channeldata rtp", slices.Concat([]byte{0x40, 0, 0, 16}, rtp, make([]byte, 4)), ProtoChannelData | ProtoRTP},
-		{"rtp", slices.Concat(rtp, make([]byte, 20)), ProtoRTP},
-		{"rtcp", slices.Concat([]byte{0x80, 200, 0, 6}, make([]byte, 24)), ProtoRTCP},
+		{"stun binding", slices.Concat([]byte{0, 1, 0, 0}, magic, make([]byte, 12)), contract.ProtoSTUN},
+		{"turn allocate", slices.Concat([]byte{0, 3, 0, 0}, magic, make([]byte, 12)), contract.ProtoSTUN | contract.ProtoTURN},
+		{"ms-turn", slices.Concat([]byte{1, 1, 0, 8}, make([]byte, 24)), contract.ProtoMSTURN},
+		{"dtls", slices.Concat([]byte{22, 0xFE, 0xFD}, make([]byte, 30)), contract.ProtoDTLS},
+		{"channeldata rtp", slices.Concat([]byte{0x40, 0, 0, 16}, rtp, make([]byte, 4)), contract.ProtoChannelData | contract.ProtoRTP},
+		{"rtp", slices.Concat(rtp, make([]byte, 20)), contract.ProtoRTP},
+		{"rtcp", slices.Concat([]byte{0x80, 200, 0, 6}, make([]byte, 24)), contract.ProtoRTCP},
 		{"none", make([]byte, 40), 0},
 	}
 	const before = 14 // past the owner search, within the hint tries

@@ -1,7 +1,5 @@
 package bpf
 
-import "net/netip"
-
 // MergeCPUs folds the per-CPU slots of one flow into one value: counters
 // add up, first/last seen take the earliest/latest, the DSCP is the one of
 // the most recent packet. The socket (cookie and owner, together) comes
@@ -46,37 +44,4 @@ func mergeDir(out, in *FlowDir) {
 		out.Dscp = in.Dscp
 	}
 	out.TcpFlags |= in.TcpFlags
-}
-
-// Sample is a payload event in Go form: a DNS answer received, a TLS
-// ClientHello segment sent, or a STUN Binding message either way (struct
-// tf_payload_event).
-type Sample struct {
-	Kind   uint8 // SampleDNS, SampleClientHello or SampleSTUN
-	Egress bool  // sent by the local end
-	Flow   FlowKey
-	TCPSeq uint32
-	TsNs   uint64 // CLOCK_BOOTTIME (capture time in capture files)
-	Data   []byte
-}
-
-// CString reads a NUL-terminated kernel char array (comm, filename).
-func CString(b []int8) string {
-	out := make([]byte, 0, len(b))
-	for _, c := range b {
-		if c == 0 {
-			break
-		}
-		out = append(out, byte(c))
-	}
-	return string(out)
-}
-
-// AddrPort reads an address as the kernel structs store it (network order,
-// IPv4 in the first 4 bytes) with a port in host order.
-func AddrPort(ipv4 bool, addr [16]uint8, port uint16) netip.AddrPort {
-	if ipv4 {
-		return netip.AddrPortFrom(netip.AddrFrom4([4]byte(addr[:4])), port)
-	}
-	return netip.AddrPortFrom(netip.AddrFrom16(addr).Unmap(), port)
 }

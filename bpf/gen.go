@@ -3,8 +3,12 @@
 // for the rules the C code follows.
 package bpf
 
-//go:generate go tool bpf2go -cc clang -cflags "-O2 -g -Wall -Werror -Wpadded -mcpu=v3" -target amd64 -type tf_owner -type tf_sock_event -type tf_proc_event -type tf_flow_key -type tf_flow_stats -type tf_flow_dir -type tf_clock -type tf_flow_slot sock sock.c
-//go:generate go tool bpf2go -cc clang -cflags "-O2 -g -Wall -Werror -Wpadded -mcpu=v3" -target amd64 proc proc.c
-//go:generate go tool bpf2go -cc clang -cflags "-O2 -g -Wall -Werror -Wpadded -mcpu=v3" -target amd64 -type tf_rtp_key -type tf_rtp_stats -type tf_payload_event tc tc.c
+// The bindings carry no types (-no-global-types): the types the kernel
+// shares with Go are generated once, into bpf/contract, from the objects'
+// BTF, after the objects are built.
+//go:generate go tool bpf2go -cc clang -cflags "-O2 -g -Wall -Werror -Wpadded -mcpu=v3" -target bpfel -no-global-types sock sock.c
+//go:generate go tool bpf2go -cc clang -cflags "-O2 -g -Wall -Werror -Wpadded -mcpu=v3" -target bpfel -no-global-types proc proc.c
+//go:generate go tool bpf2go -cc clang -cflags "-O2 -g -Wall -Werror -Wpadded -mcpu=v3" -target bpfel -no-global-types tc tc.c
 // The classifier for kernels without the kfuncs bpf_cast_to_kern_ctx and bpf_rdonly_cast (before 6.3): see tc.c.
-//go:generate go tool bpf2go -cc clang -cflags "-O2 -g -Wall -Werror -Wpadded -mcpu=v3 -DTF_COMPAT" -target amd64 tcCompat tc.c
+//go:generate go tool bpf2go -cc clang -cflags "-O2 -g -Wall -Werror -Wpadded -mcpu=v3 -DTF_COMPAT" -target bpfel -no-global-types tcCompat tc.c
+//go:generate go run ./internal/contractgen -out contract/contract_gen.go -test-out contract/contract_gen_test.go sock_bpfel.o proc_bpfel.o tc_bpfel.o tccompat_bpfel.o

@@ -9,78 +9,27 @@ import (
 	"github.com/cilium/ebpf"
 	"github.com/cilium/ebpf/asm"
 	"github.com/cilium/ebpf/btf"
+
+	"github.com/teamsflow/teamsflow/bpf/contract"
 )
 
-// Types shared with the kernel programs, generated from tf_types.h.
+// The types shared with the kernel programs, generated once in
+// bpf/contract; the loader's API (flows, RTP sources, events, counters)
+// speaks them, so they are named here too. The constants (counters, event
+// types, protocol bits) are in bpf/contract only.
 type (
-	Owner     = sockTfOwner
-	SockEvent = sockTfSockEvent
-	ProcEvent = sockTfProcEvent
-	FlowKey   = sockTfFlowKey
-	FlowStats = sockTfFlowStats
-	FlowDir   = sockTfFlowDir
-	ClockPair = sockTfClock
-	RTPKey    = tcTfRtpKey
-	// RTPFlowKey is FlowKey as the traffic object's bindings spell it;
-	// convert with RTPFlowKey(k) and FlowKey(rk.Flow).
-	RTPFlowKey = tcTfFlowKey
-	RTPStats   = tcTfRtpStats
-	// PayloadEvent is a DNS answer or TLS ClientHello sample; only its
-	// first Len bytes of Data arrive.
-	PayloadEvent = tcTfPayloadEvent
-	EventType    uint32
-	CounterIdx   uint32
+	Owner        = contract.Owner
+	SockEvent    = contract.SockEvent
+	ProcEvent    = contract.ProcEvent
+	FlowKey      = contract.FlowKey
+	FlowStats    = contract.FlowStats
+	FlowDir      = contract.FlowDir
+	FlowSlot     = contract.FlowSlot
+	ClockPair    = contract.ClockPair
+	RTPKey       = contract.RTPKey
+	RTPStats     = contract.RTPStats
+	PayloadEvent = contract.PayloadEvent
 )
-
-// Ring-buffer event types (enum tf_event_type).
-const (
-	EvSockOpen  EventType = 1
-	EvSockClose EventType = 2
-	EvSockOwner EventType = 3
-	EvTCPEstab  EventType = 4
-	EvProcExec  EventType = 5
-	EvProcExit  EventType = 6
-	EvPayload   EventType = 7
-)
-
-// Sample kinds of a PayloadEvent (enum tf_sample_kind).
-const (
-	SampleDNS         = 1
-	SampleClientHello = 2
-	SampleSTUN        = 3 // a STUN Binding message, either direction
-)
-
-// Protocol bits of FlowStats.Protos (enum tf_proto_bits).
-const (
-	ProtoSTUN uint16 = 1 << iota
-	ProtoMSTURN
-	ProtoChannelData
-	ProtoDTLS
-	ProtoRTP
-	ProtoRTCP
-	ProtoTLS
-	ProtoDNS
-	ProtoTURN
-)
-
-// Counter indexes (enum tf_counter).
-const (
-	CntFlowMapFull CounterIdx = iota
-	CntEventsLost
-	CntOwnerStoreFail
-	CntParseShort
-	CntIPFragment
-	CntRTPMapFull
-	CntSampleLimited
-	CntSampleLost
-	NumCounters
-)
-
-// CounterNames names the counters for reports, by index.
-var CounterNames = [NumCounters]string{
-	"flow_map_full", "events_lost", "owner_store_fail", "parse_short", "ip_fragment",
-	"rtp_map_full", "samples_rate_limited", "samples_lost",
-}
 
 // Config sizes the kernel maps. Zero values keep the compiled-in defaults.
 type Config struct {
@@ -378,12 +327,12 @@ func b2i(b bool) int {
 }
 
 // ReadCounters sums the per-CPU loss and anomaly counters.
-func (o *Objects) ReadCounters() ([NumCounters]uint64, error) {
-	var out [NumCounters]uint64
+func (o *Objects) ReadCounters() ([contract.NumCounters]uint64, error) {
+	var out [contract.NumCounters]uint64
 	for i := range out {
 		var perCPU []uint64
 		if err := o.sock.TfCounters.Lookup(uint32(i), &perCPU); err != nil {
-			return out, fmt.Errorf("reading counter %s: %w", CounterNames[i], err)
+			return out, fmt.Errorf("reading counter %s: %w", contract.CounterNames[i], err)
 		}
 		for _, v := range perCPU {
 			out[i] += v

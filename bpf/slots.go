@@ -10,9 +10,6 @@ import (
 	"golang.org/x/sys/unix"
 )
 
-// FlowSlot is one entry of the per-CPU flow slot array (struct tf_flow_slot).
-type FlowSlot = sockTfFlowSlot
-
 // DefaultFlowSlots is the number of flow slots per CPU (tf_slots.h): with
 // 1000 concurrent flows about 0.4% of them find every slot of their group
 // taken and are counted in the flow map instead. 4096 slots cost 768 KiB

@@ -1,6 +1,8 @@
 package bpf
 
 import (
+	"github.com/teamsflow/teamsflow/bpf/contract"
+
 	"math/rand/v2"
 	"net"
 	"runtime"
@@ -181,8 +183,8 @@ func TestSlotTakenFallsBackToMap(t *testing.T) {
 		t.Errorf("slots hold %v, want the second flow, which took the freed slot", held)
 	}
 	c := counters(t, o)
-	if c[CntFlowMapFull] != 0 {
-		t.Errorf("flow_map_full = %d", c[CntFlowMapFull])
+	if c[contract.CntFlowMapFull] != 0 {
+		t.Errorf("flow_map_full = %d", c[contract.CntFlowMapFull])
 	}
 }
 

@@ -1,6 +1,8 @@
 package bpf
 
 import (
+	"github.com/teamsflow/teamsflow/bpf/contract"
+
 	"encoding/binary"
 	"net/netip"
 	"testing"
@@ -34,7 +36,7 @@ type parseCase struct {
 	egress   bool
 	packets  [][]byte
 	want     []want // exactly these flows, nothing else
-	counters map[CounterIdx]uint64
+	counters map[contract.Counter]uint64
 }
 
 func TestClassifierParsing(t *testing.T) {
@@ -66,25 +68,25 @@ func TestClassifierParsing(t *testing.T) {
 			want: []want{
 				{f: flow{a4, b4, 5000, 3478, protoUDP}, dir: 0, packets: 1, bytes: 20 + 8 + 1472},
 				{f: flow{a4, b4, 0, 0, protoUDP}, dir: 0, packets: 1, bytes: 20 + 100}},
-			counters: map[CounterIdx]uint64{CntIPFragment: 1}},
+			counters: map[contract.Counter]uint64{contract.CntIPFragment: 1}},
 		{name: "ipv6 fragments", egress: true, packets: [][]byte{frag6(t, 0, true), frag6(t, 1448, false)},
 			want: []want{
 				{f: flow{a6, b6, 5000, 3478, protoUDP}, dir: 0, packets: 1, bytes: 40 + 8 + 8 + 100},
 				{f: flow{a6, b6, 0, 0, protoUDP}, dir: 0, packets: 1, bytes: 40 + 8 + 100}},
-			counters: map[CounterIdx]uint64{CntIPFragment: 1}},
+			counters: map[contract.Counter]uint64{contract.CntIPFragment: 1}},
 		// The kernel's test run refuses an untagged IPv4 frame shorter than
 		// an IP header, so the truncated header sits behind a VLAN tag.
 		{name: "truncated ipv4 header", egress: true, packets: [][]byte{serialize(t, eth(layers.EthernetTypeDot1Q),
 			&layers.Dot1Q{VLANIdentifier: 7, Type: layers.EthernetTypeIPv4}, ipv4(layers.IPProtocolUDP, 0), udp(5000, 3478), payload(100))[:14+4+12]},
-			counters: map[CounterIdx]uint64{CntParseShort: 1}},
+			counters: map[contract.Counter]uint64{contract.CntParseShort: 1}},
 		{name: "truncated udp header", egress: true, packets: [][]byte{udp4(100, 0)[:14+20+4]},
-			counters: map[CounterIdx]uint64{CntParseShort: 1}},
+			counters: map[contract.Counter]uint64{contract.CntParseShort: 1}},
 		{name: "truncated ipv6 extension header", egress: true, packets: [][]byte{ipv6WithExt(t, 1, 2, 0)[:14+40+4]},
-			counters: map[CounterIdx]uint64{CntParseShort: 1}},
+			counters: map[contract.Counter]uint64{contract.CntParseShort: 1}},
 		// Built by hand: gopacket pads Ethernet frames to 60 bytes.
 		{name: "truncated vlan tag", egress: true, packets: [][]byte{
 			append(append(append([]byte{}, macB...), macA...), 0x81, 0x00, 0, 7)},
-			counters: map[CounterIdx]uint64{CntParseShort: 1}},
+			counters: map[contract.Counter]uint64{contract.CntParseShort: 1}},
 		{name: "ipv4 header length below 20 is ignored", egress: true, packets: [][]byte{badIHL(udp4(10, 0))}},
 		{name: "arp is not ours", egress: true, packets: [][]byte{serialize(t, eth(layers.EthernetTypeARP),
 			&layers.ARP{AddrType: layers.LinkTypeEthernet, Protocol: layers.EthernetTypeIPv4, HwAddressSize: 6, ProtAddressSize: 4,
@@ -128,8 +130,8 @@ func runParseCase(t *testing.T, tc parseCase) {
 	}
 	c := counters(t, o)
 	for i := range c {
-		if c[i] != tc.counters[CounterIdx(i)] {
-			t.Errorf("counter %s = %d, want %d", CounterNames[i], c[i], tc.counters[CounterIdx(i)])
+		if c[i] != tc.counters[contract.Counter(i)] {
+			t.Errorf("counter %s = %d, want %d", contract.CounterNames[i], c[i], tc.counters[contract.Counter(i)])
 		}
 	}
 }

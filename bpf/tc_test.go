@@ -1,6 +1,8 @@
 package bpf
 
 import (
+	"github.com/teamsflow/teamsflow/bpf/contract"
+
 	"net"
 	"net/netip"
 	"testing"
@@ -100,7 +102,7 @@ func dumpFlows(t *testing.T, o *Objects) map[flow]FlowStats {
 	return out
 }
 
-func counters(t *testing.T, o *Objects) [NumCounters]uint64 {
+func counters(t *testing.T, o *Objects) [contract.NumCounters]uint64 {
 	t.Helper()
 	c, err := o.ReadCounters()
 	if err != nil {

@@ -123,7 +123,7 @@ static __always_inline int tf_take_sample_budget(void)
 		b->sent = 0;
 	}
 	if (b->sent >= TF_SAMPLES_PER_SEC) {
-		tf_count(TF_CNT_SAMPLE_LIMITED);
+		tf_count(TF_CNT_SAMPLES_RATE_LIMITED);
 		return 0;
 	}
 	b->sent++;
@@ -166,7 +166,7 @@ static __noinline void tf_sample(struct __sk_buff *skb, const struct tf_flow_key
 	if (bpf_skb_load_bytes(skb, off & 0xFFFF, ev->data, len))
 		return;
 	if (bpf_ringbuf_output(&tf_events, ev, sizeof(*ev) - TF_SAMPLE_MAX + len, 0))
-		tf_count(TF_CNT_SAMPLE_LOST);
+		tf_count(TF_CNT_SAMPLES_LOST);
 }
 
 static __always_inline __u64 tf_rtp_clock_rate(__u32 pt)

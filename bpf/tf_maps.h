@@ -56,10 +56,15 @@ static __always_inline void tf_count(__u32 idx)
 		(*v)++;
 }
 
-/* Referenced so that bpf2go finds the types in BTF (-type). */
+/* Referenced so that the types are in every object's BTF, where
+ * bpf/internal/contractgen reads the Go contract (bpf/contract) from. */
 const struct tf_sock_event *unused_tf_sock_event __attribute__((unused));
 const struct tf_proc_event *unused_tf_proc_event __attribute__((unused));
 const struct tf_flow_key *unused_tf_flow_key __attribute__((unused));
 const struct tf_flow_stats *unused_tf_flow_stats __attribute__((unused));
 const struct tf_clock *unused_tf_clock __attribute__((unused));
 const struct tf_flow_slot *unused_tf_flow_slot __attribute__((unused));
+const enum tf_counter *unused_tf_counter __attribute__((unused));
+const enum tf_event_type *unused_tf_event_type __attribute__((unused));
+const enum tf_proto_bits *unused_tf_proto_bits __attribute__((unused));
+const enum tf_sample_kind *unused_tf_sample_kind __attribute__((unused));

@@ -11,7 +11,8 @@
 #define TF_ARGS_LEN 256
 
 /* Indexes of the tf_counters array: everything the kernel side had to drop
- * or could not do. The agent reads and reports them; none is silent. */
+ * or could not do. The agent reads and reports them; none is silent. Each is
+ * reported under its name lower case without TF_CNT_ (bpf/contract). */
 enum tf_counter {
 	TF_CNT_FLOW_MAP_FULL = 0,   /* packet not counted: flow map full */
 	TF_CNT_EVENTS_LOST = 1,     /* ring buffer full: socket/process event lost */
@@ -19,8 +20,8 @@ enum tf_counter {
 	TF_CNT_PARSE_SHORT = 3,     /* packet too short for its headers: counted as such */
 	TF_CNT_IP_FRAGMENT = 4,     /* non-first IP fragment: no ports, counted with ports 0 */
 	TF_CNT_RTP_MAP_FULL = 5,    /* RTP packet not counted: RTP stream map full */
-	TF_CNT_SAMPLE_LIMITED = 6,  /* DNS/TLS/STUN payload sample dropped by the rate limit */
-	TF_CNT_SAMPLE_LOST = 7,     /* ring buffer full: payload sample lost */
+	TF_CNT_SAMPLES_RATE_LIMITED = 6, /* DNS/TLS/STUN payload sample dropped by the rate limit */
+	TF_CNT_SAMPLES_LOST = 7,    /* ring buffer full: payload sample lost */
 	TF_CNT_MAX = 8,
 };
 

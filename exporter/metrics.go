@@ -1,6 +1,8 @@
 package exporter
 
 import (
+	"github.com/teamsflow/teamsflow/agent/record"
+
 	"context"
 	"errors"
 	"sync"
@@ -153,8 +155,7 @@ func (m *Metrics) Shutdown(ctx context.Context) error {
 // knownValues limits each attribute to the values the agent produces, so a
 // bug elsewhere cannot flood a fleet's backend with series.
 var knownValues = map[attribute.Key]map[string]bool{
-	AttrLabel: {"signalling": true, "stun": true, "turn": true, "dtls": true, "audio": true, "video": true,
-		"screenshare": true, "rtcp": true, "dns": true, "other": true},
+	AttrLabel:         setOf(record.Labels()),
 	AttrApp:           {"teams": true},
 	AttrDirection:     {"received": true, "sent": true},
 	AttrInterfaceKind: {"wired": true, "wifi": true, "vpn": true, "loopback": true, "virtual": true},
@@ -176,4 +177,12 @@ func healthAttrs(s StreamHealth) attribute.Set {
 		kvs = append(kvs, key.String(v))
 	}
 	return attribute.NewSet(kvs...)
+}
+
+func setOf(values []string) map[string]bool {
+	set := make(map[string]bool, len(values))
+	for _, v := range values {
+		set[v] = true
+	}
+	return set
 }

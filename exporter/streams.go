@@ -319,7 +319,7 @@ func (t *tracker) parentContext(traceID trace.TraceID, parent trace.SpanID) cont
 func spanName(r record.Record) string {
 	label := r.Label
 	if label == "" {
-		label = "other"
+		label = record.LabelOther
 	}
 	return "stream " + label
 }

@@ -45,12 +45,6 @@ func (p *Pipeline) Records(allApps bool) []record.Record {
 	return out
 }
 
-var labelOrder = map[string]int{
-	classify.LabelSignalling: 0, classify.LabelDNS: 1, classify.LabelSTUN: 2, classify.LabelTURN: 3,
-	classify.LabelDTLS: 4, classify.LabelAudio: 5, classify.LabelVideo: 6, classify.LabelScreenshare: 7,
-	classify.LabelRTCP: 8, classify.LabelOther: 9,
-}
-
 func (p *Pipeline) sortRecords(rs []record.Record) {
 	callStart := func(id string) time.Time {
 		t, _ := p.calls.Start(id)
@@ -77,8 +71,8 @@ func (p *Pipeline) sortRecords(rs []record.Record) {
 			}
 			return a.CallID < b.CallID
 		}
-		if labelOrder[a.Label] != labelOrder[b.Label] {
-			return labelOrder[a.Label] < labelOrder[b.Label]
+		if ra, rb := record.LabelRank(a.Label), record.LabelRank(b.Label); ra != rb {
+			return ra < rb
 		}
 		if !a.FirstSeen.Equal(b.FirstSeen) {
 			return a.FirstSeen.Before(b.FirstSeen)
@@ -147,7 +141,7 @@ func (p *Pipeline) rtpRecord(st *rtpState, fl *flowState) record.Record {
 	res := st.shown()
 	r.Label, r.LabelReason, r.Confidence = res.Label, res.Reason, res.Confidence
 	if r.Label == "" {
-		r.Label, r.LabelReason = classify.LabelOther, classify.ReasonNone
+		r.Label, r.LabelReason = record.LabelOther, classify.ReasonNone
 	}
 	r.LabelChanges = st.settler.Changes()
 	o := st.own()

@@ -1,6 +1,7 @@
 package analysis_test
 
 import (
+	"github.com/teamsflow/teamsflow/agent/record"
 	"testing"
 	"time"
 
@@ -54,7 +55,7 @@ func TestDamagedRTP(t *testing.T) {
 	w.opus(true, 0x2222, 0, 500+1000+1000, 1+1000*160, 20*time.Second, 30*time.Second)
 	_, rs := w.analyse(t, analysis.Config{})
 	byS := rtpRecords(rs)
-	want := map[uint32]map[bool]string{0x1111: {true: classify.LabelAudio, false: classify.LabelVideo}, 0x2222: {true: classify.LabelAudio}}
+	want := map[uint32]map[bool]string{0x1111: {true: record.LabelAudio, false: record.LabelVideo}, 0x2222: {true: record.LabelAudio}}
 	for ssrc, dirs := range want {
 		for sent, label := range dirs {
 			found := false
@@ -97,7 +98,7 @@ func TestRTXReportedWithItsMedia(t *testing.T) {
 	}
 	_, rs := w.analyse(t, analysis.Config{})
 	byS := rtpRecords(rs)
-	for ssrc, want := range map[uint32][3]string{0xA0: {classify.LabelAudio, "media"}, 0xB0: {classify.LabelVideo, "media"}, 0xB1: {classify.LabelVideo, "rtx"}} {
+	for ssrc, want := range map[uint32][3]string{0xA0: {record.LabelAudio, "media"}, 0xB0: {record.LabelVideo, "media"}, 0xB1: {record.LabelVideo, "rtx"}} {
 		if len(byS[ssrc]) != 1 {
 			t.Fatalf("ssrc %#x: %d records", ssrc, len(byS[ssrc]))
 		}
@@ -140,7 +141,7 @@ func TestSourceRestartAndComfortNoise(t *testing.T) {
 		t.Errorf("resumed stream: %d packets, %d lost; want its own 600 and 0", second.PacketsSent, *second.RTPLost)
 	}
 	for _, r := range got {
-		if r.Label != classify.LabelAudio || r.LabelReason != classify.ReasonRTPPT || *r.RTPPayloadType != 111 {
+		if r.Label != record.LabelAudio || r.LabelReason != classify.ReasonRTPPT || *r.RTPPayloadType != 111 {
 			t.Errorf("%s (%s) pt %d, want audio by rtp_pt, pt 111", r.Label, r.LabelReason, *r.RTPPayloadType)
 		}
 	}
@@ -155,7 +156,7 @@ func TestQuietCandidateAdmittedLater(t *testing.T) {
 	w.opus(true, 0xD0, 111, 3, 1+2*960+500*960, 10*time.Second, 20*time.Second)
 	w.opus(false, 0xD1, 111, 1, 1, 0, 20*time.Second) // keeps the flow alive
 	p, rs := w.analyse(t, analysis.Config{})
-	if got := rtpRecords(rs)[0xD0]; len(got) != 1 || got[0].Label != classify.LabelAudio {
+	if got := rtpRecords(rs)[0xD0]; len(got) != 1 || got[0].Label != record.LabelAudio {
 		t.Fatalf("records of the late source: %+v", got)
 	}
 	if c := p.Counters(); c.RTPRejected != 1 {

@@ -9,20 +9,7 @@ package classify
 import (
 	"github.com/teamsflow/teamsflow/agent/names"
 	"github.com/teamsflow/teamsflow/agent/observe"
-)
-
-// Labels.
-const (
-	LabelSignalling  = "signalling"
-	LabelSTUN        = "stun"
-	LabelTURN        = "turn"
-	LabelDTLS        = "dtls"
-	LabelAudio       = "audio"
-	LabelVideo       = "video"
-	LabelScreenshare = "screenshare"
-	LabelRTCP        = "rtcp"
-	LabelDNS         = "dns"
-	LabelOther       = "other"
+	"github.com/teamsflow/teamsflow/agent/record"
 )
 
 // Reasons, strongest first.
@@ -44,7 +31,7 @@ type Result struct {
 
 // IsMedia says whether a label is audio, video or screen share.
 func IsMedia(label string) bool {
-	return label == LabelAudio || label == LabelVideo || label == LabelScreenshare
+	return label == record.LabelAudio || label == record.LabelVideo || label == record.LabelScreenshare
 }
 
 // QoSPorts are the client source port ranges an admin's Teams QoS policy
@@ -63,18 +50,18 @@ func DefaultQoSPorts() QoSPorts {
 func (q QoSPorts) Label(port uint16) string {
 	switch {
 	case q.Audio.Contains(port):
-		return LabelAudio
+		return record.LabelAudio
 	case q.Video.Contains(port):
-		return LabelVideo
+		return record.LabelVideo
 	case q.Screenshare.Contains(port):
-		return LabelScreenshare
+		return record.LabelScreenshare
 	}
 	return ""
 }
 
 // relayPortLabels are the Teams relay ports meant per media kind. Microsoft
 // documents exceptions, so they rank below the QoS port and the codec.
-var relayPortLabels = map[uint16]string{3479: LabelAudio, 3480: LabelVideo, 3481: LabelScreenshare}
+var relayPortLabels = map[uint16]string{3479: record.LabelAudio, 3480: record.LabelVideo, 3481: record.LabelScreenshare}
 
 // audioPayloadTypes are payload types that name an audio codec: the static
 // RFC 3551 audio types, Teams' SILK (103 narrow-band, 104 wide-band) and
@@ -110,7 +97,7 @@ func (c *Classifier) Media(m Media) Result {
 		return Result{l, ReasonQoSPort, 0.95}
 	}
 	if _, ok := audioPayloadTypes[m.PayloadType]; ok && plausibleAudio(m.Features) {
-		return Result{LabelAudio, ReasonRTPPT, 0.9}
+		return Result{record.LabelAudio, ReasonRTPPT, 0.9}
 	}
 	if l := relayPortLabels[m.PeerPort]; m.TeamsRelay && l != "" {
 		return Result{l, ReasonRelayPort, 0.8}
@@ -118,7 +105,7 @@ func (c *Classifier) Media(m Media) Result {
 	if r, ok := Rate(m.Features, m.Prev); ok {
 		return r
 	}
-	return Result{LabelOther, ReasonNone, 0.1}
+	return Result{record.LabelOther, ReasonNone, 0.1}
 }
 
 // plausibleAudio keeps a payload type from overruling packets that are

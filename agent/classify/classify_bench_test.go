@@ -1,6 +1,7 @@
 package classify_test
 
 import (
+	"github.com/teamsflow/teamsflow/agent/record"
 	"testing"
 	"time"
 
@@ -18,9 +19,9 @@ func BenchmarkClassifyStream(b *testing.B) {
 		pkts []ct.Packet
 		want string
 	}{
-		{"audio", ct.Audio(50, 90, 160, 30*sec, 1), classify.LabelAudio},
-		{"video", ct.Video(30, 1200, 1200, 3*sec, 30*sec, 2), classify.LabelVideo},
-		{"screenshare", ct.Share(5, 250, 1200, 2*sec, 800*time.Millisecond, 30*sec), classify.LabelScreenshare},
+		{"audio", ct.Audio(50, 90, 160, 30*sec, 1), record.LabelAudio},
+		{"video", ct.Video(30, 1200, 1200, 3*sec, 30*sec, 2), record.LabelVideo},
+		{"screenshare", ct.Share(5, 250, 1200, 2*sec, 800*time.Millisecond, 30*sec), record.LabelScreenshare},
 	}
 	c := classify.New(classify.DefaultQoSPorts())
 	for _, tc := range cases {
@@ -56,7 +57,7 @@ func BenchmarkClassifyFlow(b *testing.B) {
 	c := classify.New(classify.DefaultQoSPorts())
 	f := classify.Flow{Transport: observe.UDP, LocalPort: 49417, PeerPort: 3478, Teams: true, TeamsPeer: true,
 		Protos: observe.ProtoSTUN | observe.ProtoDTLS | observe.ProtoRTP, HasRTP: true}
-	if got := c.Flow(f); got.Label != classify.LabelSTUN {
+	if got := c.Flow(f); got.Label != record.LabelSTUN {
 		b.Fatalf("%+v, want stun", got)
 	}
 	b.ReportAllocs()

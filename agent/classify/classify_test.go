@@ -2,6 +2,7 @@ package classify_test
 
 import (
 	"fmt"
+	"github.com/teamsflow/teamsflow/agent/record"
 	"testing"
 	"time"
 
@@ -57,17 +58,17 @@ func TestRateSettles(t *testing.T) {
 		want  string
 		byIdx int // last allowed unsettled snapshot index
 	}{
-		{"audio opus 20ms", ct.Audio(50, 90, 160, 20*sec, 1), classify.LabelAudio, 1},
-		{"audio 60ms", ct.Audio(16.7, 90, 220, 20*sec, 2), classify.LabelAudio, 1},
-		{"audio whatsapp", ct.Audio(6.5, 147, 209, 20*sec, 3), classify.LabelAudio, 1},
-		{"audio skype 52pps", ct.Audio(52, 95, 105, 20*sec, 4), classify.LabelAudio, 1},
-		{"video 30fps 1200k", ct.Video(30, 1200, 1200, 3*sec, 20*sec, 5), classify.LabelVideo, 3},
-		{"video 24fps 600k", ct.Video(24, 600, 1200, 3*sec, 20*sec, 6), classify.LabelVideo, 3},
-		{"video 15fps 300k", ct.Video(15, 300, 1200, 3*sec, 20*sec, 7), classify.LabelVideo, 3},
-		{"video zoom 25fps 800k", ct.Video(25, 800, 1200, 3*sec, 20*sec, 8), classify.LabelVideo, 3},
-		{"share 5fps", ct.Share(5, 250, 1200, 2*sec, 800*time.Millisecond, 20*sec), classify.LabelScreenshare, 3},
-		{"share 10fps", ct.Share(10, 400, 1200, 2*sec, 800*time.Millisecond, 20*sec), classify.LabelScreenshare, 3},
-		{"share 15fps slow changes", ct.Share(15, 300, 1200, 3*sec, sec, 20*sec), classify.LabelScreenshare, 3},
+		{"audio opus 20ms", ct.Audio(50, 90, 160, 20*sec, 1), record.LabelAudio, 1},
+		{"audio 60ms", ct.Audio(16.7, 90, 220, 20*sec, 2), record.LabelAudio, 1},
+		{"audio whatsapp", ct.Audio(6.5, 147, 209, 20*sec, 3), record.LabelAudio, 1},
+		{"audio skype 52pps", ct.Audio(52, 95, 105, 20*sec, 4), record.LabelAudio, 1},
+		{"video 30fps 1200k", ct.Video(30, 1200, 1200, 3*sec, 20*sec, 5), record.LabelVideo, 3},
+		{"video 24fps 600k", ct.Video(24, 600, 1200, 3*sec, 20*sec, 6), record.LabelVideo, 3},
+		{"video 15fps 300k", ct.Video(15, 300, 1200, 3*sec, 20*sec, 7), record.LabelVideo, 3},
+		{"video zoom 25fps 800k", ct.Video(25, 800, 1200, 3*sec, 20*sec, 8), record.LabelVideo, 3},
+		{"share 5fps", ct.Share(5, 250, 1200, 2*sec, 800*time.Millisecond, 20*sec), record.LabelScreenshare, 3},
+		{"share 10fps", ct.Share(10, 400, 1200, 2*sec, 800*time.Millisecond, 20*sec), record.LabelScreenshare, 3},
+		{"share 15fps slow changes", ct.Share(15, 300, 1200, 3*sec, sec, 20*sec), record.LabelScreenshare, 3},
 	}
 	for _, c := range cases {
 		for _, off := range []time.Duration{100 * time.Millisecond, 400 * time.Millisecond, 750 * time.Millisecond, 990 * time.Millisecond} {
@@ -89,16 +90,16 @@ func TestMediaReasonsInOrder(t *testing.T) {
 		reason string
 	}{
 		// 50036 -> relay :3478 carrying audio-looking packets is still video.
-		{"qos wins", classify.Media{Teams: true, LocalPort: 50036, PeerPort: 3479, TeamsRelay: true, PayloadType: 104}, audio, classify.LabelVideo, classify.ReasonQoSPort},
-		{"qos needs teams", classify.Media{LocalPort: 50036, PayloadType: 104}, audio, classify.LabelAudio, classify.ReasonRTPPT},
+		{"qos wins", classify.Media{Teams: true, LocalPort: 50036, PeerPort: 3479, TeamsRelay: true, PayloadType: 104}, audio, record.LabelVideo, classify.ReasonQoSPort},
+		{"qos needs teams", classify.Media{LocalPort: 50036, PayloadType: 104}, audio, record.LabelAudio, classify.ReasonRTPPT},
 		// A browser's ephemeral port may fall in a QoS range: browsers ignore them.
-		{"qos not for browsers", classify.Media{Teams: true, Browser: true, LocalPort: 50036, PayloadType: 111}, audio, classify.LabelAudio, classify.ReasonRTPPT},
-		{"silk", classify.Media{PayloadType: 104}, audio, classify.LabelAudio, classify.ReasonRTPPT},
-		{"opus", classify.Media{PayloadType: 111, PeerPort: 3480, TeamsRelay: true}, audio, classify.LabelAudio, classify.ReasonRTPPT},
-		{"relay port", classify.Media{PayloadType: 122, PeerPort: 3481, TeamsRelay: true}, video, classify.LabelScreenshare, classify.ReasonRelayPort},
-		{"relay port needs teams relay", classify.Media{PayloadType: 122, PeerPort: 3481}, video, classify.LabelVideo, classify.ReasonRate},
+		{"qos not for browsers", classify.Media{Teams: true, Browser: true, LocalPort: 50036, PayloadType: 111}, audio, record.LabelAudio, classify.ReasonRTPPT},
+		{"silk", classify.Media{PayloadType: 104}, audio, record.LabelAudio, classify.ReasonRTPPT},
+		{"opus", classify.Media{PayloadType: 111, PeerPort: 3480, TeamsRelay: true}, audio, record.LabelAudio, classify.ReasonRTPPT},
+		{"relay port", classify.Media{PayloadType: 122, PeerPort: 3481, TeamsRelay: true}, video, record.LabelScreenshare, classify.ReasonRelayPort},
+		{"relay port needs teams relay", classify.Media{PayloadType: 122, PeerPort: 3481}, video, record.LabelVideo, classify.ReasonRate},
 		// A payload type that names audio does not overrule plain video.
-		{"pt 111 on video", classify.Media{PayloadType: 111}, video, classify.LabelVideo, classify.ReasonRate},
+		{"pt 111 on video", classify.Media{PayloadType: 111}, video, record.LabelVideo, classify.ReasonRate},
 	}
 	for _, c := range cases {
 		got := settleMedia(c.m, c.pkts, 300*time.Millisecond, 6)
@@ -113,22 +114,22 @@ func TestFlowLabels(t *testing.T) {
 		f     classify.Flow
 		label string
 	}{
-		{"dns", classify.Flow{Transport: observe.UDP, PeerPort: 53}, classify.LabelDNS},
-		{"signalling", classify.Flow{Transport: observe.TCP, PeerPort: 443, TeamsPeer: true, Protos: observe.ProtoTLS}, classify.LabelSignalling},
-		{"github from teams", classify.Flow{Transport: observe.TCP, PeerPort: 443, Teams: true, Protos: observe.ProtoTLS}, classify.LabelOther},
-		{"another app's own signalling", classify.Flow{Transport: observe.TCP, PeerPort: 443, AppMedia: true, Protos: observe.ProtoTLS}, classify.LabelSignalling},
-		{"binding only", classify.Flow{Transport: observe.UDP, PeerPort: 3478, Protos: observe.ProtoSTUN}, classify.LabelSTUN},
-		{"allocate", classify.Flow{Transport: observe.UDP, PeerPort: 3478, Protos: observe.ProtoSTUN | observe.ProtoTURN}, classify.LabelTURN},
-		{"ms turn", classify.Flow{Transport: observe.UDP, PeerPort: 3478, Protos: observe.ProtoMSTURN}, classify.LabelTURN},
-		{"dtls", classify.Flow{Transport: observe.UDP, Protos: observe.ProtoDTLS}, classify.LabelDTLS},
-		{"webrtc media flow", classify.Flow{Transport: observe.UDP, Protos: observe.ProtoSTUN | observe.ProtoDTLS | observe.ProtoRTP, HasRTP: true}, classify.LabelSTUN},
+		{"dns", classify.Flow{Transport: observe.UDP, PeerPort: 53}, record.LabelDNS},
+		{"signalling", classify.Flow{Transport: observe.TCP, PeerPort: 443, TeamsPeer: true, Protos: observe.ProtoTLS}, record.LabelSignalling},
+		{"github from teams", classify.Flow{Transport: observe.TCP, PeerPort: 443, Teams: true, Protos: observe.ProtoTLS}, record.LabelOther},
+		{"another app's own signalling", classify.Flow{Transport: observe.TCP, PeerPort: 443, AppMedia: true, Protos: observe.ProtoTLS}, record.LabelSignalling},
+		{"binding only", classify.Flow{Transport: observe.UDP, PeerPort: 3478, Protos: observe.ProtoSTUN}, record.LabelSTUN},
+		{"allocate", classify.Flow{Transport: observe.UDP, PeerPort: 3478, Protos: observe.ProtoSTUN | observe.ProtoTURN}, record.LabelTURN},
+		{"ms turn", classify.Flow{Transport: observe.UDP, PeerPort: 3478, Protos: observe.ProtoMSTURN}, record.LabelTURN},
+		{"dtls", classify.Flow{Transport: observe.UDP, Protos: observe.ProtoDTLS}, record.LabelDTLS},
+		{"webrtc media flow", classify.Flow{Transport: observe.UDP, Protos: observe.ProtoSTUN | observe.ProtoDTLS | observe.ProtoRTP, HasRTP: true}, record.LabelSTUN},
 		{"media only", classify.Flow{Transport: observe.UDP, Protos: observe.ProtoRTP | observe.ProtoRTCP, HasRTP: true}, ""},
-		{"rtcp only", classify.Flow{Transport: observe.UDP, Protos: observe.ProtoRTCP}, classify.LabelRTCP},
-		{"qos video socket, stun+rtcp", classify.Flow{Transport: observe.UDP, LocalPort: 50036, PeerPort: 3478, Teams: true, Protos: observe.ProtoSTUN | observe.ProtoRTCP}, classify.LabelVideo},
-		{"qos socket to relay, stun+rtcp", classify.Flow{Transport: observe.UDP, LocalPort: 50006, PeerPort: 3479, Teams: true, TeamsPeer: true, Protos: observe.ProtoSTUN | observe.ProtoRTCP}, classify.LabelSTUN},
-		{"qos socket ice check", classify.Flow{Transport: observe.UDP, LocalPort: 50016, PeerPort: 3478, Teams: true, Protos: observe.ProtoSTUN}, classify.LabelSTUN},
-		{"relay, unknown framing", classify.Flow{Transport: observe.UDP, PeerPort: 3478, TeamsPeer: true}, classify.LabelTURN},
-		{"quiet udp", classify.Flow{Transport: observe.UDP, PeerPort: 9999}, classify.LabelOther},
+		{"rtcp only", classify.Flow{Transport: observe.UDP, Protos: observe.ProtoRTCP}, record.LabelRTCP},
+		{"qos video socket, stun+rtcp", classify.Flow{Transport: observe.UDP, LocalPort: 50036, PeerPort: 3478, Teams: true, Protos: observe.ProtoSTUN | observe.ProtoRTCP}, record.LabelVideo},
+		{"qos socket to relay, stun+rtcp", classify.Flow{Transport: observe.UDP, LocalPort: 50006, PeerPort: 3479, Teams: true, TeamsPeer: true, Protos: observe.ProtoSTUN | observe.ProtoRTCP}, record.LabelSTUN},
+		{"qos socket ice check", classify.Flow{Transport: observe.UDP, LocalPort: 50016, PeerPort: 3478, Teams: true, Protos: observe.ProtoSTUN}, record.LabelSTUN},
+		{"relay, unknown framing", classify.Flow{Transport: observe.UDP, PeerPort: 3478, TeamsPeer: true}, record.LabelTURN},
+		{"quiet udp", classify.Flow{Transport: observe.UDP, PeerPort: 9999}, record.LabelOther},
 	}
 	for _, tc := range cases {
 		if got := c.Flow(tc.f); got.Label != tc.label {
@@ -139,23 +140,23 @@ func TestFlowLabels(t *testing.T) {
 
 func TestSettlerHoldsAgainstOneOddInterval(t *testing.T) {
 	var s classify.Settler
-	audio := classify.Result{Label: classify.LabelAudio, Reason: classify.ReasonRate, Confidence: 0.85}
-	video := classify.Result{Label: classify.LabelVideo, Reason: classify.ReasonRate, Confidence: 0.85}
+	audio := classify.Result{Label: record.LabelAudio, Reason: classify.ReasonRate, Confidence: 0.85}
+	video := classify.Result{Label: record.LabelVideo, Reason: classify.ReasonRate, Confidence: 0.85}
 	s.Update(audio)
-	if s.Update(video).Label != classify.LabelAudio || s.Update(audio).Label != classify.LabelAudio {
+	if s.Update(video).Label != record.LabelAudio || s.Update(audio).Label != record.LabelAudio {
 		t.Fatal("one odd interval flipped the label")
 	}
 	s.Update(video)
-	if s.Update(video).Label != classify.LabelVideo {
+	if s.Update(video).Label != record.LabelVideo {
 		t.Fatal("two intervals in a row did not change the label")
 	}
-	guess := classify.Result{Label: classify.LabelScreenshare, Reason: classify.ReasonRate, Confidence: 0.55}
+	guess := classify.Result{Label: record.LabelScreenshare, Reason: classify.ReasonRate, Confidence: 0.55}
 	var fresh classify.Settler
 	fresh.Update(guess)
-	if fresh.Update(audio).Label != classify.LabelAudio {
+	if fresh.Update(audio).Label != record.LabelAudio {
 		t.Fatal("a provisional label must give way at once")
 	}
-	pt := classify.Result{Label: classify.LabelAudio, Reason: classify.ReasonRTPPT, Confidence: 0.9}
+	pt := classify.Result{Label: record.LabelAudio, Reason: classify.ReasonRTPPT, Confidence: 0.9}
 	if s.Update(pt) != pt {
 		t.Fatal("a stronger reason must win at once")
 	}

@@ -1,12 +1,15 @@
 package classify
 
-import "github.com/teamsflow/teamsflow/agent/observe"
+import (
+	"github.com/teamsflow/teamsflow/agent/observe"
+	"github.com/teamsflow/teamsflow/agent/record"
+)
 
 // Flow labels a flow. A flow that carries RTP streams is labelled by what
 // else it carries (ICE, TURN, DTLS): its media has records of its own.
 func (c *Classifier) Flow(f Flow) Result {
 	if f.PeerPort == 53 || f.LocalPort == 53 || f.Protos&observe.ProtoDNS != 0 {
-		return Result{LabelDNS, ReasonProtocol, 0.95}
+		return Result{record.LabelDNS, ReasonProtocol, 0.95}
 	}
 	if f.Transport == observe.TCP {
 		return tcpFlow(f)
@@ -25,17 +28,17 @@ func (c *Classifier) Flow(f Flow) Result {
 		return Result{} // nothing but media: no flow record of its own
 	}
 	if f.Protos&observe.ProtoRTCP != 0 {
-		return Result{LabelRTCP, ReasonProtocol, 0.9}
+		return Result{record.LabelRTCP, ReasonProtocol, 0.9}
 	}
 	if relay {
 		// The relay speaks framings the parser may not know; the port says relay.
-		return Result{LabelTURN, ReasonRelayPort, 0.5}
+		return Result{record.LabelTURN, ReasonRelayPort, 0.5}
 	}
 	if r, ok := Rate(f.Features, ""); ok {
 		r.Confidence -= 0.15 // flow counters mix everything the flow carries
 		return r
 	}
-	return Result{LabelOther, ReasonNone, 0.2}
+	return Result{record.LabelOther, ReasonNone, 0.2}
 }
 
 func carriesMedia(p observe.Protocols) bool {
@@ -46,11 +49,11 @@ func carriesMedia(p observe.Protocols) bool {
 func handshake(f Flow) (Result, bool) {
 	switch {
 	case f.Protos&(observe.ProtoMSTURN|observe.ProtoChannelData|observe.ProtoTURN) != 0:
-		return Result{LabelTURN, ReasonProtocol, 0.95}, true
+		return Result{record.LabelTURN, ReasonProtocol, 0.95}, true
 	case f.Protos&observe.ProtoSTUN != 0:
-		return Result{LabelSTUN, ReasonProtocol, 0.95}, true
+		return Result{record.LabelSTUN, ReasonProtocol, 0.95}, true
 	case f.Protos&observe.ProtoDTLS != 0:
-		return Result{LabelDTLS, ReasonProtocol, 0.9}, true
+		return Result{record.LabelDTLS, ReasonProtocol, 0.9}, true
 	}
 	return Result{}, false
 }
@@ -58,13 +61,13 @@ func handshake(f Flow) (Result, bool) {
 func tcpFlow(f Flow) Result {
 	switch {
 	case f.TeamsPeer && f.Protos&observe.ProtoTLS != 0:
-		return Result{LabelSignalling, ReasonProtocol, 0.9}
+		return Result{record.LabelSignalling, ReasonProtocol, 0.9}
 	case f.TeamsPeer && (f.PeerPort == 443 || f.PeerPort == 80):
-		return Result{LabelSignalling, ReasonProtocol, 0.7}
+		return Result{record.LabelSignalling, ReasonProtocol, 0.7}
 	case f.AppMedia && !f.Teams && f.Protos&observe.ProtoTLS != 0:
-		return Result{LabelSignalling, ReasonProtocol, 0.5}
+		return Result{record.LabelSignalling, ReasonProtocol, 0.5}
 	case f.Protos&(observe.ProtoSTUN|observe.ProtoMSTURN) != 0:
-		return Result{LabelTURN, ReasonProtocol, 0.8} // TURN over TCP when UDP is blocked
+		return Result{record.LabelTURN, ReasonProtocol, 0.8} // TURN over TCP when UDP is blocked
 	}
-	return Result{LabelOther, ReasonProtocol, 0.5}
+	return Result{record.LabelOther, ReasonProtocol, 0.5}
 }

@@ -2,6 +2,7 @@ package classify_test
 
 import (
 	"encoding/binary"
+	"github.com/teamsflow/teamsflow/agent/record"
 	"math/rand/v2"
 	"testing"
 	"time"
@@ -10,9 +11,9 @@ import (
 )
 
 var vocabulary = map[string]bool{
-	classify.LabelSignalling: true, classify.LabelSTUN: true, classify.LabelTURN: true, classify.LabelDTLS: true,
-	classify.LabelAudio: true, classify.LabelVideo: true, classify.LabelScreenshare: true, classify.LabelRTCP: true,
-	classify.LabelDNS: true, classify.LabelOther: true,
+	record.LabelSignalling: true, record.LabelSTUN: true, record.LabelTURN: true, record.LabelDTLS: true,
+	record.LabelAudio: true, record.LabelVideo: true, record.LabelScreenshare: true, record.LabelRTCP: true,
+	record.LabelDNS: true, record.LabelOther: true,
 }
 
 // sampleFrom reads one interval from 24 bytes: any counts, any spans.

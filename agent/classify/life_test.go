@@ -1,6 +1,7 @@
 package classify_test
 
 import (
+	"github.com/teamsflow/teamsflow/agent/record"
 	"testing"
 	"time"
 
@@ -49,12 +50,12 @@ func TestLabelHoldsThroughPausesAndStops(t *testing.T) {
 		pkts []ct.Packet
 		want string
 	}{
-		{"camera off mid-call", without(video, 8*sec, 30*sec), classify.LabelVideo},
-		{"camera stops early", without(video, 10*sec, 40*sec), classify.LabelVideo},
-		{"participant silent", without(audio, 5*sec, 35*sec), classify.LabelAudio},
-		{"audio stops early", without(audio, 6*sec, 40*sec), classify.LabelAudio},
-		{"share stopped early", without(share, 9*sec, 40*sec), classify.LabelScreenshare},
-		{"share paused", without(share, 6*sec, 30*sec), classify.LabelScreenshare},
+		{"camera off mid-call", without(video, 8*sec, 30*sec), record.LabelVideo},
+		{"camera stops early", without(video, 10*sec, 40*sec), record.LabelVideo},
+		{"participant silent", without(audio, 5*sec, 35*sec), record.LabelAudio},
+		{"audio stops early", without(audio, 6*sec, 40*sec), record.LabelAudio},
+		{"share stopped early", without(share, 9*sec, 40*sec), record.LabelScreenshare},
+		{"share paused", without(share, 6*sec, 30*sec), record.LabelScreenshare},
 	}
 	for _, c := range cases {
 		got, changes := settleMediaChanges(classify.Media{PayloadType: 98}, c.pkts, 300*time.Millisecond, 40)
@@ -88,10 +89,10 @@ func TestLabelFromRTPStructure(t *testing.T) {
 		want string
 		by   int
 	}{
-		{"static share, small marked frames", static, classify.LabelScreenshare, 4},
-		{"audio marked at first", marked, classify.LabelAudio, 1},
-		{"static share with padding probes", probed, classify.LabelScreenshare, 4},
-		{"camera 15 fps one packet a frame", loaded, classify.LabelVideo, 3},
+		{"static share, small marked frames", static, record.LabelScreenshare, 4},
+		{"audio marked at first", marked, record.LabelAudio, 1},
+		{"static share with padding probes", probed, record.LabelScreenshare, 4},
+		{"camera 15 fps one packet a frame", loaded, record.LabelVideo, 3},
 	}
 	for _, c := range cases {
 		got, changes := settleMediaChanges(classify.Media{PayloadType: 96}, c.pkts, 400*time.Millisecond, 30)
@@ -121,7 +122,7 @@ func TestShareAtTheBoundDoesNotFlip(t *testing.T) {
 			t.Errorf("%.1f fps: %d label changes: %v", fps, changes, got)
 		}
 		if fps <= 5 {
-			requireSettled(t, "5 fps share", got, classify.LabelScreenshare, classify.ReasonRate, 4)
+			requireSettled(t, "5 fps share", got, record.LabelScreenshare, classify.ReasonRate, 4)
 		}
 	}
 }
@@ -131,12 +132,12 @@ func TestShareAtTheBoundDoesNotFlip(t *testing.T) {
 func TestCodecLabelNeedsEvidence(t *testing.T) {
 	c := classify.New(classify.DefaultQoSPorts())
 	one := classify.Media{PayloadType: 111, Features: classify.Features{Packets: 1, Seconds: 0.01, Intervals: 1, Life: true, HasShape: true}}
-	if r := c.Media(one); r.Label == classify.LabelAudio {
+	if r := c.Media(one); r.Label == record.LabelAudio {
 		t.Errorf("one packet of PT 111 is audio: %+v", r)
 	}
 	video := classify.Media{PayloadType: 111, Features: classify.Features{Packets: 900, Seconds: 10, Intervals: 10, Life: true,
 		HasShape: true, Clock: 90000, MeanPayload: 1000, PacketsPerSec: 90, FramesPerSec: 30, MarkerRatio: 0.33}}
-	if r := c.Media(video); r.Label != classify.LabelVideo {
+	if r := c.Media(video); r.Label != record.LabelVideo {
 		t.Errorf("PT 111 at a 90 kHz clock: %+v, want video", r)
 	}
 }

@@ -1,5 +1,7 @@
 package classify
 
+import "github.com/teamsflow/teamsflow/agent/record"
+
 // Rate thresholds, from DESIGN.md's table and the captures (WhatsApp audio
 // runs at ~6.5 packets/s; Opus at 60 ms frames at ~17).
 const (
@@ -45,7 +47,7 @@ func Rate(f Features, prev string) (Result, bool) {
 		// The clock is the RTP structure's own word: stronger than sizes.
 		switch {
 		case f.Clock <= audioMaxClock:
-			return Result{LabelAudio, ReasonRate, trust + 0.05}, true
+			return Result{record.LabelAudio, ReasonRate, trust + 0.05}, true
 		case f.Clock >= videoMinClock && f.Clock <= maxClock:
 			return Result{videoKind(f, prev), ReasonRate, trust + 0.05}, true
 		}
@@ -55,7 +57,7 @@ func Rate(f Features, prev string) (Result, bool) {
 		if f.PacketsPerSec < 17 || f.PacketsPerSec > 55 {
 			trust -= 0.1 // outside the usual 20-60 ms framing
 		}
-		return Result{LabelAudio, ReasonRate, trust}, true
+		return Result{record.LabelAudio, ReasonRate, trust}, true
 	case videoLike(f):
 		return Result{videoKind(f, prev), ReasonRate, trust}, true
 	}
@@ -70,20 +72,20 @@ func videoKind(f Features, prev string) string {
 	if f.Life {
 		need := 0.5
 		switch prev {
-		case LabelScreenshare:
+		case record.LabelScreenshare:
 			need -= shareVoteBand
-		case LabelVideo:
+		case record.LabelVideo:
 			need += shareVoteBand
 		}
 		if f.ShareVotes >= need {
-			return LabelScreenshare
+			return record.LabelScreenshare
 		}
-		return LabelVideo
+		return record.LabelVideo
 	}
 	if f.MaxSilence >= shareMinSilence || (f.HasShape && f.FramesPerSec < shareFPS) {
-		return LabelScreenshare
+		return record.LabelScreenshare
 	}
-	return LabelVideo
+	return record.LabelVideo
 }
 
 func audioLike(f Features) bool {

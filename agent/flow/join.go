@@ -5,6 +5,7 @@ import (
 	"time"
 
 	"github.com/teamsflow/teamsflow/bpf"
+	"github.com/teamsflow/teamsflow/bpf/contract"
 )
 
 // Snapshot returns a copy of every flow with its owner and closed state
@@ -94,7 +95,7 @@ func (t *Table) cookieByTuple(k bpf.FlowKey, withOwner bool) uint64 {
 
 // Addrs returns a flow key's local and peer address and port.
 func Addrs(k bpf.FlowKey) (local, peer netip.AddrPort) {
-	return bpf.AddrPort(k.Family == 4, k.LocalAddr, k.LocalPort), bpf.AddrPort(k.Family == 4, k.PeerAddr, k.PeerPort)
+	return contract.AddrPort(k.Family == 4, k.LocalAddr, k.LocalPort), contract.AddrPort(k.Family == 4, k.PeerAddr, k.PeerPort)
 }
 
 // Expire removes flows that are out of the kernel map and were last seen

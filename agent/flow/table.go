@@ -11,6 +11,7 @@ import (
 	"time"
 
 	"github.com/teamsflow/teamsflow/bpf"
+	"github.com/teamsflow/teamsflow/bpf/contract"
 )
 
 // Owner is the process that owns a socket.
@@ -263,7 +264,7 @@ func (t *Table) comm(raw [16]int8) string {
 	if t.comms == nil || len(t.comms) >= maxComms {
 		t.comms = make(map[[16]int8]string)
 	}
-	s := bpf.CString(raw[:])
+	s := contract.CString(raw[:])
 	t.comms[raw] = s
 	return s
 }

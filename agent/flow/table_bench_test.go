@@ -90,7 +90,7 @@ func BenchmarkTableSnapshot(b *testing.B) {
 			}
 			b.ReportAllocs()
 			for b.Loop() {
-				flows = tb.Snapshot()
+				_ = tb.Snapshot()
 			}
 			b.ReportMetric(float64(b.Elapsed().Nanoseconds())/float64(b.N*n), "ns/flow")
 		})

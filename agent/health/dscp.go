@@ -1,5 +1,7 @@
 package health
 
+import "github.com/teamsflow/teamsflow/agent/record"
+
 // DSCP code points of Microsoft's QoS policy for Teams media
 // (learn.microsoft.com "Implement Quality of Service (QoS) in Microsoft Teams").
 const (
@@ -13,11 +15,11 @@ const (
 // does not mark (signalling, STUN, DNS, ...), whose field stays absent.
 func DSCPExpected(label string) (dscp uint8, ok bool) {
 	switch label {
-	case "audio":
+	case record.LabelAudio:
 		return DSCPAudio, true
-	case "video":
+	case record.LabelVideo:
 		return DSCPVideo, true
-	case "screenshare":
+	case record.LabelScreenshare:
 		return DSCPScreenshare, true
 	}
 	return 0, false

@@ -7,6 +7,7 @@ package health
 
 import (
 	"fmt"
+	"github.com/teamsflow/teamsflow/agent/record"
 	"math"
 )
 
@@ -88,11 +89,11 @@ func Assess(s Stream) Verdict {
 	rejected := sanitize(&s)
 	var v Verdict
 	switch s.Label {
-	case "audio":
+	case record.LabelAudio:
 		v = assessAudio(s)
-	case "video":
+	case record.LabelVideo:
 		v = assessVideo(s, VideoMinFPS)
-	case "screenshare":
+	case record.LabelScreenshare:
 		v = assessVideo(s, ScreenshareMinFPS)
 	default:
 		return Verdict{}

@@ -10,6 +10,7 @@ import (
 	"golang.org/x/net/dns/dnsmessage"
 
 	"github.com/teamsflow/teamsflow/bpf"
+	"github.com/teamsflow/teamsflow/bpf/contract"
 )
 
 // Ring-buffer records as the kernel programs write them: the generated
@@ -35,7 +36,7 @@ func kernelString(s string, n int) []int8 {
 
 // sockRecord is a TCP-established event of an ms-teams socket.
 func sockRecord(tb testing.TB) []byte {
-	ev := bpf.SockEvent{Type: uint32(bpf.EvTCPEstab), Family: 2, Protocol: 6, TsNs: 123_456_789_000,
+	ev := bpf.SockEvent{Type: uint32(contract.EvTCPEstab), Family: 2, Protocol: 6, TsNs: 123_456_789_000,
 		Cookie: 4242, NetnsCookie: 4026531840, LocalPort: 50412, PeerPort: 443}
 	ev.Owner.Tgid, ev.Owner.Pid, ev.Owner.Uid, ev.Owner.StartNs = 3100, 3107, 1000, 98_000_000_000
 	copy(ev.Owner.Comm[:], kernelString("ms-teams", 16))
@@ -47,7 +48,7 @@ func sockRecord(tb testing.TB) []byte {
 
 // procRecord is the exec event of a Teams PWA started from Edge.
 func procRecord(tb testing.TB) []byte {
-	ev := bpf.ProcEvent{Type: uint32(bpf.EvProcExec), Tgid: 3100, Ppid: 2900, Uid: 1000,
+	ev := bpf.ProcEvent{Type: uint32(contract.EvProcExec), Tgid: 3100, Ppid: 2900, Uid: 1000,
 		TsNs: 98_000_000_000, StartNs: 98_000_000_000}
 	copy(ev.Comm[:], kernelString("msedge", 16))
 	copy(ev.Filename[:], kernelString("/opt/microsoft/msedge/msedge", 128))
@@ -61,7 +62,7 @@ func procRecord(tb testing.TB) []byte {
 // chain, as the TC program samples it on ingress.
 func payloadRecord(tb testing.TB) ([]byte, []byte) {
 	answer := teamsDNSAnswer(tb)
-	ev := bpf.PayloadEvent{Type: uint32(bpf.EvPayload), Kind: bpf.SampleDNS, Len: uint16(len(answer)), TsNs: 123_000_000_000}
+	ev := bpf.PayloadEvent{Type: uint32(contract.EvPayload), Kind: contract.SampleDNS, Len: uint16(len(answer)), TsNs: 123_000_000_000}
 	ev.Flow.Protocol, ev.Flow.Family, ev.Flow.LocalPort, ev.Flow.PeerPort = 17, 4, 41000, 53
 	copy(ev.Data[:], answer)
 	full := encodeRecord(tb, &ev)
@@ -94,7 +95,7 @@ func teamsDNSAnswer(tb testing.TB) []byte {
 func BenchmarkDecodeSockEvent(b *testing.B) {
 	raw := sockRecord(b)
 	ev, err := Decode(raw)
-	if se, ok := ev.(*bpf.SockEvent); err != nil || !ok || se.Cookie != 4242 || bpf.CString(se.Owner.Comm[:]) != "ms-teams" {
+	if se, ok := ev.(*bpf.SockEvent); err != nil || !ok || se.Cookie != 4242 || contract.CString(se.Owner.Comm[:]) != "ms-teams" {
 		b.Fatalf("decoded %+v, %v: want the ms-teams socket 4242", ev, err)
 	}
 	b.ReportAllocs()
@@ -109,7 +110,7 @@ func BenchmarkDecodeSockEvent(b *testing.B) {
 func BenchmarkDecodeProcEvent(b *testing.B) {
 	raw := procRecord(b)
 	ev, err := Decode(raw)
-	if pe, ok := ev.(*bpf.ProcEvent); err != nil || !ok || pe.Tgid != 3100 || bpf.CString(pe.Filename[:]) != "/opt/microsoft/msedge/msedge" {
+	if pe, ok := ev.(*bpf.ProcEvent); err != nil || !ok || pe.Tgid != 3100 || contract.CString(pe.Filename[:]) != "/opt/microsoft/msedge/msedge" {
 		b.Fatalf("decoded %+v, %v: want msedge 3100", ev, err)
 	}
 	b.ReportAllocs()
@@ -124,7 +125,7 @@ func BenchmarkDecodeProcEvent(b *testing.B) {
 func BenchmarkDecodePayloadEvent(b *testing.B) {
 	raw, answer := payloadRecord(b)
 	ev, err := Decode(raw)
-	if s, ok := ev.(*bpf.Sample); err != nil || !ok || s.Kind != bpf.SampleDNS || !bytes.Equal(s.Data, answer) {
+	if s, ok := ev.(*contract.Sample); err != nil || !ok || s.Kind != contract.SampleDNS || !bytes.Equal(s.Data, answer) {
 		b.Fatalf("decoded %+v, %v: want the DNS answer", ev, err)
 	}
 	b.ReportAllocs()

@@ -12,6 +12,7 @@ import (
 	"github.com/cilium/ebpf/ringbuf"
 
 	"github.com/teamsflow/teamsflow/bpf"
+	"github.com/teamsflow/teamsflow/bpf/contract"
 )
 
 // Events reads the ring buffer.
@@ -54,19 +55,19 @@ func Decode(raw []byte) (any, error) {
 	if len(raw) < 4 {
 		return nil, fmt.Errorf("event of %d bytes is too short", len(raw))
 	}
-	typ := bpf.EventType(*(*uint32)(unsafe.Pointer(&raw[0])))
+	typ := contract.EventType(*(*uint32)(unsafe.Pointer(&raw[0])))
 	switch typ {
-	case bpf.EvSockOpen, bpf.EvSockClose, bpf.EvSockOwner, bpf.EvTCPEstab:
+	case contract.EvSockOpen, contract.EvSockClose, contract.EvSockOwner, contract.EvTCPEstab:
 		return decodeAs[bpf.SockEvent](raw, typ)
-	case bpf.EvProcExec, bpf.EvProcExit:
+	case contract.EvProcExec, contract.EvProcExit:
 		return decodeAs[bpf.ProcEvent](raw, typ)
-	case bpf.EvPayload:
+	case contract.EvPayload:
 		return decodeSample(raw)
 	}
 	return nil, fmt.Errorf("unknown event type %d", typ)
 }
 
-func decodeAs[T any](raw []byte, typ bpf.EventType) (*T, error) {
+func decodeAs[T any](raw []byte, typ contract.EventType) (*T, error) {
 	var v T
 	if len(raw) < int(unsafe.Sizeof(v)) {
 		return nil, fmt.Errorf("event type %d: %d bytes, want %d", typ, len(raw), unsafe.Sizeof(v))
@@ -77,7 +78,7 @@ func decodeAs[T any](raw []byte, typ bpf.EventType) (*T, error) {
 }
 
 // decodeSample reads a payload event: a fixed header, then Len bytes.
-func decodeSample(raw []byte) (*bpf.Sample, error) {
+func decodeSample(raw []byte) (*contract.Sample, error) {
 	var ev bpf.PayloadEvent
 	head := int(unsafe.Offsetof(ev.Data))
 	if len(raw) < head {
@@ -88,8 +89,8 @@ func decodeSample(raw []byte) (*bpf.Sample, error) {
 	if n > len(ev.Data) || head+n > len(raw) {
 		return nil, fmt.Errorf("payload event: %d data bytes claimed, %d present", n, len(raw)-head)
 	}
-	return &bpf.Sample{
-		Kind: ev.Kind, Egress: ev.Egress != 0, Flow: bpf.FlowKey(ev.Flow), TCPSeq: ev.TcpSeq, TsNs: ev.TsNs,
+	return &contract.Sample{
+		Kind: ev.Kind, Egress: ev.Egress != 0, Flow: ev.Flow, TCPSeq: ev.TcpSeq, TsNs: ev.TsNs,
 		Data: append([]byte(nil), raw[head:head+n]...),
 	}, nil
 }

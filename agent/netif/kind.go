@@ -5,7 +5,11 @@
 // is worth a warning: Microsoft asks that it bypass the tunnel.
 package netif
 
-import "strings"
+import (
+	"strings"
+
+	"github.com/teamsflow/teamsflow/agent/record"
+)
 
 // Kinds.
 const (
@@ -78,7 +82,7 @@ func Classify(f Facts) string {
 // Microsoft 365" and "Optimize Teams media for remote workers / VPN split
 // tunnel" guidance.
 func VPNWarning(kind, label string) (string, bool) {
-	if kind != VPN || (label != "audio" && label != "video" && label != "screenshare") {
+	if kind != VPN || (label != record.LabelAudio && label != record.LabelVideo && label != record.LabelScreenshare) {
 		return "", false
 	}
 	return "Teams media through a VPN tunnel: Microsoft asks for split tunnelling of Teams media", true

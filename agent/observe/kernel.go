@@ -3,7 +3,7 @@ package observe
 import (
 	"time"
 
-	"github.com/teamsflow/teamsflow/bpf"
+	"github.com/teamsflow/teamsflow/bpf/contract"
 )
 
 // The kernel's structs (and the Go twin's, which uses the same types) in
@@ -11,18 +11,18 @@ import (
 // into wall time.
 
 // FlowIDOf names the flow of a kernel flow key.
-func FlowIDOf(k bpf.FlowKey) FlowID {
+func FlowIDOf(k contract.FlowKey) FlowID {
 	v4 := k.Family == 4
 	return FlowID{Netns: k.Netns, Transport: k.Protocol,
-		Local: bpf.AddrPort(v4, k.LocalAddr, k.LocalPort), Peer: bpf.AddrPort(v4, k.PeerAddr, k.PeerPort)}
+		Local: contract.AddrPort(v4, k.LocalAddr, k.LocalPort), Peer: contract.AddrPort(v4, k.PeerAddr, k.PeerPort)}
 }
 
 // FlowOf converts a flow's merged counters; Last must already be in ns.
-func FlowOf(k bpf.FlowKey, s bpf.FlowStats, wall func(uint64) time.Time) Flow {
+func FlowOf(k contract.FlowKey, s contract.FlowStats, wall func(uint64) time.Time) Flow {
 	return Flow{ID: FlowIDOf(k), Sent: counters(s.Dir[0], wall), Recv: counters(s.Dir[1], wall), Protos: Protocols(s.Protos)}
 }
 
-func counters(d bpf.FlowDir, wall func(uint64) time.Time) Counters {
+func counters(d contract.FlowDir, wall func(uint64) time.Time) Counters {
 	c := Counters{Packets: d.Packets, Bytes: d.Bytes, DSCP: d.Dscp}
 	if d.Packets > 0 {
 		c.First, c.Last = wall(d.FirstNs), wall(d.Last)
@@ -38,7 +38,7 @@ func counters(d bpf.FlowDir, wall func(uint64) time.Time) Counters {
 // probation; the count goes on across a resync) less the packets counted,
 // which leave out duplicates. Late packets from before the base can still
 // outnumber the lost; loss then reads 0, never less.
-func RTPOf(k bpf.RTPKey, s bpf.RTPStats, wall func(uint64) time.Time) RTPStream {
+func RTPOf(k contract.RTPKey, s contract.RTPStats, wall func(uint64) time.Time) RTPStream {
 	var expected uint64
 	if s.Probation == 0 {
 		expected = uint64(s.MaxSeq-s.BaseSeq) + 1
@@ -49,7 +49,7 @@ func RTPOf(k bpf.RTPKey, s bpf.RTPStats, wall func(uint64) time.Time) RTPStream 
 		main = s.PayloadType
 	}
 	return RTPStream{
-		Flow: FlowIDOf(bpf.FlowKey(k.Flow)), Sent: k.Egress != 0, SSRC: k.Ssrc,
+		Flow: FlowIDOf(k.Flow), Sent: k.Egress != 0, SSRC: k.Ssrc,
 		PayloadType: main, LastPayloadType: s.PayloadType, Relayed: s.Relayed != 0,
 		Packets: s.Packets, PayloadBytes: s.PayloadBytes, PayloadSquares: s.PayloadSquares, Markers: s.Markers,
 		Frames: uint64(s.Frames), TSAdvance: s.TsAdvance, PadOnly: uint64(s.PadOnly), PadBytes: s.PadBytes,
@@ -61,7 +61,7 @@ func RTPOf(k bpf.RTPKey, s bpf.RTPStats, wall func(uint64) time.Time) RTPStream 
 }
 
 // PayloadOf converts a DNS, ClientHello or STUN sample.
-func PayloadOf(s bpf.Sample, wall func(uint64) time.Time) Payload {
+func PayloadOf(s contract.Sample, wall func(uint64) time.Time) Payload {
 	return Payload{Time: wall(s.TsNs), Flow: FlowIDOf(s.Flow), Kind: PayloadKind(s.Kind), TCPSeq: s.TCPSeq,
 		Sent: s.Egress, Data: s.Data}
 }

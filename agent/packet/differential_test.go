@@ -10,6 +10,7 @@ import (
 	"github.com/teamsflow/teamsflow/agent/sockets"
 	"github.com/teamsflow/teamsflow/agent/testenv"
 	"github.com/teamsflow/teamsflow/bpf"
+	"github.com/teamsflow/teamsflow/bpf/contract"
 )
 
 // TestSameAsKernel runs the same packets through the TC program
@@ -68,9 +69,9 @@ func compare(t *testing.T, objs *bpf.Objects, want *Flows) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	for _, i := range []bpf.CounterIdx{bpf.CntParseShort, bpf.CntIPFragment, bpf.CntRTPMapFull, bpf.CntSampleLimited} {
+	for _, i := range []contract.Counter{contract.CntParseShort, contract.CntIPFragment, contract.CntRTPMapFull, contract.CntSamplesRateLimited} {
 		if c[i] != want.Counters[i] {
-			t.Errorf("counter %s: kernel %d, Go %d", bpf.CounterNames[i], c[i], want.Counters[i])
+			t.Errorf("counter %s: kernel %d, Go %d", contract.CounterNames[i], c[i], want.Counters[i])
 		}
 	}
 }

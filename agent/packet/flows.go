@@ -1,21 +1,23 @@
 package packet
 
-import "github.com/teamsflow/teamsflow/bpf"
+import (
+	"github.com/teamsflow/teamsflow/bpf/contract"
+)
 
 // Flows accumulates packets into flow records exactly as the TC
 // classifier does (bpf/tc.c), with the kernel's own types.
 type Flows struct {
-	Stats    map[bpf.FlowKey]*bpf.FlowStats
-	RTP      map[bpf.RTPKey]*bpf.RTPStats
-	Samples  []bpf.Sample // DNS answers and ClientHellos, oldest first
-	Counters [bpf.NumCounters]uint64
+	Stats    map[contract.FlowKey]*contract.FlowStats
+	RTP      map[contract.RTPKey]*contract.RTPStats
+	Samples  []contract.Sample // DNS answers and ClientHellos, oldest first
+	Counters [contract.NumCounters]uint64
 
 	budgetWindow, budgetSent uint64 // sample rate limit (tf_budget)
 }
 
 // NewFlows makes an empty accumulator.
 func NewFlows() *Flows {
-	return &Flows{Stats: map[bpf.FlowKey]*bpf.FlowStats{}, RTP: map[bpf.RTPKey]*bpf.RTPStats{}}
+	return &Flows{Stats: map[contract.FlowKey]*contract.FlowStats{}, RTP: map[contract.RTPKey]*contract.RTPStats{}}
 }
 
 // Add counts one frame seen at tsNs in the given direction and namespace,
@@ -26,16 +28,16 @@ func (f *Flows) Add(data []byte, l2 bool, proto uint16, egress bool, netns, tsNs
 	case Skip:
 		return p, res
 	case Short:
-		f.Counters[bpf.CntParseShort]++
+		f.Counters[contract.CntParseShort]++
 		return p, res
 	}
 	if p.Fragment {
-		f.Counters[bpf.CntIPFragment]++
+		f.Counters[contract.CntIPFragment]++
 	}
 	k := Key(p, egress, netns)
 	s := f.Stats[k]
 	if s == nil {
-		s = &bpf.FlowStats{}
+		s = &contract.FlowStats{}
 		f.Stats[k] = s
 	}
 	d := &s.Dir[1]
@@ -56,8 +58,8 @@ func (f *Flows) Add(data []byte, l2 bool, proto uint16, egress bool, netns, tsNs
 
 // Key orients a packet from the local end (struct tf_flow_key): egress
 // packets are src=local, ingress packets dst=local.
-func Key(p Packet, egress bool, netns uint64) bpf.FlowKey {
-	k := bpf.FlowKey{Protocol: p.Protocol, Family: p.Family, Netns: netns}
+func Key(p Packet, egress bool, netns uint64) contract.FlowKey {
+	k := contract.FlowKey{Protocol: p.Protocol, Family: p.Family, Netns: netns}
 	if egress {
 		k.LocalAddr, k.PeerAddr, k.LocalPort, k.PeerPort = p.Src, p.Dst, p.SrcPort, p.DstPort
 	} else {

@@ -4,7 +4,7 @@ import (
 	"math/rand"
 	"testing"
 
-	"github.com/teamsflow/teamsflow/bpf"
+	"github.com/teamsflow/teamsflow/bpf/contract"
 )
 
 // FuzzHints: the payload hints (STUN, TURN, ChannelData, DTLS, RTP, RTCP,
@@ -30,7 +30,7 @@ func FuzzHints(f *testing.F) {
 			if len(s.Data) == 0 || len(s.Data) > sampleMax || len(s.Data) > len(data) {
 				t.Fatalf("sample of %d bytes from a %d-byte frame", len(s.Data), len(data))
 			}
-			if s.Kind != bpf.SampleDNS && s.Kind != bpf.SampleClientHello && s.Kind != bpf.SampleSTUN {
+			if s.Kind != contract.SampleDNS && s.Kind != contract.SampleClientHello && s.Kind != contract.SampleSTUN {
 				t.Fatalf("sample kind %d", s.Kind)
 			}
 		}

@@ -3,7 +3,7 @@ package packet
 import (
 	"encoding/binary"
 
-	"github.com/teamsflow/teamsflow/bpf"
+	"github.com/teamsflow/teamsflow/bpf/contract"
 )
 
 // The Go twin of bpf/tf_hints.h: what a flow carries, read from the first
@@ -74,7 +74,7 @@ func (f *Flows) takeSampleBudget(tsNs uint64) bool {
 		f.budgetWindow, f.budgetSent = tsNs, 0
 	}
 	if f.budgetSent >= samplesPerSec {
-		f.Counters[bpf.CntSampleLimited]++
+		f.Counters[contract.CntSamplesRateLimited]++
 		return false
 	}
 	f.budgetSent++
@@ -83,26 +83,26 @@ func (f *Flows) takeSampleBudget(tsNs uint64) bool {
 
 // sample is tf_sample: the payload's first bytes to user space, within
 // the rate limit; egress says the local end sent it.
-func (f *Flows) sample(data []byte, k bpf.FlowKey, p Packet, kind uint8, egress bool, tsNs uint64) {
+func (f *Flows) sample(data []byte, k contract.FlowKey, p Packet, kind uint8, egress bool, tsNs uint64) {
 	if !f.takeSampleBudget(tsNs) {
 		return
 	}
 	n := min(p.PayloadLen, sampleMax)
-	if kind == bpf.SampleSTUN {
+	if kind == contract.SampleSTUN {
 		n = min(n, stunSample)
 	}
 	off := int(uint16(p.PayloadStart))
 	if n == 0 || off+n > len(data) {
 		return
 	}
-	f.Samples = append(f.Samples, bpf.Sample{
+	f.Samples = append(f.Samples, contract.Sample{
 		Kind: kind, Egress: egress, Flow: k, TCPSeq: p.TCPSeq, TsNs: tsNs,
 		Data: append([]byte(nil), data[off:off+n]...),
 	})
 }
 
 // hints is tf_hints for one packet of flow k whose counters are s.
-func (f *Flows) hints(data []byte, s *bpf.FlowStats, k bpf.FlowKey, p Packet, egress bool, tsNs uint64) {
+func (f *Flows) hints(data []byte, s *contract.FlowStats, k contract.FlowKey, p Packet, egress bool, tsNs uint64) {
 	if p.Fragment {
 		return
 	}
@@ -113,7 +113,7 @@ func (f *Flows) hints(data []byte, s *bpf.FlowStats, k bpf.FlowKey, p Packet, eg
 	}
 }
 
-func (f *Flows) hintsUDP(data []byte, s *bpf.FlowStats, k bpf.FlowKey, p Packet, egress bool, tsNs uint64) {
+func (f *Flows) hintsUDP(data []byte, s *contract.FlowStats, k contract.FlowKey, p Packet, egress bool, tsNs uint64) {
 	d := s.Dir[1]
 	if egress {
 		d = s.Dir[0]
@@ -125,8 +125,8 @@ func (f *Flows) hintsUDP(data []byte, s *bpf.FlowStats, k bpf.FlowKey, p Packet,
 	if p.SrcPort == 53 || p.DstPort == 53 {
 		// DNS: a random query id can look like RTP. Answers are sampled.
 		if !egress && p.SrcPort == 53 {
-			s.Protos |= bpf.ProtoDNS
-			f.sample(data, k, p, bpf.SampleDNS, false, tsNs)
+			s.Protos |= contract.ProtoDNS
+			f.sample(data, k, p, contract.SampleDNS, false, tsNs)
 		}
 		return
 	}
@@ -143,36 +143,36 @@ func (f *Flows) hintsUDP(data []byte, s *bpf.FlowStats, k bpf.FlowKey, p Packet,
 		mlen := int(binary.BigEndian.Uint16(b[2:]))
 		switch {
 		case magic == stunMagic:
-			s.Protos |= bpf.ProtoSTUN
+			s.Protos |= contract.ProtoSTUN
 		case mlen+20 == n:
-			s.Protos |= bpf.ProtoMSTURN
+			s.Protos |= contract.ProtoMSTURN
 		default:
 			return
 		}
 		s.StunType = binary.BigEndian.Uint16(b)
 		if stunMethod(s.StunType) != 1 { // every method but binding is TURN's
-			s.Protos |= bpf.ProtoTURN
+			s.Protos |= contract.ProtoTURN
 		}
 		if magic == stunMagic && n >= 20 && (stunBinding(b) || stunIndication(b) && stunIndicated(data, off, n)) {
-			f.sample(data, k, p, bpf.SampleSTUN, egress, tsNs)
+			f.sample(data, k, p, contract.SampleSTUN, egress, tsNs)
 		}
 	case c >= 20 && c < 64:
 		if b[1] == 0xFE {
-			s.Protos |= bpf.ProtoDTLS
+			s.Protos |= contract.ProtoDTLS
 		}
 	case c >= 64 && c < 80:
 		clen := int(binary.BigEndian.Uint16(b[2:]))
 		if clen+4 > n {
 			return
 		}
-		s.Protos |= bpf.ProtoChannelData
+		s.Protos |= contract.ProtoChannelData
 		inner, ok := load12(data, off+4)
 		if clen < 12 || !ok {
 			return
 		}
 		if inner[0] < 4 { // STUN relayed on a channel: a check through the relay
 			if clen >= 20 && stunBinding(inner) {
-				f.sample(data, k, p, bpf.SampleSTUN, egress, tsNs)
+				f.sample(data, k, p, contract.SampleSTUN, egress, tsNs)
 			}
 			return
 		}
@@ -184,13 +184,13 @@ func (f *Flows) hintsUDP(data []byte, s *bpf.FlowStats, k bpf.FlowKey, p Packet,
 
 // hintsTCP is tf_hints_tcp: a ClientHello sent, followed into the segments
 // after its first until the record is complete.
-func (f *Flows) hintsTCP(data []byte, s *bpf.FlowStats, k bpf.FlowKey, p Packet, tsNs uint64) {
+func (f *Flows) hintsTCP(data []byte, s *contract.FlowStats, k contract.FlowKey, p Packet, tsNs uint64) {
 	n := p.PayloadLen
 	if n == 0 {
 		return
 	}
 	if s.Dir[0].HelloLeft != 0 {
-		f.sample(data, k, p, bpf.SampleClientHello, true, tsNs)
+		f.sample(data, k, p, contract.SampleClientHello, true, tsNs)
 		if n >= int(s.Dir[0].HelloLeft) {
 			s.Dir[0].HelloLeft = 0
 		} else {
@@ -205,13 +205,13 @@ func (f *Flows) hintsTCP(data []byte, s *bpf.FlowStats, k bpf.FlowKey, p Packet,
 	if !ok || b[0] != 0x16 || b[1] != 0x03 || b[5] != 0x01 {
 		return
 	}
-	s.Protos |= bpf.ProtoTLS
+	s.Protos |= contract.ProtoTLS
 	record := int(binary.BigEndian.Uint16(b[3:])) + 5
 	s.Dir[0].HelloLeft = 0
 	if record > n {
 		s.Dir[0].HelloLeft = uint16(record - n)
 	}
-	f.sample(data, k, p, bpf.SampleClientHello, true, tsNs)
+	f.sample(data, k, p, contract.SampleClientHello, true, tsNs)
 }
 
 // stunMethod is the RFC 5389 method of a STUN message type (the class bits

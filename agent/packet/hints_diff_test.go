@@ -17,6 +17,7 @@ import (
 	"github.com/teamsflow/teamsflow/agent/sockets"
 	"github.com/teamsflow/teamsflow/agent/testenv"
 	"github.com/teamsflow/teamsflow/bpf"
+	"github.com/teamsflow/teamsflow/bpf/contract"
 )
 
 // TestHintsSameAsKernel runs a call's worth of media, STUN, DNS and TLS
@@ -82,9 +83,9 @@ func compareRTP(t *testing.T, objs *bpf.Objects, want *Flows) {
 	}
 }
 
-func readSamples(t *testing.T, rd *ringbuf.Reader) []bpf.Sample {
+func readSamples(t *testing.T, rd *ringbuf.Reader) []contract.Sample {
 	t.Helper()
-	var out []bpf.Sample
+	var out []contract.Sample
 	rd.SetDeadline(time.Now().Add(300 * time.Millisecond))
 	for {
 		rec, err := rd.Read()
@@ -98,13 +99,13 @@ func readSamples(t *testing.T, rd *ringbuf.Reader) []bpf.Sample {
 		if err != nil {
 			t.Fatal(err)
 		}
-		if s, ok := ev.(*bpf.Sample); ok {
+		if s, ok := ev.(*contract.Sample); ok {
 			out = append(out, *s)
 		}
 	}
 }
 
-func compareSamples(t *testing.T, got, want []bpf.Sample) {
+func compareSamples(t *testing.T, got, want []contract.Sample) {
 	t.Helper()
 	if len(got) != len(want) {
 		t.Fatalf("kernel sent %d samples, Go %d", len(got), len(want))

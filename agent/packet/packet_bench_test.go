@@ -11,7 +11,7 @@ import (
 	"github.com/pion/rtp"
 	"github.com/pion/stun/v3"
 
-	"github.com/teamsflow/teamsflow/bpf"
+	"github.com/teamsflow/teamsflow/bpf/contract"
 )
 
 // The Go twin per packet, on frames built with real encoders (gopacket
@@ -165,12 +165,12 @@ func checkTwinSaw(b *testing.B, kind string, f *Flows) {
 	for _, s := range f.Stats {
 		protos |= s.Protos
 	}
-	want := map[string]uint16{"rtp_audio_v4": bpf.ProtoRTP, "rtp_video_v6": bpf.ProtoRTP,
-		"channeldata_rtp": bpf.ProtoChannelData | bpf.ProtoRTP, "stun": bpf.ProtoSTUN, "dns_answer": bpf.ProtoDNS}[kind]
+	want := map[string]uint16{"rtp_audio_v4": contract.ProtoRTP, "rtp_video_v6": contract.ProtoRTP,
+		"channeldata_rtp": contract.ProtoChannelData | contract.ProtoRTP, "stun": contract.ProtoSTUN, "dns_answer": contract.ProtoDNS}[kind]
 	if protos&want != want || len(f.Stats) != 1 {
 		b.Fatalf("%s: %d flows with protocols %#x, want one flow with %#x", kind, len(f.Stats), protos, want)
 	}
-	if want&bpf.ProtoRTP != 0 && len(f.RTP) != 1 {
+	if want&contract.ProtoRTP != 0 && len(f.RTP) != 1 {
 		b.Fatalf("%s: %d RTP sources, want 1", kind, len(f.RTP))
 	}
 	if kind == "dns_answer" && len(f.Samples) != 1 {

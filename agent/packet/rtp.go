@@ -3,7 +3,7 @@ package packet
 import (
 	"encoding/binary"
 
-	"github.com/teamsflow/teamsflow/bpf"
+	"github.com/teamsflow/teamsflow/bpf/contract"
 )
 
 // rtpIn is struct tf_rtp_in: an RTP packet's first 12 bytes, where it
@@ -17,21 +17,21 @@ type rtpIn struct {
 }
 
 // rtpOrRTCP is tf_rtp_or_rtcp (RFC 5761: RTCP types 192-223).
-func (f *Flows) rtpOrRTCP(data []byte, s *bpf.FlowStats, k bpf.FlowKey, in rtpIn, tsNs uint64) {
+func (f *Flows) rtpOrRTCP(data []byte, s *contract.FlowStats, k contract.FlowKey, in rtpIn, tsNs uint64) {
 	if in.b[0]>>6 != 2 {
 		return
 	}
 	if in.b[1] >= 192 && in.b[1] <= 223 {
-		s.Protos |= bpf.ProtoRTCP
+		s.Protos |= contract.ProtoRTCP
 		return
 	}
-	s.Protos |= bpf.ProtoRTP
+	s.Protos |= contract.ProtoRTP
 	f.rtpPacket(data, k, in, tsNs)
 }
 
 // rtpPacket is tf_rtp_packet: per (flow, SSRC, direction) counters with
 // RFC 3550 sequence and jitter state.
-func (f *Flows) rtpPacket(data []byte, k bpf.FlowKey, in rtpIn, tsNs uint64) {
+func (f *Flows) rtpPacket(data []byte, k contract.FlowKey, in rtpIn, tsNs uint64) {
 	b := in.b
 	cc := int(b[0] & 0x0F)
 	payload := int64(in.len) - 12 - 4*int64(cc)
@@ -48,7 +48,7 @@ func (f *Flows) rtpPacket(data []byte, k bpf.FlowKey, in rtpIn, tsNs uint64) {
 	if payload == 0 {
 		padOnly = 1
 	}
-	rk := bpf.RTPKey{Flow: rtpFlowKey(k), Ssrc: binary.BigEndian.Uint32(b[8:])}
+	rk := contract.RTPKey{Flow: k, Ssrc: binary.BigEndian.Uint32(b[8:])}
 	if in.egress {
 		rk.Egress = 1
 	}
@@ -62,7 +62,7 @@ func (f *Flows) rtpPacket(data []byte, k bpf.FlowKey, in rtpIn, tsNs uint64) {
 	}
 	st := f.RTP[rk]
 	if st == nil {
-		st = &bpf.RTPStats{}
+		st = &contract.RTPStats{}
 		f.RTP[rk] = st
 	}
 	if st.Packets == 0 {
@@ -77,7 +77,7 @@ func (f *Flows) rtpPacket(data []byte, k bpf.FlowKey, in rtpIn, tsNs uint64) {
 	// differs from the last in-order packet's (see tf_rtp_packet).
 	if v := rtpSeq(st, seq); v == seqNext || v == seqNew {
 		if v == seqNext && st.Packets != 0 && ts != st.LastTs {
-			st.Jitter16 = Jitter16(st.Jitter16, tsNs-st.JitterNs, ts-st.LastTs, bpf.RTPClock(pt))
+			st.Jitter16 = Jitter16(st.Jitter16, tsNs-st.JitterNs, ts-st.LastTs, contract.RTPClock(pt))
 		}
 		st.LastTs, st.JitterNs = ts, tsNs
 	}
@@ -115,10 +115,6 @@ func Jitter16(j uint64, arrival uint64, tsDelta uint32, clock uint32) uint64 {
 	return j + uint64(d) - (j+8)>>4
 }
 
-// rtpFlowKey converts between the two generated copies of struct
-// tf_flow_key (one per kernel object); they are the same type.
-func rtpFlowKey(k bpf.FlowKey) (out bpf.RTPFlowKey) { return bpf.RTPFlowKey(k) }
-
 // Twins of tf_hints.h's constants.
 const (
 	seqNear  = 64      // TF_RTP_SEQ_NEAR
@@ -148,13 +144,13 @@ const (
 
 // rtpSeqInit is tf_rtp_seq_init: A.1 init_seq, base_seq moved back by the
 // packets expected before a resync so that the counts go on.
-func rtpSeqInit(st *bpf.RTPStats, seq uint16, carry uint32) {
+func rtpSeqInit(st *contract.RTPStats, seq uint16, carry uint32) {
 	st.BaseSeq, st.MaxSeq, st.BadSeq, st.Seen = uint32(seq)-carry, uint32(seq), noBadSeq, 1
 }
 
 // rtpSeq is tf_rtp_seq: RFC 3550 A.1 update_seq with duplicates counted
 // apart, and the steps a little ahead of the highest.
-func rtpSeq(st *bpf.RTPStats, seq uint16) int {
+func rtpSeq(st *contract.RTPStats, seq uint16) int {
 	udelta := seq - uint16(st.MaxSeq)
 	if st.Packets != 0 && udelta >= 1 && udelta <= seqNear {
 		st.SeqSteps++
@@ -205,7 +201,7 @@ func rtpSeq(st *bpf.RTPStats, seq uint16) int {
 
 // rtpTs is tf_rtp_ts: frames and the clock from the highest timestamp; a
 // timestamp far behind it is a new base.
-func rtpTs(st *bpf.RTPStats, ts uint32) {
+func rtpTs(st *contract.RTPStats, ts uint32) {
 	switch step := int32(ts - st.MaxTs); {
 	case step > 0:
 		st.TsAdvance += uint64(step)
@@ -217,7 +213,7 @@ func rtpTs(st *bpf.RTPStats, ts uint32) {
 }
 
 // rtpMainPT is tf_rtp_main_pt: the Boyer-Moore majority payload type.
-func rtpMainPT(st *bpf.RTPStats, pt uint8) {
+func rtpMainPT(st *contract.RTPStats, pt uint8) {
 	switch {
 	case pt == ptCN:
 	case pt == st.MainPt:

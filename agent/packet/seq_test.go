@@ -7,7 +7,7 @@ import (
 	"time"
 
 	"github.com/teamsflow/teamsflow/agent/observe"
-	"github.com/teamsflow/teamsflow/bpf"
+	"github.com/teamsflow/teamsflow/bpf/contract"
 )
 
 // A received RTP packet of one source: its sequence number, timestamp and
@@ -32,13 +32,13 @@ func ptRTP(seq uint16, ts uint32, pt byte) []byte {
 
 // receive runs the packets through the twin as received and returns the
 // source's counters as the pipeline sees them.
-func receive(t *testing.T, pkts []rtpArrival) (bpf.RTPStats, observe.RTPStream) {
+func receive(t *testing.T, pkts []rtpArrival) (contract.RTPStats, observe.RTPStream) {
 	t.Helper()
 	return receiveClock(t, pkts, 111)
 }
 
 // receiveClock is receive with payload type pt, whose clock jitter uses.
-func receiveClock(t *testing.T, pkts []rtpArrival, pt byte) (bpf.RTPStats, observe.RTPStream) {
+func receiveClock(t *testing.T, pkts []rtpArrival, pt byte) (contract.RTPStats, observe.RTPStream) {
 	t.Helper()
 	f := NewFlows()
 	for _, p := range pkts {

@@ -1,7 +1,8 @@
+//go:build linux
+
 package main
 
 import (
-	"encoding/json"
 	"errors"
 	"fmt"
 	"io"
@@ -114,16 +115,6 @@ func runCapture(cmd *cobra.Command, o captureOptions) error {
 	return errors.Join(err, closeErr)
 }
 
-func printJSON(w io.Writer, records []record.Record) error {
-	enc := json.NewEncoder(w)
-	for i := range records {
-		if err := enc.Encode(&records[i]); err != nil {
-			return err
-		}
-	}
-	return nil
-}
-
 func printTable(w io.Writer, records []record.Record) error {
 	tw := tabwriter.NewWriter(w, 0, 0, 2, ' ', 0)
 	fmt.Fprintln(tw, "PROCESS\tPID\tAPP\tLABEL\tPROTO\tLOCAL\tPEER\tSERVER\tSSRC\tSENT\tRECV\tDSCP\tIFACE\tLAST SEEN")
@@ -145,20 +136,6 @@ func printTable(w io.Writer, records []record.Record) error {
 			r.DSCPSent, dash(r.Interface), r.LastSeen.Local().Format("15:04:05.000"))
 	}
 	return tw.Flush()
-}
-
-func hostPort(addr string, port uint16) string {
-	if strings.Contains(addr, ":") {
-		return fmt.Sprintf("[%s]:%d", addr, port)
-	}
-	return fmt.Sprintf("%s:%d", addr, port)
-}
-
-func dash(s string) string {
-	if s == "" {
-		return "-"
-	}
-	return s
 }
 
 // traffic prints "1.2 MB/845p".

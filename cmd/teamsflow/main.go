@@ -47,7 +47,8 @@ owns its socket, using eBPF programs in the kernel.`,
 		SilenceErrors: true,
 	}
 	root.PersistentFlags().String("log-level", "info", "log level: debug, info, warn, error")
-	root.AddCommand(newRunCmd(), newStreamsCmd(), newCaptureCmd(), newAnalyzeCmd(), newVersionCmd())
+	root.AddCommand(liveCommands()...)
+	root.AddCommand(newAnalyzeCmd(), newVersionCmd())
 	return root
 }
 

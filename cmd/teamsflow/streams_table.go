@@ -18,11 +18,6 @@ type tableOptions struct {
 
 var streamColumns = []string{"PROCESS", "PID", "APP", "LABEL", "PROTO", "LPORT", "PEER", "DSCP", "SEND", "RECV", "LOSS", "JITTER", "AGE"}
 
-// labelOrder puts a call's streams in the order an admin reads them:
-// control first, then media.
-var labelOrder = map[string]int{"signalling": 0, "dns": 1, "stun": 2, "turn": 3, "dtls": 4,
-	"audio": 5, "video": 6, "screenshare": 7, "rtcp": 8, "other": 9, "": 10}
-
 // group is a titled run of rows: one call, other Teams traffic, or other
 // apps.
 type group struct {
@@ -108,8 +103,8 @@ func groupStreams(recs []record.Record) []group {
 func sortByLabel(recs []record.Record) {
 	sort.SliceStable(recs, func(i, j int) bool {
 		a, b := recs[i], recs[j]
-		if labelOrder[a.Label] != labelOrder[b.Label] {
-			return labelOrder[a.Label] < labelOrder[b.Label]
+		if ra, rb := record.LabelRank(a.Label), record.LabelRank(b.Label); ra != rb {
+			return ra < rb // control first, then media
 		}
 		if a.LocalPort != b.LocalPort {
 			return a.LocalPort < b.LocalPort

@@ -19,10 +19,6 @@ type Impairment struct {
 	Jitter     time.Duration // up to this much more, uniformly, per datagram
 }
 
-func (i Impairment) none() bool {
-	return i.DropInPct == 0 && i.DropOutPct == 0 && i.Delay == 0 && i.Jitter == 0
-}
-
 // impairedConn applies an Impairment to a packet socket and counts what it
 // dropped, so a test can hold the loss it sees against the loss made.
 type impairedConn struct {

@@ -31,7 +31,6 @@ type signalling struct {
 type trackedConn struct {
 	host string
 	conn *net.TCPConn
-	segs int
 }
 
 func newSignalling(res *resolver, caPEM string) (*signalling, error) {

@@ -6,20 +6,21 @@ package truth
 import (
 	"encoding/json"
 	"fmt"
+	"github.com/teamsflow/teamsflow/agent/record"
 	"os"
 	"time"
 )
 
-// Labels used in the ground truth (the same words as teamsflow's labels).
+// Labels used in the ground truth: teamsflow's own (agent/record).
 const (
-	LabelAudio       = "audio"
-	LabelVideo       = "video"
-	LabelScreenshare = "screenshare"
-	LabelSTUN        = "stun"
-	LabelTURN        = "turn"
-	LabelSignalling  = "signalling"
-	LabelDNS         = "dns"
-	LabelRTCP        = "rtcp"
+	LabelAudio       = record.LabelAudio
+	LabelVideo       = record.LabelVideo
+	LabelScreenshare = record.LabelScreenshare
+	LabelSTUN        = record.LabelSTUN
+	LabelTURN        = record.LabelTURN
+	LabelSignalling  = record.LabelSignalling
+	LabelDNS         = record.LabelDNS
+	LabelRTCP        = record.LabelRTCP
 )
 
 // File is the whole ground-truth document.
