@@ -21,6 +21,7 @@ import (
 	"github.com/teamsflow/teamsflow/agent/observe"
 	"github.com/teamsflow/teamsflow/agent/testenv"
 	"github.com/teamsflow/teamsflow/bpf"
+	"github.com/teamsflow/teamsflow/bpf/contract"
 )
 
 // stunSample is how much of a STUN message the classifier hands up
@@ -98,7 +99,7 @@ func TestSTUNSamplesOnRealTraffic(t *testing.T) {
 	if est, ok := m.RTT(clientFlow); !ok || est.Samples != 1 || est.Smoothed <= 0 || est.Smoothed > time.Second {
 		t.Errorf("client's round trip from the samples: %+v %v (counters %+v)", est, ok, m.Counters())
 	}
-	if c, err := objs.ReadCounters(); err != nil || c[bpf.CntSampleLost] != 0 {
+	if c, err := objs.ReadCounters(); err != nil || c[contract.CntSamplesLost] != 0 {
 		t.Errorf("samples lost: %v %v", c, err)
 	}
 }
@@ -150,8 +151,8 @@ func TestSTUNSamplesRateLimited(t *testing.T) {
 		t.Fatal(err)
 	}
 	got := len(readPayloads(t, rd))
-	if got != 256 || c[bpf.CntSampleLimited] != sent-256 {
-		t.Errorf("%d samples sent and %d limited, want 256 and %d", got, c[bpf.CntSampleLimited], sent-256)
+	if got != 256 || c[contract.CntSamplesRateLimited] != sent-256 {
+		t.Errorf("%d samples sent and %d limited, want 256 and %d", got, c[contract.CntSamplesRateLimited], sent-256)
 	}
 }
 
@@ -260,7 +261,7 @@ func readPayloads(t *testing.T, rd *ringbuf.Reader) []observe.Payload {
 		if err != nil {
 			t.Fatal(err)
 		}
-		if s, ok := ev.(*bpf.Sample); ok && s.Kind == bpf.SampleSTUN {
+		if s, ok := ev.(*contract.Sample); ok && s.Kind == contract.SampleSTUN {
 			out = append(out, observe.PayloadOf(*s, func(ns uint64) time.Time { return time.Unix(0, int64(ns)) }))
 		}
 	}
