@@ -8,6 +8,7 @@ import (
 	"time"
 	"unicode/utf8"
 
+	"github.com/teamsflow/teamsflow/agent/api"
 	"github.com/teamsflow/teamsflow/agent/record"
 )
 
@@ -16,7 +17,7 @@ type tableOptions struct {
 	width   int // cut lines to this many columns; 0: no limit
 }
 
-var streamColumns = []string{"PROCESS", "PID", "APP", "LABEL", "PROTO", "LPORT", "PEER", "DSCP", "SEND", "RECV", "LOSS", "JITTER", "AGE"}
+var streamColumns = []string{"PROCESS", "PID", "APP", "LABEL", "PROTO", "LPORT", "PEER", "DSCP", "SEND", "RECV", "LOSS", "JITTER", "RTT", "AGE", "HEALTH"}
 
 // labelOrder puts a call's streams in the order an admin reads them:
 // control first, then media.
@@ -139,7 +140,32 @@ func callTitle(recs []record.Record) string {
 			break
 		}
 	}
+	if v, worst := api.CallHealth(recs); worst != nil {
+		parts = append(parts, verdictText(v.Quality, v.Reasons))
+	}
 	return fmt.Sprintf("CALL %s: %s", r.CallID, strings.Join(parts, ", "))
+}
+
+// verdictText is a verdict in a few words: "ok", "poor: loss 12.0% > 10%"
+// (every reason, joined), "-" when it is unknown or there is none.
+func verdictText(quality string, reasons []string) string {
+	switch quality {
+	case "good":
+		return "ok"
+	case "poor":
+		return "poor: " + strings.Join(reasons, "; ")
+	}
+	return "-"
+}
+
+func rttText(ms *float64) string {
+	if ms == nil {
+		return "-"
+	}
+	if *ms < 10 {
+		return fmt.Sprintf("%.1f ms", *ms)
+	}
+	return fmt.Sprintf("%.0f ms", *ms)
 }
 
 func streamRow(r record.Record, now time.Time) []string {
@@ -164,7 +190,20 @@ func streamRow(r record.Record, now time.Time) []string {
 	}
 	return []string{dash(r.Comm), pid, dash(r.App), label, proto, fmt.Sprint(r.LocalPort), peer,
 		dscpName(r.DSCPSent), humanRate(r.RateSentBps), humanRate(r.RateRecvBps),
-		lossText(r.RTPLossPct), jitterText(r.RTPJitterMs), age(now.Sub(r.FirstSeen))}
+		lossText(r.RTPLossPct), jitterText(r.RTPJitterMs), rttText(r.RTTMs), age(now.Sub(r.FirstSeen)), healthText(r)}
+}
+
+// healthText is the HEALTH cell: the verdict, and a path warning (VPN)
+// whatever the verdict says.
+func healthText(r record.Record) string {
+	text := verdictText(r.Quality, r.QualityReasons)
+	if r.PathWarning != "" && r.InterfaceKind != "" {
+		if text == "-" {
+			return "via " + r.InterfaceKind
+		}
+		return text + ", via " + r.InterfaceKind
+	}
+	return text
 }
 
 // dscpName spells the standard code points (RFC 2474, 2597, 3246, 5865,
