@@ -4,7 +4,7 @@ import (
 	"sort"
 	"time"
 
-	"github.com/teamsflow/teamsflow/agent/health"
+	"github.com/teamsflow/teamsflow/agent/calls"
 	"github.com/teamsflow/teamsflow/agent/record"
 )
 
@@ -24,9 +24,9 @@ type Call struct {
 	// The call's verdict by Call Quality Dashboard's thresholds (a poor
 	// stream makes a poor call; reasons name the stream) and its worst
 	// stream; absent before any stream was judged.
-	Quality        string       `json:"quality,omitempty"`
-	QualityReasons []string     `json:"quality_reasons,omitempty"`
-	WorstStream    *WorstStream `json:"worst_stream,omitempty"`
+	Quality        string             `json:"quality,omitempty"`
+	QualityReasons []string           `json:"quality_reasons,omitempty"`
+	WorstStream    *calls.WorstStream `json:"worst_stream,omitempty"`
 }
 
 // Calls groups records by call_id, oldest call first. Records without a
@@ -63,64 +63,9 @@ func Calls(recs []record.Record) []Call {
 	out := make([]Call, len(order))
 	for i, c := range order {
 		out[i] = *c
-		if v, worst := CallHealth(members[c.CallID]); worst != nil {
+		if v, worst := calls.Health(members[c.CallID]); worst != nil {
 			out[i].Quality, out[i].QualityReasons, out[i].WorstStream = v.Quality, v.Reasons, worst
 		}
 	}
 	return out
-}
-
-// WorstStream is the stream that decides a call's verdict: a poor one
-// (the lowest MOS, then the most reasons), else the good one with the
-// lowest MOS, else any judged one.
-type WorstStream struct {
-	StreamID string   `json:"stream_id"`
-	Label    string   `json:"label"`
-	Covers   string   `json:"quality_covers,omitempty"` // the direction judged: sent or received
-	SSRC     *uint32  `json:"ssrc,omitempty"`
-	Quality  string   `json:"quality"`
-	Reasons  []string `json:"quality_reasons,omitempty"`
-	MOS      *float64 `json:"mos,omitempty"`
-}
-
-// CallHealth judges a call from its streams' verdicts as Call Quality
-// Dashboard's poor call does (health.CallVerdict): poor when any stream is
-// poor, good when one is good and none poor, unknown otherwise. worst is
-// nil when no stream of the call was judged.
-func CallHealth(recs []record.Record) (v health.Verdict, worst *WorstStream) {
-	var verdicts []health.Verdict
-	var best *record.Record
-	for i := range recs {
-		r := &recs[i]
-		if r.Quality == "" {
-			continue
-		}
-		verdicts = append(verdicts, health.Verdict{Label: r.Label, Covers: health.Direction(r.QualityCovers),
-			Quality: r.Quality, Reasons: r.QualityReasons})
-		if best == nil || worse(r, best) {
-			best = r
-		}
-	}
-	v = health.CallVerdict(verdicts)
-	if best != nil {
-		worst = &WorstStream{StreamID: best.StreamID, Label: best.Label, Covers: best.QualityCovers, SSRC: best.SSRC,
-			Quality: best.Quality, Reasons: best.QualityReasons, MOS: best.MOS}
-	}
-	return v, worst
-}
-
-var qualityRank = map[string]int{health.Poor: 0, health.Good: 1, health.Unknown: 2}
-
-// worse says whether a is a worse stream than b.
-func worse(a, b *record.Record) bool {
-	if qualityRank[a.Quality] != qualityRank[b.Quality] {
-		return qualityRank[a.Quality] < qualityRank[b.Quality]
-	}
-	if (a.MOS != nil) != (b.MOS != nil) {
-		return a.MOS != nil
-	}
-	if a.MOS != nil && *a.MOS != *b.MOS {
-		return *a.MOS < *b.MOS
-	}
-	return len(a.QualityReasons) > len(b.QualityReasons)
 }

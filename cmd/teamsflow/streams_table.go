@@ -8,7 +8,7 @@ import (
 	"time"
 	"unicode/utf8"
 
-	"github.com/teamsflow/teamsflow/agent/api"
+	"github.com/teamsflow/teamsflow/agent/calls"
 	"github.com/teamsflow/teamsflow/agent/record"
 )
 
@@ -140,7 +140,7 @@ func callTitle(recs []record.Record) string {
 			break
 		}
 	}
-	if v, worst := api.CallHealth(recs); worst != nil {
+	if v, worst := calls.Health(recs); worst != nil {
 		parts = append(parts, verdictText(v.Quality, v.Reasons))
 	}
 	return fmt.Sprintf("CALL %s: %s", r.CallID, strings.Join(parts, ", "))
