@@ -141,7 +141,7 @@ func callTitle(recs []record.Record) string {
 		}
 	}
 	if v, worst := calls.Health(recs); worst != nil {
-		parts = append(parts, verdictText(v.Quality, v.Reasons))
+		parts = append(parts, callVerdictText(v.Quality, v.Reasons))
 	}
 	return fmt.Sprintf("CALL %s: %s", r.CallID, strings.Join(parts, ", "))
 }
@@ -156,6 +156,18 @@ func verdictText(quality string, reasons []string) string {
 		return "poor: " + strings.Join(reasons, "; ")
 	}
 	return "-"
+}
+
+// callVerdictText is the call line's verdict: "good", "poor: audio
+// received: loss 12.0% > 10%", "quality unknown".
+func callVerdictText(quality string, reasons []string) string {
+	switch quality {
+	case "good":
+		return "good"
+	case "poor":
+		return "poor: " + strings.Join(reasons, "; ")
+	}
+	return "quality unknown"
 }
 
 func rttText(ms *float64) string {
