@@ -258,3 +258,31 @@ func TestRunSTUNRoundTripThroughDelayLine(t *testing.T) {
 		t.Errorf("%d records of the media flow, want its own and one per direction of its audio", n)
 	}
 }
+
+// `teamsflow capture` gives the same round trip and interface kind: the
+// kernel's TCP estimate read at the end of the watch, the tun's kind.
+func TestCaptureTCPRoundTripThroughDelayLine(t *testing.T) {
+	testenv.RequirePrivileged(t)
+	const oneWay = 25 * time.Millisecond
+	d := testenv.NewDelayLine(t, oneWay)
+	tcpAddr, mediaAddr := farEnd(t, d)
+	peer := testenv.StartPeer(t, d.A, "ms-teams", "teams-path", tcpAddr, mediaAddr, "10")
+	stdout, stderr, code := runCLI(t, nil, "capture", "--duration", "6s", "--json", "--netns", d.A.Path())
+	peer.Wait(t)
+	if code != 0 {
+		t.Fatalf("capture: exit %d: %s", code, stderr)
+	}
+	recs := parseRecords(t, stdout)
+	tcps := ownRecords(recs, "tcp")
+	for i := range tcps {
+		t.Logf("added %v; %s", 2*oneWay, describeRTT(&tcps[i]))
+	}
+	if len(tcps) != 1 || !rttWithin(tcps[0].RTTMs, 2*oneWay) {
+		t.Errorf("%d TCP flows of the client, want one with rtt_ms within max(5 ms, 20%%) of %v", len(tcps), 2*oneWay)
+	}
+	for _, r := range ownRecords(recs, "udp") {
+		if r.InterfaceKind != "vpn" {
+			t.Errorf("udp %d -> %s:%d ssrc %v: interface kind %q, want vpn", r.LocalPort, r.PeerAddr, r.PeerPort, ptrValue(r.SSRC), r.InterfaceKind)
+		}
+	}
+}

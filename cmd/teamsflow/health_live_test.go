@@ -13,6 +13,7 @@ import (
 	"github.com/teamsflow/teamsflow/agent/api"
 	"github.com/teamsflow/teamsflow/agent/record"
 	"github.com/teamsflow/teamsflow/agent/testenv"
+	"github.com/teamsflow/teamsflow/cmd/teamsflow-sim/truth"
 )
 
 // impairedAudioScenario is a desktop audio call whose client drops 12% of
@@ -35,7 +36,7 @@ streams:
 func TestRunHealthVerdicts(t *testing.T) {
 	testenv.RequirePrivileged(t)
 	t.Run("clean call is good", func(t *testing.T) {
-		recs, calls, table := playWatched(t, "desktop-qos", "16s")
+		recs, calls, table, _ := playWatched(t, "desktop-qos", "16s")
 		audio := receivedRTP(recs, "audio")
 		if audio == nil || audio.Quality != "good" || audio.MOS == nil || *audio.MOS < 4 {
 			t.Fatalf("received audio: %+v", audio)
@@ -53,28 +54,58 @@ func TestRunHealthVerdicts(t *testing.T) {
 		if err := os.WriteFile(scenario, []byte(impairedAudioScenario), 0o644); err != nil {
 			t.Fatal(err)
 		}
-		recs, calls, table := playWatched(t, scenario, "")
-		audio := receivedRTP(recs, "audio")
-		if audio == nil || audio.Quality != "poor" || !slices.ContainsFunc(audio.QualityReasons, isLossReason) {
-			t.Fatalf("received audio: %+v", audio)
+		// The simulator drops at random: 700 packets at 12% come out below
+		// the 10% threshold about one call in twenty. A call whose drops
+		// (its ground truth) stayed below 10.5% is played again.
+		for attempt := 1; attempt <= 3; attempt++ {
+			recs, calls, table, tr := playWatched(t, scenario, "")
+			dropped := droppedAudio(tr)
+			if dropped <= 0.105 {
+				t.Logf("call %d: the simulator dropped only %.1f%% of the audio; again", attempt, 100*dropped)
+				continue
+			}
+			checkLossyCall(t, recs, calls, table, dropped)
+			return
 		}
-		if pct := *audio.RTPLossPct; pct < 9 || pct > 15 {
-			t.Errorf("received audio loss %.1f%%, want about 12%%", pct)
-		}
-		checkSentStreamsShowNoReceiverFigures(t, recs)
-		if len(calls) != 1 || calls[0].Quality != "poor" || calls[0].WorstStream == nil || calls[0].WorstStream.StreamID != audio.StreamID {
-			t.Errorf("calls: %+v", calls)
-		}
-		if !strings.Contains(table, "poor: audio received: loss 1") || !strings.Contains(table, "poor: loss 1") {
-			t.Errorf("table lacks the verdict:\n%s", table)
-		}
+		t.Fatal("three calls in a row dropped 10.5% of the audio or less")
 	})
+}
+
+// droppedAudio is the share of audio packets the simulator skipped.
+func droppedAudio(tr *truth.File) float64 {
+	for _, s := range tr.Streams {
+		if s.Label == "audio" && s.PacketsSent+s.PacketsSkipped > 0 {
+			return float64(s.PacketsSkipped) / float64(s.PacketsSent+s.PacketsSkipped)
+		}
+	}
+	return 0
+}
+
+// checkLossyCall: the received audio's loss is within a point of what the
+// simulator dropped, and it and the call are poor by it.
+func checkLossyCall(t *testing.T, recs []record.Record, calls []api.Call, table string, dropped float64) {
+	t.Helper()
+	audio := receivedRTP(recs, "audio")
+	if audio == nil || audio.Quality != "poor" || !slices.ContainsFunc(audio.QualityReasons, isLossReason) {
+		t.Fatalf("received audio: %+v", audio)
+	}
+	t.Logf("dropped %.1f%%, received audio loss %.1f%%, %q", 100*dropped, *audio.RTPLossPct, audio.QualityReasons)
+	if pct := *audio.RTPLossPct; pct < 100*dropped-1.5 || pct > 100*dropped+1.5 {
+		t.Errorf("received audio loss %.1f%%, the simulator dropped %.1f%% (records read 3 s before its end)", pct, 100*dropped)
+	}
+	checkSentStreamsShowNoReceiverFigures(t, recs)
+	if len(calls) != 1 || calls[0].Quality != "poor" || calls[0].WorstStream == nil || calls[0].WorstStream.StreamID != audio.StreamID {
+		t.Errorf("calls: %+v", calls)
+	}
+	if !strings.Contains(table, "poor: audio received: loss 1") || !strings.Contains(table, "poor: loss 1") {
+		t.Errorf("table lacks the verdict:\n%s", table)
+	}
 }
 
 // playWatched plays a scenario in the simulator while `teamsflow run`
 // watches, and returns the records, calls and table read just before the
 // call ends.
-func playWatched(t *testing.T, scenario, duration string) ([]record.Record, []api.Call, string) {
+func playWatched(t *testing.T, scenario, duration string) ([]record.Record, []api.Call, string, *truth.File) {
 	t.Helper()
 	sim := newSim(t)
 	socket := filepath.Join(t.TempDir(), "api.sock")
@@ -98,10 +129,10 @@ func playWatched(t *testing.T, scenario, duration string) ([]record.Record, []ap
 		t.Fatal(err)
 	}
 	table, _, _ = runCLI(t, nil, "streams", "--socket", socket)
-	call.Wait(t)
+	tr := call.Wait(t)
 	agent.stop(t)
 	t.Logf("table:\n%s", table)
-	return recs, calls, table
+	return recs, calls, table, tr
 }
 
 func receivedRTP(recs []record.Record, label string) *record.Record {

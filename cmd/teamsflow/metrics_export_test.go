@@ -12,16 +12,18 @@ import (
 	"github.com/teamsflow/teamsflow/exporter"
 )
 
-// lossyCallScenario: desktop audio losing 12% and a camera, so that every
-// stream health metric has a stream to describe.
+// lossyCallScenario: desktop audio losing 15% and a camera, so that every
+// stream health metric has a stream to describe. 15%, not 12%: the
+// simulator drops at random, and 700 packets at 12% measure below the 10%
+// threshold one time in twenty; this test is about the metrics.
 const lossyCallScenario = `name: audio-loss-and-video
-description: ms-teams call, audio losing 12%, camera video
+description: ms-teams call, audio losing 15%, camera video
 duration: 16s
 client: ms-teams
 mode: qos
 streams:
   - kind: audio
-    loss: 0.12
+    loss: 0.15
   - kind: video
 `
 
@@ -49,9 +51,12 @@ func TestRunExportsHealthMetrics(t *testing.T) {
 	agent.stop(t)
 	names := []string{exporter.MetricRTT, exporter.MetricJitter, exporter.MetricLoss, exporter.MetricBitrate,
 		exporter.MetricMOS, exporter.MetricFrameRate, exporter.MetricStreams}
-	metrics := col.WaitMetrics(t, 30*time.Second, func(ms []otelcoltest.Metric) bool {
-		return hasPoorReceivedAudioLoss(ms) && len(metricNames(ms)) >= len(names)
-	})
+	var metrics []otelcoltest.Metric
+	for deadline := time.Now().Add(30 * time.Second); time.Now().Before(deadline); time.Sleep(500 * time.Millisecond) {
+		if metrics = col.Metrics(t); hasPoorReceivedAudioLoss(metrics) && len(metricNames(metrics)) >= len(names) {
+			break
+		}
+	}
 	got := metricNames(metrics)
 	for _, n := range names {
 		if !got[n] {
@@ -69,6 +74,13 @@ func TestRunExportsHealthMetrics(t *testing.T) {
 	}
 	if !hasPoorReceivedAudioLoss(metrics) {
 		t.Error("no loss point of poor received Teams audio on a virtual interface")
+		for _, m := range metrics {
+			for _, p := range m.Points {
+				if m.Name == exporter.MetricLoss {
+					t.Logf("%s %v: count %d sum %.3f", m.Name, p.Attrs, p.Count, p.Sum)
+				}
+			}
+		}
 	}
 }
 
