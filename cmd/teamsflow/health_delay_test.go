@@ -11,7 +11,6 @@ import (
 	"time"
 
 	"github.com/pion/stun/v3"
-	"golang.org/x/sys/unix"
 
 	"github.com/teamsflow/teamsflow/agent/record"
 	"github.com/teamsflow/teamsflow/agent/testenv"
@@ -93,16 +92,10 @@ func pingPongUntil(c net.Conn, end time.Time) error {
 		if _, err := r.ReadString('\n'); err != nil {
 			return err
 		}
-		quickAck(c)
+		testenv.QuickAck(c)
 		time.Sleep(100 * time.Millisecond)
 	}
 	return nil
-}
-
-func quickAck(c net.Conn) {
-	if raw, err := c.(*net.TCPConn).SyscallConn(); err == nil {
-		_ = raw.Control(func(fd uintptr) { _ = unix.SetsockoptInt(int(fd), unix.IPPROTO_TCP, unix.TCP_QUICKACK, 1) })
-	}
 }
 
 // farEnd serves the client's far end in namespace B: a TCP echo, and on
@@ -128,26 +121,11 @@ func farEnd(t *testing.T, d *testenv.DelayLine) (tcpAddr, mediaAddr string) {
 			if err != nil {
 				return
 			}
-			go echoLines(c)
+			go func() { defer c.Close(); testenv.EchoQuickAck(c) }()
 		}
 	}()
 	go answerMedia(uc)
 	return l.Addr().String(), uc.LocalAddr().String()
-}
-
-func echoLines(c net.Conn) {
-	defer c.Close()
-	buf := make([]byte, 512)
-	for {
-		n, err := c.Read(buf)
-		if err != nil {
-			return
-		}
-		quickAck(c)
-		if _, err := c.Write(buf[:n]); err != nil {
-			return
-		}
-	}
 }
 
 func answerMedia(uc *net.UDPConn) {

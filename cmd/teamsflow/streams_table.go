@@ -141,33 +141,23 @@ func callTitle(recs []record.Record) string {
 		}
 	}
 	if v, worst := calls.Health(recs); worst != nil {
-		parts = append(parts, callVerdictText(v.Quality, v.Reasons))
+		parts = append(parts, verdictText(v.Quality, v.Reasons, "good", "quality unknown"))
 	}
 	return fmt.Sprintf("CALL %s: %s", r.CallID, strings.Join(parts, ", "))
 }
 
-// verdictText is a verdict in a few words: "ok", "poor: loss 12.0% > 10%"
-// (every reason, joined), "-" when it is unknown or there is none.
-func verdictText(quality string, reasons []string) string {
+// verdictText is a verdict in a few words: good as "ok" in a stream's
+// HEALTH cell and "good" on a call line, "poor: loss 12.0% > 10%" (every
+// reason, joined), unknown or none as "-" in a cell and "quality unknown"
+// on a call line.
+func verdictText(quality string, reasons []string, good, unknown string) string {
 	switch quality {
 	case "good":
-		return "ok"
+		return good
 	case "poor":
 		return "poor: " + strings.Join(reasons, "; ")
 	}
-	return "-"
-}
-
-// callVerdictText is the call line's verdict: "good", "poor: audio
-// received: loss 12.0% > 10%", "quality unknown".
-func callVerdictText(quality string, reasons []string) string {
-	switch quality {
-	case "good":
-		return "good"
-	case "poor":
-		return "poor: " + strings.Join(reasons, "; ")
-	}
-	return "quality unknown"
+	return unknown
 }
 
 func rttText(ms *float64) string {
@@ -208,7 +198,7 @@ func streamRow(r record.Record, now time.Time) []string {
 // healthText is the HEALTH cell: the verdict, and a path warning (VPN)
 // whatever the verdict says.
 func healthText(r record.Record) string {
-	text := verdictText(r.Quality, r.QualityReasons)
+	text := verdictText(r.Quality, r.QualityReasons, "ok", "-")
 	if r.PathWarning != "" && r.InterfaceKind != "" {
 		if text == "-" {
 			return "via " + r.InterfaceKind
