@@ -17,7 +17,8 @@ import (
 // Refresh periods of the live paths. One sock_diag read of 1000 TCP
 // sockets' tcp_info took 8.6 ms here (agent/sockets TestTCPRTTReadCost),
 // too much for every one-second poll of a busy host; the kernel's smoothed
-// RTT moves slowly, so every 5 s is fresh enough. Interfaces are read again
+// RTT moves slowly, so every 5 s is fresh enough, and only while records of
+// TCP flows are asked for (Teams signalling, or every app's). Interfaces are read again
 // when a flow names one not known yet, at most every kindsEvery.
 const (
 	rttEvery   = 5 * time.Second
@@ -38,6 +39,7 @@ type livePaths struct {
 	byTuple    map[rttTuple]time.Duration // the same, by namespace and addresses
 	ifaces     map[uint64]map[int]netif.Interface
 	rttAt      time.Time
+	rttAsked   bool // a TCP round trip was asked for since the last read
 	kindsAt    time.Time
 	kindsStale bool
 	warned     map[string]bool // namespaces whose read failed, logged once
@@ -66,7 +68,9 @@ func newLivePaths(a *agent.Agent, nsPaths []string, log zerolog.Logger) *livePat
 // refresh reads the round trips and interfaces again when due.
 func (lp *livePaths) refresh(now time.Time) {
 	lp.mu.Lock()
-	rttDue := now.Sub(lp.rttAt) >= rttEvery
+	// A host without Teams (and no one asking for every app's records)
+	// asks for no TCP round trip: it pays for no read.
+	rttDue := lp.rttAsked && now.Sub(lp.rttAt) >= rttEvery
 	kindsDue := lp.kindsStale && now.Sub(lp.kindsAt) >= kindsEvery
 	lp.mu.Unlock()
 	if rttDue {
@@ -91,7 +95,7 @@ func (lp *livePaths) readRTTs(now time.Time) {
 		byTuple[rttTuple{r.NetnsCookie, unmap(r.Local), unmap(r.Peer)}] = r.RTT
 	}
 	lp.mu.Lock()
-	lp.rtts, lp.byTuple, lp.rttAt = rtts, byTuple, now
+	lp.rtts, lp.byTuple, lp.rttAt, lp.rttAsked = rtts, byTuple, now, false
 	lp.mu.Unlock()
 }
 
@@ -125,6 +129,7 @@ func (lp *livePaths) TCPRTT(id observe.FlowID) (time.Duration, bool) {
 	fp, ok := lp.agent.FlowPath(id)
 	lp.mu.Lock()
 	defer lp.mu.Unlock()
+	lp.rttAsked = true
 	if ok && fp.Cookie != 0 {
 		if r, ok := lp.rtts[fp.Cookie]; ok {
 			return r.RTT, true
