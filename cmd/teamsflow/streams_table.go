@@ -141,9 +141,33 @@ func callTitle(recs []record.Record) string {
 		}
 	}
 	if v, worst := calls.Health(recs); worst != nil {
-		parts = append(parts, verdictText(v.Quality, v.Reasons, "good", "quality unknown"))
+		parts = append(parts, callVerdict(v.Quality, worst, recs))
 	}
 	return fmt.Sprintf("CALL %s: %s", r.CallID, strings.Join(parts, ", "))
+}
+
+// callVerdict is the call line's verdict: "good", "quality unknown", or
+// "poor" with its worst stream and that stream's reasons, "poor: audio
+// received ssrc 0x7ea1f00e: loss 13.6% > 10% (+1 more poor)".
+func callVerdict(quality string, worst *calls.WorstStream, recs []record.Record) string {
+	if quality != "poor" {
+		return verdictText(quality, nil, "good", "quality unknown")
+	}
+	stream := worst.Label + " " + worst.Covers
+	if worst.SSRC != nil {
+		stream += fmt.Sprintf(" ssrc 0x%08x", *worst.SSRC)
+	}
+	text := "poor: " + stream + ": " + strings.Join(worst.Reasons, "; ")
+	poor := 0
+	for _, r := range recs {
+		if r.Quality == "poor" {
+			poor++
+		}
+	}
+	if poor > 1 {
+		text += fmt.Sprintf(" (+%d more poor)", poor-1)
+	}
+	return text
 }
 
 // verdictText is a verdict in a few words: good as "ok" in a stream's
