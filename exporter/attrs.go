@@ -42,6 +42,21 @@ const (
 	AttrInterface   = attribute.Key("teamsflow.interface")
 	AttrOwnerSource = attribute.Key("teamsflow.process.owner_source")
 
+	// Call health (agent/health); each only where measured.
+	AttrRTTMs          = attribute.Key("teamsflow.stream.rtt_ms")
+	AttrFramesPerSec   = attribute.Key("teamsflow.stream.frames_per_sec")
+	AttrStreamQuality  = attribute.Key("teamsflow.stream.quality")
+	AttrQualityReasons = attribute.Key("teamsflow.stream.quality_reasons")
+	AttrQualityCovers  = attribute.Key("teamsflow.stream.quality_covers")
+	AttrMOS            = attribute.Key("teamsflow.stream.mos")
+	AttrRTPDuplicates  = attribute.Key("teamsflow.rtp.duplicates")
+	AttrCodec          = attribute.Key("teamsflow.rtp.codec")
+	AttrDSCPExpected   = attribute.Key("teamsflow.ip.dscp_expected")
+	AttrPathWarning    = attribute.Key("teamsflow.path.warning")
+	AttrCallQuality    = attribute.Key("teamsflow.call.quality")
+	AttrCallReasons    = attribute.Key("teamsflow.call.quality_reasons")
+	AttrCallWorst      = attribute.Key("teamsflow.call.worst_stream")
+
 	AttrLabelChanges = attribute.Key("teamsflow.stream.label_changes")
 	AttrRTPRole      = attribute.Key("teamsflow.rtp.role")
 	AttrRTPProtects  = attribute.Key("teamsflow.rtp.protects")
@@ -73,6 +88,7 @@ func streamAttrs(r record.Record, owners *ownerNames) []attribute.KeyValue {
 		AttrRateRecvBps.Float64(r.RateRecvBps),
 	)
 	kv = append(kv, rtpAttrs(r)...)
+	kv = append(kv, healthAttrsOf(r)...)
 	if len(r.AppEvidence) > 0 {
 		kv = append(kv, AttrAppEvidence.StringSlice(r.AppEvidence))
 	}
@@ -151,6 +167,32 @@ func rtpAttrs(r record.Record) []attribute.KeyValue {
 		kv = append(kv, AttrRelayed.Bool(r.Relayed))
 	}
 	return kv
+}
+
+// healthAttrsOf is a stream's health: absent where not measured (a sent
+// stream's loss and jitter are its receiver's, so rtpAttrs has none).
+func healthAttrsOf(r record.Record) []attribute.KeyValue {
+	var kv []attribute.KeyValue
+	for _, f := range []struct {
+		k attribute.Key
+		v *float64
+	}{{AttrRTTMs, r.RTTMs}, {AttrFramesPerSec, r.FramesPerSec}, {AttrMOS, r.MOS}} {
+		if f.v != nil {
+			kv = append(kv, f.k.Float64(*f.v))
+		}
+	}
+	if r.RTPDuplicates != nil {
+		kv = append(kv, AttrRTPDuplicates.Int64(clampInt64(*r.RTPDuplicates)))
+	}
+	if r.DSCPExpected != nil {
+		kv = append(kv, AttrDSCPExpected.Int(int(*r.DSCPExpected)))
+	}
+	if len(r.QualityReasons) > 0 {
+		kv = append(kv, AttrQualityReasons.StringSlice(r.QualityReasons))
+	}
+	return appendSet(kv, AttrCodec.String(r.Codec), AttrStreamQuality.String(r.Quality),
+		AttrQualityCovers.String(r.QualityCovers), AttrInterfaceKind.String(r.InterfaceKind),
+		AttrPathWarning.String(r.PathWarning))
 }
 
 // clampInt64 keeps counters within OTLP's signed integers.

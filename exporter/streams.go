@@ -8,9 +8,11 @@ import (
 	"strings"
 	"time"
 
+	"go.opentelemetry.io/otel/attribute"
 	semconv "go.opentelemetry.io/otel/semconv/v1.43.0"
 	"go.opentelemetry.io/otel/trace"
 
+	"github.com/teamsflow/teamsflow/agent/calls"
 	"github.com/teamsflow/teamsflow/agent/record"
 )
 
@@ -296,6 +298,7 @@ func (t *tracker) emitRoot(c *call) {
 		AttrCallLabels.StringSlice(labels),
 		AttrEndReason.String(c.endReason),
 	)
+	attrs = append(attrs, callHealthAttrs(c)...)
 	ctx := withIDs(context.Background(), c.traceID, c.root)
 	_, span := t.tracer.Start(ctx, "teams call",
 		trace.WithNewRoot(),
@@ -303,6 +306,23 @@ func (t *tracker) emitRoot(c *call) {
 		trace.WithSpanKind(trace.SpanKindInternal),
 		trace.WithAttributes(attrs...))
 	span.End(trace.WithTimestamp(c.end))
+}
+
+// callHealthAttrs is the call's verdict from its streams' last records.
+func callHealthAttrs(c *call) []attribute.KeyValue {
+	recs := make([]record.Record, 0, len(c.streams))
+	for _, st := range c.streams {
+		recs = append(recs, st.rec)
+	}
+	v, worst := calls.Health(recs)
+	if worst == nil {
+		return nil
+	}
+	kv := []attribute.KeyValue{AttrCallQuality.String(v.Quality), AttrCallWorst.String(worst.StreamID)}
+	if len(v.Reasons) > 0 {
+		kv = append(kv, AttrCallReasons.StringSlice(v.Reasons))
+	}
+	return kv
 }
 
 // parentContext makes the call's root span the parent of a stream span.

@@ -11,6 +11,7 @@ import (
 	"github.com/rs/zerolog"
 
 	"github.com/teamsflow/teamsflow/agent/classify"
+	"github.com/teamsflow/teamsflow/agent/health/stunrtt"
 	"github.com/teamsflow/teamsflow/agent/names"
 )
 
@@ -31,6 +32,10 @@ type Config struct {
 	MaxNames        int // DNS addresses (and aliases) remembered; default 10000
 	MaxHelloBuffers int // TCP connections whose ClientHello is being joined; default 256
 	MaxHelloBytes   int // bytes kept per ClientHello; default 8192 (post-quantum hellos exceed 1500)
+
+	// Paths gives TCP round trips and interface kinds (live only); nil
+	// leaves them out of the records.
+	Paths Paths
 
 	Log zerolog.Logger // default: no logs
 }
@@ -79,4 +84,14 @@ type Counters struct {
 	// bytes that start like RTP without a sender's sequence steps or a
 	// media clock (encrypted non-RTP traffic, random payloads).
 	RTPRejected uint64
+	// LossOutOfRange counts received RTP streams whose counters put loss
+	// below 0 (beyond duplicates) or above the packets expected; records
+	// show it clamped to 0-100%.
+	LossOutOfRange uint64
+	// HealthInputRejected counts streams with a health figure no
+	// measurement can give (NaN, negative), left out of the verdict.
+	HealthInputRejected uint64
+	// STUN counts the STUN samples that gave no round trip, by reason
+	// (responses without a request, duplicated, late, reused IDs, ...).
+	STUN stunrtt.Counters
 }

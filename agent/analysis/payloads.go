@@ -23,6 +23,8 @@ func (p *Pipeline) payloads(ps []observe.Payload) {
 			p.names.LearnDNS(pl.Time, pl.Flow.Netns, r)
 		case observe.PayloadClientHello:
 			p.clientHello(pl)
+		case observe.PayloadSTUN:
+			p.stunSample(pl)
 		}
 	}
 }

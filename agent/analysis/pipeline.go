@@ -7,6 +7,7 @@ import (
 
 	"github.com/teamsflow/teamsflow/agent/calls"
 	"github.com/teamsflow/teamsflow/agent/classify"
+	"github.com/teamsflow/teamsflow/agent/health/stunrtt"
 	"github.com/teamsflow/teamsflow/agent/names"
 	"github.com/teamsflow/teamsflow/agent/observe"
 )
@@ -32,6 +33,9 @@ type Pipeline struct {
 	hellos map[observe.FlowID]*helloBuffer
 	snis   map[observe.FlowID]string // learned before the flow's counters arrived
 	keys   keyStrings
+	// stun matches STUN Binding requests with their responses per flow:
+	// the round trip of UDP media paths (ICE consent checks).
+	stun *stunrtt.Matcher[observe.FlowID]
 
 	now      time.Time
 	prev     time.Time // the previous snapshot
@@ -59,6 +63,7 @@ func New(cfg Config) *Pipeline {
 		cands:    map[observe.FlowID]map[rtpKey]*candidate{},
 		hellos:   map[observe.FlowID]*helloBuffer{},
 		snis:     map[observe.FlowID]string{},
+		stun:     stunrtt.New[observe.FlowID](0),
 	}
 }
 
@@ -66,6 +71,7 @@ func New(cfg Config) *Pipeline {
 func (p *Pipeline) Counters() Counters {
 	c := p.counters
 	c.NamesDropped = p.names.Dropped
+	c.STUN = p.stun.Counters()
 	return c
 }
 
@@ -92,6 +98,7 @@ func (p *Pipeline) Observe(s observe.Snapshot) {
 		p.updateRTP(&s.RTP[i])
 	}
 	p.gone(s.Gone)
+	p.stun.Expire(p.now)
 	p.expireIdle()
 	p.analyse()
 	p.forget()
@@ -270,6 +277,8 @@ func (p *Pipeline) forget() {
 			delete(p.snis, id)
 		}
 	}
+	// Round trips of flows that ended, or that were never tracked.
+	p.stun.Retain(func(id observe.FlowID) bool { return p.flows[id] != nil })
 	for id := range p.cands {
 		if p.flows[id] == nil {
 			p.dropCandidates(id)

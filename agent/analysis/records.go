@@ -131,6 +131,7 @@ func (p *Pipeline) flowRecord(st *flowState) record.Record {
 	r.FirstSeen, r.LastSeen = st.first.Time(), st.last.Time()
 	r.RateSentBps, r.RateRecvBps = rate(&st.stream)
 	r.CallID, r.StreamID, r.EndReason = st.callID, streamIDString(st.id), st.endReason
+	p.pathFields(&r, st.f.ID)
 	return r
 }
 
@@ -157,16 +158,10 @@ func (p *Pipeline) rtpRecord(st *rtpState, fl *flowState) record.Record {
 	} else {
 		r.BytesRecv, r.PacketsRecv, r.DSCPSent = o.PayloadBytes, o.Packets, 0
 	}
-	lost := o.Lost
-	jitter := float64(o.Jitter) / float64(time.Millisecond)
-	r.RTPLost, r.RTPJitterMs = &lost, &jitter
-	if o.Expected > 0 {
-		pct := 100 * float64(lost) / float64(o.Expected)
-		r.RTPLossPct = &pct
-	}
 	r.FirstSeen, r.LastSeen = st.first.Time(), st.last.Time()
 	r.RateSentBps, r.RateRecvBps = rate(&st.stream)
 	r.CallID, r.StreamID, r.EndReason = st.callID, streamIDString(st.id), st.endReason
+	p.rtpHealth(&r, st, fl, &o)
 	return r
 }
 

@@ -173,6 +173,12 @@ func (p *Pipeline) sampleRTP(st *rtpState, r *observe.RTPStream) {
 	}
 	st.r, st.prevAt = *r, instantOf(p.now)
 	st.last = instantOf(lastOf(r.Last, st.last.Time()))
+	if o := st.own(); !st.lossOutOfRange && lossOutOfRange(&o) {
+		st.lossOutOfRange = true
+		p.counters.LossOutOfRange++
+		p.log.Warn().Uint32("ssrc", o.SSRC).Int64("lost", o.Lost).Uint64("expected", o.Expected).
+			Msg("RTP loss outside 0-100%: shown clamped")
+	}
 }
 
 // own is the stream's own counters: the source's less those of the
@@ -192,6 +198,7 @@ func (st *rtpState) own() observe.RTPStream {
 	r.PadBytes -= min(r.PadBytes, b.PadBytes)
 	r.SeqSteps -= min(r.SeqSteps, b.SeqSteps)
 	r.Expected -= min(r.Expected, b.Expected)
+	r.Duplicates -= min(r.Duplicates, b.Duplicates)
 	r.Lost = int64(r.Expected) - int64(r.Packets)
 	return r
 }

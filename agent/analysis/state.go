@@ -138,6 +138,10 @@ type rtpState struct {
 	role     string
 	protects uint32
 	follows  classify.Result // the protected stream's label
+	// lossOutOfRange and healthRejected: the anomaly was counted once
+	// for this stream (records are built many times).
+	lossOutOfRange bool
+	healthRejected bool
 }
 
 func newFlowState(f observe.Flow, now time.Time, keys *keyStrings) *flowState {

@@ -4,6 +4,7 @@ import (
 	"sort"
 	"time"
 
+	"github.com/teamsflow/teamsflow/agent/calls"
 	"github.com/teamsflow/teamsflow/agent/record"
 )
 
@@ -20,12 +21,19 @@ type Call struct {
 	Relayed   bool           `json:"relayed"`
 	BytesSent uint64         `json:"bytes_sent"`
 	BytesRecv uint64         `json:"bytes_recv"`
+	// The call's verdict by Call Quality Dashboard's thresholds (a poor
+	// stream makes a poor call; reasons name the stream) and its worst
+	// stream; absent before any stream was judged.
+	Quality        string             `json:"quality,omitempty"`
+	QualityReasons []string           `json:"quality_reasons,omitempty"`
+	WorstStream    *calls.WorstStream `json:"worst_stream,omitempty"`
 }
 
 // Calls groups records by call_id, oldest call first. Records without a
 // call are left out.
 func Calls(recs []record.Record) []Call {
 	byID := map[string]*Call{}
+	members := map[string][]record.Record{}
 	var order []*Call
 	for _, r := range recs {
 		if r.CallID == "" {
@@ -39,6 +47,7 @@ func Calls(recs []record.Record) []Call {
 			order = append(order, c)
 		}
 		c.Streams++
+		members[r.CallID] = append(members[r.CallID], r)
 		c.Labels[r.Label]++
 		c.Relayed = c.Relayed || r.Relayed
 		c.BytesSent += r.BytesSent
@@ -54,6 +63,9 @@ func Calls(recs []record.Record) []Call {
 	out := make([]Call, len(order))
 	for i, c := range order {
 		out[i] = *c
+		if v, worst := calls.Health(members[c.CallID]); worst != nil {
+			out[i].Quality, out[i].QualityReasons, out[i].WorstStream = v.Quality, v.Reasons, worst
+		}
 	}
 	return out
 }

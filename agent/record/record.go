@@ -72,6 +72,9 @@ type Record struct {
 	MOS            *float64 `json:"mos,omitempty"`             // network MOS estimate, audio (ITU-T G.107)
 	InterfaceKind  string   `json:"interface_kind,omitempty"`  // wired, wifi, vpn, loopback, virtual
 	DSCPExpected   *uint8   `json:"dscp_expected,omitempty"`   // what Teams' QoS policy marks this label with
+	// PathWarning says what is wrong with the path whatever the figures:
+	// Teams media through a VPN tunnel (Microsoft asks for split tunnelling).
+	PathWarning string `json:"path_warning,omitempty"`
 
 	// Current rates over the last interval, bits per second.
 	RateSentBps float64 `json:"rate_sent_bps"`

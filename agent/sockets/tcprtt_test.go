@@ -8,8 +8,6 @@ import (
 	"testing"
 	"time"
 
-	"golang.org/x/sys/unix"
-
 	"github.com/teamsflow/teamsflow/agent/testenv"
 )
 
@@ -72,7 +70,7 @@ func pingPong(t *testing.T, d *testenv.DelayLine, n int) (cli, srv net.Conn) {
 			return
 		}
 		accepted <- c
-		echo(c)
+		testenv.EchoQuickAck(c)
 	}()
 	if err := d.A.Do(func() (err error) { cli, err = net.Dial("tcp4", l.Addr().String()); return err }); err != nil {
 		t.Fatal(err)
@@ -92,38 +90,9 @@ func pingPong(t *testing.T, d *testenv.DelayLine, n int) (cli, srv net.Conn) {
 		if _, err := r.ReadString('\n'); err != nil {
 			t.Fatal(err)
 		}
-		quickAck(cli)
+		testenv.QuickAck(cli)
 	}
 	return cli, srv
-}
-
-// echo sends back what it reads, acknowledging at once.
-func echo(c net.Conn) {
-	buf := make([]byte, 512)
-	for {
-		n, err := c.Read(buf)
-		if err != nil {
-			return
-		}
-		quickAck(c)
-		if _, err := c.Write(buf[:n]); err != nil {
-			return
-		}
-	}
-}
-
-// quickAck turns off delayed acknowledgements until the next read. A
-// delayed ACK (40 ms and more) would enter the peer's RTT samples: the
-// kernel times a segment until its ACK, and the last reply of the exchange
-// has no request after it to carry the ACK at once.
-func quickAck(c net.Conn) {
-	raw, err := c.(*net.TCPConn).SyscallConn()
-	if err != nil {
-		return
-	}
-	_ = raw.Control(func(fd uintptr) {
-		_ = unix.SetsockoptInt(int(fd), unix.IPPROTO_TCP, unix.TCP_QUICKACK, 1)
-	})
 }
 
 func findRTT(t *testing.T, nsPath string, local, peer net.Addr) TCPRTT {

@@ -96,7 +96,7 @@ func runCapture(cmd *cobra.Command, o captureOptions) error {
 		return err
 	}
 	cfg.Log.Info().Strs("interfaces", a.Attached()).Dur("duration", o.duration).Msg("capturing")
-	an := startCaptureAnalysis(a)
+	an := startCaptureAnalysis(a, cfg.Netns, cfg.Log)
 	select {
 	case <-time.After(o.duration):
 	case <-cmd.Context().Done():

@@ -5,6 +5,8 @@ package main
 import (
 	"time"
 
+	"github.com/rs/zerolog"
+
 	"github.com/teamsflow/teamsflow/agent"
 	"github.com/teamsflow/teamsflow/agent/analysis"
 	"github.com/teamsflow/teamsflow/agent/record"
@@ -15,14 +17,16 @@ import (
 // their app, label and server name, and RTP sources get records of their
 // own.
 type captureAnalysis struct {
-	a    *agent.Agent
-	p    *analysis.Pipeline
-	stop chan struct{}
-	done chan struct{}
+	a     *agent.Agent
+	paths *livePaths
+	p     *analysis.Pipeline
+	stop  chan struct{}
+	done  chan struct{}
 }
 
-func startCaptureAnalysis(a *agent.Agent) *captureAnalysis {
-	c := &captureAnalysis{a: a, p: analysis.New(analysis.Config{Linger: 24 * time.Hour}),
+func startCaptureAnalysis(a *agent.Agent, nsPaths []string, log zerolog.Logger) *captureAnalysis {
+	paths := newLivePaths(a, nsPaths, log.With().Str("component", "paths").Logger())
+	c := &captureAnalysis{a: a, paths: paths, p: analysis.New(analysis.Config{Linger: 24 * time.Hour, Paths: paths}),
 		stop: make(chan struct{}), done: make(chan struct{})}
 	go func() {
 		defer close(c.done)
@@ -33,6 +37,7 @@ func startCaptureAnalysis(a *agent.Agent) *captureAnalysis {
 			case <-c.stop:
 				return
 			case <-t.C:
+				paths.refresh(time.Now())
 				c.p.Observe(a.Snapshot())
 			}
 		}
@@ -45,6 +50,7 @@ func startCaptureAnalysis(a *agent.Agent) *captureAnalysis {
 func (c *captureAnalysis) records() []record.Record {
 	close(c.stop)
 	<-c.done
+	c.paths.readRTTs(time.Now()) // the round trips as they are at the end
 	c.p.Observe(c.a.Snapshot())
 	flows := c.a.Records()
 	type flowKey struct {
@@ -77,4 +83,5 @@ func copyAnalysis(dst, src *record.Record) {
 	dst.Label, dst.LabelReason, dst.Confidence = src.Label, src.LabelReason, src.Confidence
 	dst.RateSentBps, dst.RateRecvBps = src.RateSentBps, src.RateRecvBps
 	dst.CallID, dst.StreamID, dst.EndReason = src.CallID, src.StreamID, src.EndReason
+	dst.RTTMs, dst.InterfaceKind, dst.PathWarning = src.RTTMs, src.InterfaceKind, src.PathWarning
 }

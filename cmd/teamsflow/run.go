@@ -34,10 +34,25 @@ type Exporter interface {
 // (export.endpoint, or the standard OTEL_EXPORTER_OTLP_[TRACES_]ENDPOINT);
 // nil means no export.
 func newExporter(ctx context.Context, cfg config.Config, log zerolog.Logger) (Exporter, error) {
-	e := cfg.Export
-	fromEnv := os.Getenv("OTEL_EXPORTER_OTLP_ENDPOINT") != "" || os.Getenv("OTEL_EXPORTER_OTLP_TRACES_ENDPOINT") != ""
-	if !e.Enabled() && !fromEnv {
+	ecfg, ok := exporterConfig(cfg, "OTEL_EXPORTER_OTLP_TRACES_ENDPOINT")
+	if !ok {
 		return nil, nil
+	}
+	exp, err := exporter.New(ctx, ecfg, log.With().Str("component", "exporter").Logger())
+	if err != nil {
+		return nil, err
+	}
+	return exp, nil
+}
+
+// exporterConfig is the OTLP exporters' configuration; ok is false when no
+// endpoint is set, neither in the configuration nor in
+// OTEL_EXPORTER_OTLP_ENDPOINT or the signal's own variable (signalEnv).
+func exporterConfig(cfg config.Config, signalEnv string) (exporter.Config, bool) {
+	e := cfg.Export
+	fromEnv := os.Getenv("OTEL_EXPORTER_OTLP_ENDPOINT") != "" || os.Getenv(signalEnv) != ""
+	if !e.Enabled() && !fromEnv {
+		return exporter.Config{}, false
 	}
 	ecfg := exporter.Config{Endpoint: e.Endpoint, Protocol: e.Protocol, Insecure: e.Insecure, CAFile: e.CAFile,
 		ClientCertFile: e.CertFile, ClientKeyFile: e.KeyFile, Headers: e.Headers, ActiveTimeout: e.ActiveTimeout,
@@ -45,11 +60,7 @@ func newExporter(ctx context.Context, cfg config.Config, log zerolog.Logger) (Ex
 	if !e.Enabled() {
 		ecfg.Protocol = "" // the OTEL_* variables decide
 	}
-	exp, err := exporter.New(ctx, ecfg, log.With().Str("component", "exporter").Logger())
-	if err != nil {
-		return nil, err
-	}
-	return exp, nil
+	return ecfg, true
 }
 
 func newRunCmd() *cobra.Command {
@@ -125,6 +136,7 @@ type daemon struct {
 	agent    *agent.Agent
 	streams  *streamTable
 	exporter Exporter
+	feed     *healthFeed // path warnings and stream health metrics
 	memory   *memoryLimit
 	started  time.Time
 	lastTick atomic.Int64 // unix ns of the last completed tick
@@ -146,18 +158,21 @@ func (d *daemon) run(ctx context.Context, acfg agent.Config) error {
 	if d.exporter, err = newExporter(context.Background(), d.cfg, d.log); err != nil {
 		return errors.Join(err, srv.Close())
 	}
+	if d.feed, err = newHealthFeed(context.Background(), d.cfg, d.log); err != nil {
+		return errors.Join(err, d.shutdownExporter(), srv.Close())
+	}
 	if d.agent, err = agent.Start(acfg); err != nil {
 		return errors.Join(err, d.shutdownExporter(), srv.Close())
 	}
 	if err := releaseBinaryPages(); err != nil {
 		d.log.Debug().Err(err).Msg("the pages of starting stay resident")
 	}
-	streams.attach(d.agent)
+	streams.attach(d.agent, acfg.Netns, d.log)
 	d.streams = streams
 	d.lastTick.Store(time.Now().UnixNano())
 	srv.Serve()
 	d.log.Info().Str("socket", d.cfg.API.Socket).Strs("interfaces", d.agent.Attached()).
-		Bool("export", d.exporter != nil).Msg("agent running")
+		Bool("export", d.exporter != nil).Bool("metrics", d.feed.metrics != nil).Msg("agent running")
 	t := time.NewTicker(d.cfg.PollInterval)
 	defer t.Stop()
 	for {
@@ -174,9 +189,13 @@ func (d *daemon) run(ctx context.Context, acfg agent.Config) error {
 // streams that ended stay in them with their end reason for a while.
 func (d *daemon) tick(now time.Time) {
 	d.streams.update()
+	// Other apps' records only for the exporter: path warnings concern
+	// Teams media, and 10k other flows' records each second are garbage.
+	recs := d.streams.Records(d.cfg.AllApps && d.exporter != nil)
 	if d.exporter != nil {
-		d.exporter.Observe(now, d.streams.Records(d.cfg.AllApps))
+		d.exporter.Observe(now, recs)
 	}
+	d.feed.observe(now, recs)
 	wasConfigured := d.memory.current == d.memory.configured
 	if limit, moved := d.memory.follow(); moved {
 		ev := d.log.Debug()
@@ -190,12 +209,13 @@ func (d *daemon) tick(now time.Time) {
 }
 
 func (d *daemon) shutdownExporter() error {
-	if d.exporter == nil {
-		return nil
-	}
 	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
 	defer cancel()
-	return d.exporter.Shutdown(ctx)
+	err := d.feed.shutdown(ctx)
+	if d.exporter == nil {
+		return err
+	}
+	return errors.Join(err, d.exporter.Shutdown(ctx))
 }
 
 // stop ends serving first (no answers from a half-closed agent), then
@@ -205,11 +225,13 @@ func (d *daemon) stop(srv *api.Server) error {
 	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
 	defer cancel()
 	errs := []error{srv.Shutdown(ctx)}
-	if d.exporter != nil {
-		d.exporter.Observe(time.Now(), d.streams.stop(d.cfg.AllApps))
-		ectx, ecancel := context.WithTimeout(context.Background(), 10*time.Second)
-		errs = append(errs, d.exporter.Shutdown(ectx))
-		ecancel()
+	if d.exporter != nil || d.feed.metrics != nil {
+		last := d.streams.stop(d.cfg.AllApps)
+		if d.exporter != nil {
+			d.exporter.Observe(time.Now(), last)
+		}
+		d.feed.record(last)
+		errs = append(errs, d.shutdownExporter())
 	}
 	errs = append(errs, d.agent.Close())
 	err := errors.Join(errs...)

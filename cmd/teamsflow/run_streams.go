@@ -4,6 +4,9 @@ package main
 
 import (
 	"sync"
+	"time"
+
+	"github.com/rs/zerolog"
 
 	"github.com/teamsflow/teamsflow/agent"
 	"github.com/teamsflow/teamsflow/agent/analysis"
@@ -11,6 +14,7 @@ import (
 	"github.com/teamsflow/teamsflow/agent/classify"
 	"github.com/teamsflow/teamsflow/agent/config"
 	"github.com/teamsflow/teamsflow/agent/names"
+	"github.com/teamsflow/teamsflow/agent/observe"
 	"github.com/teamsflow/teamsflow/agent/record"
 )
 
@@ -18,15 +22,35 @@ import (
 // the agent's observations at every poll. The API and the exporter read it.
 type streamTable struct {
 	agent *agent.Agent
+	paths *pathsProxy
 	mu    sync.Mutex
 	p     *analysis.Pipeline
+}
+
+// pathsProxy is the pipeline's Paths before the agent runs (none) and
+// after (the agent's live paths).
+type pathsProxy struct{ live *livePaths }
+
+func (p *pathsProxy) TCPRTT(id observe.FlowID) (time.Duration, bool) {
+	if p.live == nil {
+		return 0, false
+	}
+	return p.live.TCPRTT(id)
+}
+
+func (p *pathsProxy) Interface(id observe.FlowID) (string, string) {
+	if p.live == nil {
+		return "", ""
+	}
+	return p.live.Interface(id)
 }
 
 // newStreamTable reads the names file before anything is attached, so
 // that a bad file stops the agent with nothing to undo; the agent comes
 // later (see attach).
 func newStreamTable(cfg config.Config) (*streamTable, error) {
-	acfg := analysis.Config{QoS: qosPorts(cfg.QoS), IdleTimeout: cfg.IdleTimeout}
+	paths := &pathsProxy{}
+	acfg := analysis.Config{QoS: qosPorts(cfg.QoS), IdleTimeout: cfg.IdleTimeout, Paths: paths}
 	if cfg.NamesFile != "" {
 		data, err := names.LoadData(cfg.NamesFile)
 		if err != nil {
@@ -34,13 +58,15 @@ func newStreamTable(cfg config.Config) (*streamTable, error) {
 		}
 		acfg.Names = data
 	}
-	return &streamTable{p: analysis.New(acfg)}, nil
+	return &streamTable{p: analysis.New(acfg), paths: paths}, nil
 }
 
-// attach gives the table the running agent to read at every update.
-func (s *streamTable) attach(a *agent.Agent) {
+// attach gives the table the running agent to read at every update, and
+// its paths (TCP round trips, interface kinds) in the namespaces it watches.
+func (s *streamTable) attach(a *agent.Agent, nsPaths []string, log zerolog.Logger) {
 	s.mu.Lock()
 	s.agent = a
+	s.paths.live = newLivePaths(a, nsPaths, log.With().Str("component", "paths").Logger())
 	s.mu.Unlock()
 }
 
@@ -51,6 +77,7 @@ func qosPorts(q config.QoS) classify.QoSPorts {
 
 // update reads the kernel and feeds the pipeline.
 func (s *streamTable) update() {
+	s.paths.live.refresh(time.Now())
 	snap := s.agent.Snapshot()
 	s.mu.Lock()
 	defer s.mu.Unlock()
@@ -87,5 +114,16 @@ func (s *streamTable) metrics() []api.Metric {
 		m("dns_errors", "DNS samples that did not parse.", c.DNSErrors),
 		m("hello_errors", "ClientHellos without a usable server name.", c.HelloErrors),
 		m("rtp_rejected", "Would-be RTP sources that never became streams (no sequence steps or media clock).", c.RTPRejected),
+		m("rtp_loss_out_of_range", "Received RTP streams whose loss fell outside 0-100% (shown clamped).", c.LossOutOfRange),
+		m("health_input_rejected", "Streams with a health figure no measurement can give, left out of the verdict.", c.HealthInputRejected),
+		m("stun_rtt_samples", "STUN checks matched with their responses: round-trip samples.", c.STUN.Samples),
+		m("stun_not_stun", "STUN samples whose bytes are not a STUN header.", c.STUN.NotSTUN),
+		m("stun_unmatched", "STUN responses to no request seen: no round trip.", c.STUN.Unmatched),
+		m("stun_duplicates", "Duplicated STUN responses: no round trip.", c.STUN.Duplicates),
+		m("stun_late", "STUN responses after the timeout: no round trip.", c.STUN.Late),
+		m("stun_retransmitted", "STUN responses to a request sent twice under one ID: no round trip.", c.STUN.Retransmitted),
+		m("stun_reused_ids", "STUN requests reusing an answered or expired transaction ID.", c.STUN.ReusedIDs),
+		m("stun_expired", "STUN requests without a response within the timeout.", c.STUN.Expired),
+		m("stun_overflow", "STUN requests dropped past the per-flow bound.", c.STUN.Overflow),
 	}
 }

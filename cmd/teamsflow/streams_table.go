@@ -8,6 +8,7 @@ import (
 	"time"
 	"unicode/utf8"
 
+	"github.com/teamsflow/teamsflow/agent/calls"
 	"github.com/teamsflow/teamsflow/agent/record"
 )
 
@@ -16,7 +17,7 @@ type tableOptions struct {
 	width   int // cut lines to this many columns; 0: no limit
 }
 
-var streamColumns = []string{"PROCESS", "PID", "APP", "LABEL", "PROTO", "LPORT", "PEER", "DSCP", "SEND", "RECV", "LOSS", "JITTER", "AGE"}
+var streamColumns = []string{"PROCESS", "PID", "APP", "LABEL", "PROTO", "LPORT", "PEER", "DSCP", "SEND", "RECV", "LOSS", "JITTER", "RTT", "AGE", "HEALTH"}
 
 // group is a titled run of rows: one call, other Teams traffic, or other
 // apps.
@@ -134,7 +135,58 @@ func callTitle(recs []record.Record) string {
 			break
 		}
 	}
+	if v, worst := calls.Health(recs); worst != nil {
+		parts = append(parts, callVerdict(v.Quality, worst, recs))
+	}
 	return fmt.Sprintf("CALL %s: %s", r.CallID, strings.Join(parts, ", "))
+}
+
+// callVerdict is the call line's verdict: "good", "quality unknown", or
+// "poor" with its worst stream and that stream's reasons, "poor: audio
+// received ssrc 0x7ea1f00e: loss 13.6% > 10% (+1 more poor)".
+func callVerdict(quality string, worst *calls.WorstStream, recs []record.Record) string {
+	if quality != "poor" {
+		return verdictText(quality, nil, "good", "quality unknown")
+	}
+	stream := worst.Label + " " + worst.Covers
+	if worst.SSRC != nil {
+		stream += fmt.Sprintf(" ssrc 0x%08x", *worst.SSRC)
+	}
+	text := "poor: " + stream + ": " + strings.Join(worst.Reasons, "; ")
+	poor := 0
+	for _, r := range recs {
+		if r.Quality == "poor" {
+			poor++
+		}
+	}
+	if poor > 1 {
+		text += fmt.Sprintf(" (+%d more poor)", poor-1)
+	}
+	return text
+}
+
+// verdictText is a verdict in a few words: good as "ok" in a stream's
+// HEALTH cell and "good" on a call line, "poor: loss 12.0% > 10%" (every
+// reason, joined), unknown or none as "-" in a cell and "quality unknown"
+// on a call line.
+func verdictText(quality string, reasons []string, good, unknown string) string {
+	switch quality {
+	case "good":
+		return good
+	case "poor":
+		return "poor: " + strings.Join(reasons, "; ")
+	}
+	return unknown
+}
+
+func rttText(ms *float64) string {
+	if ms == nil {
+		return "-"
+	}
+	if *ms < 10 {
+		return fmt.Sprintf("%.1f ms", *ms)
+	}
+	return fmt.Sprintf("%.0f ms", *ms)
 }
 
 func streamRow(r record.Record, now time.Time) []string {
@@ -159,7 +211,20 @@ func streamRow(r record.Record, now time.Time) []string {
 	}
 	return []string{dash(r.Comm), pid, dash(r.App), label, proto, fmt.Sprint(r.LocalPort), peer,
 		dscpName(r.DSCPSent), humanRate(r.RateSentBps), humanRate(r.RateRecvBps),
-		lossText(r.RTPLossPct), jitterText(r.RTPJitterMs), age(now.Sub(r.FirstSeen))}
+		lossText(r.RTPLossPct), jitterText(r.RTPJitterMs), rttText(r.RTTMs), age(now.Sub(r.FirstSeen)), healthText(r)}
+}
+
+// healthText is the HEALTH cell: the verdict, and a path warning (VPN)
+// whatever the verdict says.
+func healthText(r record.Record) string {
+	text := verdictText(r.Quality, r.QualityReasons, "ok", "-")
+	if r.PathWarning != "" && r.InterfaceKind != "" {
+		if text == "-" {
+			return "via " + r.InterfaceKind
+		}
+		return text + ", via " + r.InterfaceKind
+	}
+	return text
 }
 
 // dscpName spells the standard code points (RFC 2474, 2597, 3246, 5865,

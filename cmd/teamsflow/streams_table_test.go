@@ -21,16 +21,21 @@ func tableFixture(now time.Time) []record.Record {
 	}
 	video := teams("video", 50020, "52.112.65.10", 3480, 34, 1_234_567)
 	video.RTPLossPct, video.RTPJitterMs = ptr(1.25), ptr(7.5)
+	video.RTTMs, video.Quality, video.QualityCovers = ptr(42.4), "poor", "received"
+	video.QualityReasons = []string{"frame rate 5.0 fps < 7 fps"}
+	audio := teams("audio", 50000, "52.112.65.10", 3479, 46, 40_500)
+	audio.RTTMs, audio.Quality, audio.QualityCovers = ptr(3.25), "good", "sent"
 	sig := teams("signalling", 41000, "2603:1063:4::3", 443, 0, 3_200)
 	sig.Transport, sig.Family, sig.ServerName = "tcp", "ipv6", "teams.microsoft.com"
 	relayed := teams("audio", 50001, "52.114.250.10", 3478, 46, 64_000)
 	relayed.Relayed = true
+	relayed.InterfaceKind, relayed.PathWarning = "vpn", "Teams media through a VPN tunnel"
 	browser := record.Record{Transport: "tcp", Family: "ipv4", LocalPort: 40100, PeerAddr: "1.2.3.4", PeerPort: 443,
 		PID: 77, Comm: "curl", RateSentBps: 10, FirstSeen: now.Add(-3 * time.Hour), LastSeen: now}
 	outside := teams("signalling", 41001, "52.113.1.1", 443, 0, 0)
 	outside.CallID = ""
 	return []record.Record{browser, video, teams("screenshare", 50040, "52.112.65.10", 3481, 18, 500),
-		teams("audio", 50000, "52.112.65.10", 3479, 46, 40_500), sig, outside, relayed}
+		audio, sig, outside, relayed}
 }
 
 func TestStreamTable(t *testing.T) {
@@ -45,16 +50,16 @@ func TestStreamTable(t *testing.T) {
 		t.Fatalf("header %q", header)
 	}
 	want := []struct{ prefix, row string }{
-		{"CALL call-1: ms-teams 4242, 5 streams, since 09:57:55, relayed", ""},
-		{"  ", "ms-teams|4242|teams|signalling|tcp6|41000|[2603:1063:4::3]:443 teams.microsoft.com|BE|3.2 kbit/s|1.6 kbit/s|-|-|2m05s"},
-		{"  ", "ms-teams|4242|teams|audio|udp|50000|52.112.65.10:3479|EF|40.5 kbit/s|20.2 kbit/s|-|-|2m05s"},
-		{"  ", "ms-teams|4242|teams|audio+relay|udp|50001|52.114.250.10:3478|EF|64.0 kbit/s|32.0 kbit/s|-|-|2m05s"},
-		{"  ", "ms-teams|4242|teams|video|udp|50020|52.112.65.10:3480|AF41|1.23 Mbit/s|617.3 kbit/s|1.2%|7.5 ms|2m05s"},
-		{"  ", "ms-teams|4242|teams|screenshare|udp|50040|52.112.65.10:3481|AF21|500 bit/s|250 bit/s|-|-|2m05s"},
+		{"CALL call-1: ms-teams 4242, 5 streams, since 09:57:55, relayed, poor: video received: frame rate 5.0 fps < 7 fps", ""},
+		{"  ", "ms-teams|4242|teams|signalling|tcp6|41000|[2603:1063:4::3]:443 teams.microsoft.com|BE|3.2 kbit/s|1.6 kbit/s|-|-|-|2m05s|-"},
+		{"  ", "ms-teams|4242|teams|audio|udp|50000|52.112.65.10:3479|EF|40.5 kbit/s|20.2 kbit/s|-|-|3.2 ms|2m05s|ok"},
+		{"  ", "ms-teams|4242|teams|audio+relay|udp|50001|52.114.250.10:3478|EF|64.0 kbit/s|32.0 kbit/s|-|-|-|2m05s|via vpn"},
+		{"  ", "ms-teams|4242|teams|video|udp|50020|52.112.65.10:3480|AF41|1.23 Mbit/s|617.3 kbit/s|1.2%|7.5 ms|42 ms|2m05s|poor: frame rate 5.0 fps < 7 fps"},
+		{"  ", "ms-teams|4242|teams|screenshare|udp|50040|52.112.65.10:3481|AF21|500 bit/s|250 bit/s|-|-|-|2m05s|-"},
 		{"TEAMS, outside calls", ""},
-		{"  ", "ms-teams|4242|teams|signalling|udp|41001|52.113.1.1:443|BE|0|0|-|-|2m05s"},
+		{"  ", "ms-teams|4242|teams|signalling|udp|41001|52.113.1.1:443|BE|0|0|-|-|-|2m05s|-"},
 		{"OTHER APPS", ""},
-		{"  ", "curl|77|-|-|tcp|40100|1.2.3.4:443|BE|10 bit/s|0|-|-|3h00m"},
+		{"  ", "curl|77|-|-|tcp|40100|1.2.3.4:443|BE|10 bit/s|0|-|-|-|3h00m|-"},
 	}
 	if len(lines)-1 != len(want) {
 		t.Fatalf("%d lines, want %d", len(lines)-1, len(want))

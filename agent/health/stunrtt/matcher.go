@@ -246,3 +246,16 @@ func (m *Matcher[K]) Counters() Counters {
 	defer m.mu.Unlock()
 	return m.count
 }
+
+// Retain keeps the flows keep says yes to and drops the rest: the caller's
+// table decides which flows still exist, in one pass over the few flows
+// that carry checks.
+func (m *Matcher[K]) Retain(keep func(K) bool) {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	for k := range m.flows {
+		if !keep(k) {
+			delete(m.flows, k)
+		}
+	}
+}
