@@ -68,7 +68,7 @@ SYSTEM_STATE := /var/lib/dpkg/status /etc/passwd /etc/group
 # The analysis half: builds on any platform and imports nothing
 # kernel-specific, so that analyze runs on Windows and macOS.
 PORTABLE_PKGS := ./bpf/contract ./agent/observe ./agent/packet ./agent/capfile ./agent/dissect ./agent/names \
-	./agent/teams ./agent/classify ./agent/calls ./agent/analysis ./agent/record ./agent/health
+	./agent/teams ./agent/classify ./agent/calls ./agent/analysis ./agent/record ./agent/health ./agent/netif
 
 .PHONY: cross
 cross: deps ## Cross builds: teamsflow (analyze) for windows/amd64 and darwin/arm64; the analysis half imports nothing kernel-specific
@@ -90,7 +90,7 @@ cross: deps ## Cross builds: teamsflow (analyze) for windows/amd64 and darwin/ar
 		$(BIN)/teamsflow-host analyze --json $(CAPTURES)/teams.pcap > $(BIN)/analyze-host.json && \
 		cmp $(BIN)/arm64/analyze.json $(BIN)/analyze-host.json && echo "analyze on arm64: $$(wc -l < $(BIN)/analyze-host.json) records, as on $$($(GO) env GOARCH)" || exit 1; \
 	else echo "analyze on arm64: skipped ($(CAPTURES)/teams.pcap missing)"; fi
-	@bad=$$($(GO) list -deps $(PORTABLE_PKGS) | grep -E '^(github.com/cilium/|github.com/vishvananda/|github.com/teamsflow/teamsflow/bpf$$|github.com/teamsflow/teamsflow/agent/(kernel|attach|sockets|netns|netif|proc|api)$$)'); \
+	@bad=$$($(GO) list -deps $(PORTABLE_PKGS) | grep -E '^(github.com/cilium/|github.com/vishvananda/|github.com/teamsflow/teamsflow/bpf$$|github.com/teamsflow/teamsflow/agent/(kernel|attach|sockets|netns|netif/links|proc|api)$$)'); \
 	if [ -n "$$bad" ]; then echo "the analysis half imports kernel-specific packages:"; echo "$$bad"; exit 1; fi
 
 .PHONY: test

@@ -123,7 +123,7 @@ func (p *Pipeline) rtpHealth(r *record.Record, st *rtpState, fl *flowState, o *o
 	if d, ok := health.DSCPExpected(r.Label); ok && st.role == classify.RoleMedia {
 		r.DSCPExpected = &d
 	}
-	if (r.Label == classify.LabelVideo || r.Label == classify.LabelScreenshare) && st.role == classify.RoleMedia {
+	if (r.Label == record.LabelVideo || r.Label == record.LabelScreenshare) && st.role == classify.RoleMedia {
 		if f := st.life.Features(); f.Clock > 0 && f.Seconds > 0 {
 			fps := f.FramesPerSec
 			r.FramesPerSec = &fps

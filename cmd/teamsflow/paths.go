@@ -1,3 +1,5 @@
+//go:build linux
+
 package main
 
 import (
@@ -8,7 +10,7 @@ import (
 	"github.com/rs/zerolog"
 
 	"github.com/teamsflow/teamsflow/agent"
-	"github.com/teamsflow/teamsflow/agent/netif"
+	"github.com/teamsflow/teamsflow/agent/netif/links"
 	"github.com/teamsflow/teamsflow/agent/netns"
 	"github.com/teamsflow/teamsflow/agent/observe"
 	"github.com/teamsflow/teamsflow/agent/sockets"
@@ -37,7 +39,7 @@ type livePaths struct {
 	mu         sync.Mutex
 	rtts       map[uint64]sockets.TCPRTT  // by socket cookie
 	byTuple    map[rttTuple]time.Duration // the same, by namespace and addresses
-	ifaces     map[uint64]map[int]netif.Interface
+	ifaces     map[uint64]map[int]links.Interface
 	rttAt      time.Time
 	rttAsked   bool // a TCP round trip was asked for since the last read
 	kindsAt    time.Time
@@ -100,9 +102,9 @@ func (lp *livePaths) readRTTs(now time.Time) {
 }
 
 func (lp *livePaths) readKinds(now time.Time) {
-	ifaces := map[uint64]map[int]netif.Interface{}
+	ifaces := map[uint64]map[int]links.Interface{}
 	for cookie, p := range lp.ns {
-		ifs, err := netif.Gather(p)
+		ifs, err := links.Gather(p)
 		if err != nil {
 			lp.warnOnce("interfaces "+p, err)
 			continue

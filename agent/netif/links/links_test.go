@@ -1,4 +1,6 @@
-package netif
+//go:build linux
+
+package links
 
 import (
 	"fmt"
@@ -6,6 +8,7 @@ import (
 	"os"
 	"testing"
 
+	"github.com/teamsflow/teamsflow/agent/netif"
 	"github.com/teamsflow/teamsflow/agent/netns"
 	"github.com/teamsflow/teamsflow/agent/testenv"
 )
@@ -33,8 +36,8 @@ func TestGatherInNamespace(t *testing.T) {
 			t.Fatal(err)
 		}
 	}
-	want := map[string]string{"lo": Loopback, "tfvpn0": VPN, "tftap0": VPN, "tfveth0": Virtual,
-		"tfveth1": Virtual, "tfbr0": Virtual}
+	want := map[string]string{"lo": netif.Loopback, "tfvpn0": netif.VPN, "tftap0": netif.VPN, "tfveth0": netif.Virtual,
+		"tfveth1": netif.Virtual, "tfbr0": netif.Virtual}
 	// Kernels built without these link types (no module to load, and a test
 	// loads none) cannot make them; what they can make is checked.
 	for name, kind := range map[string]string{"tfdummy0": "dummy", "tfwg0": "wireguard"} {
@@ -42,7 +45,7 @@ func TestGatherInNamespace(t *testing.T) {
 			t.Logf("this kernel makes no %s links, not tested: %v", kind, err)
 			continue
 		}
-		want[name] = map[string]string{"dummy": Virtual, "wireguard": VPN}[kind]
+		want[name] = map[string]string{"dummy": netif.Virtual, "wireguard": netif.VPN}[kind]
 	}
 	ifs, err := Gather(ns.Path())
 	if err != nil {
@@ -63,7 +66,7 @@ func TestGatherInNamespace(t *testing.T) {
 
 	// Media to a peer routed through the tun goes through a VPN; to the
 	// veth's subnet it does not.
-	for dst, kind := range map[string]string{"10.79.0.9": VPN, "10.79.1.9": Virtual} {
+	for dst, kind := range map[string]string{"10.79.0.9": netif.VPN, "10.79.1.9": netif.Virtual} {
 		i, err := Route(ns.Path(), netip.MustParseAddr(dst))
 		if err != nil {
 			t.Fatal(err)
@@ -86,17 +89,17 @@ func TestGatherOwnNamespace(t *testing.T) {
 	}
 	for _, i := range ifs {
 		t.Logf("%s: %q (%+v)", i.Name, i.Kind, i.Facts)
-		if i.Name == "lo" && i.Kind != Loopback {
+		if i.Name == "lo" && i.Kind != netif.Loopback {
 			t.Errorf("lo: %q", i.Kind)
 		}
 	}
 }
 
-func byName(ifs map[int]Interface, name string) Facts {
+func byName(ifs map[int]Interface, name string) netif.Facts {
 	for _, i := range ifs {
 		if i.Name == name {
 			return i.Facts
 		}
 	}
-	return Facts{}
+	return netif.Facts{}
 }

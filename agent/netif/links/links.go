@@ -1,4 +1,8 @@
-package netif
+//go:build linux
+
+// Package links reads a namespace's interfaces (rtnetlink, sysfs) and
+// gives each its kind (agent/netif): the live half, Linux only.
+package links
 
 import (
 	"bufio"
@@ -11,6 +15,7 @@ import (
 
 	"github.com/vishvananda/netlink"
 
+	"github.com/teamsflow/teamsflow/agent/netif"
 	"github.com/teamsflow/teamsflow/agent/netns"
 )
 
@@ -19,7 +24,7 @@ type Interface struct {
 	Index int
 	Name  string
 	Kind  string // "" when Classify could not tell
-	Facts Facts
+	Facts netif.Facts
 }
 
 // Gather lists the interfaces of the namespace at nsPath ("" for the
@@ -42,16 +47,16 @@ func Gather(nsPath string) (map[int]Interface, error) {
 			if nsPath == "" {
 				sysfsFacts(&f)
 			}
-			out[l.Attrs().Index] = Interface{Index: l.Attrs().Index, Name: f.Name, Kind: Classify(f), Facts: f}
+			out[l.Attrs().Index] = Interface{Index: l.Attrs().Index, Name: f.Name, Kind: netif.Classify(f), Facts: f}
 		}
 		return nil
 	})
 	return out, err
 }
 
-func linkFacts(l netlink.Link) Facts {
+func linkFacts(l netlink.Link) netif.Facts {
 	a := l.Attrs()
-	f := Facts{Name: a.Name, Encap: a.EncapType, LinkKind: l.Type(), Loopback: a.Flags&net.FlagLoopback != 0}
+	f := netif.Facts{Name: a.Name, Encap: a.EncapType, LinkKind: l.Type(), Loopback: a.Flags&net.FlagLoopback != 0}
 	if f.LinkKind == "device" {
 		f.LinkKind = ""
 	}
@@ -82,7 +87,7 @@ func wirelessNames() map[string]bool {
 	return out
 }
 
-func sysfsFacts(f *Facts) {
+func sysfsFacts(f *netif.Facts) {
 	dir := filepath.Join("/sys/class/net", f.Name)
 	if b, err := os.ReadFile(filepath.Join(dir, "uevent")); err == nil {
 		for _, line := range strings.Split(string(b), "\n") {
