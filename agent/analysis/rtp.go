@@ -199,7 +199,10 @@ func (st *rtpState) own() observe.RTPStream {
 	r.SeqSteps -= min(r.SeqSteps, b.SeqSteps)
 	r.Expected -= min(r.Expected, b.Expected)
 	r.Duplicates -= min(r.Duplicates, b.Duplicates)
-	r.Lost = int64(r.Expected) - int64(r.Packets)
+	// Lost is the kernel's A.1 count (expected less received, duplicates
+	// apart), never the packets' difference: Packets also holds duplicates
+	// and the packets of probation.
+	r.Lost = max(r.Lost-b.Lost, 0)
 	return r
 }
 
