@@ -123,6 +123,7 @@ const (
 	sockProgTfSockRelease    = "tf_sock_release"
 	sockProgTfSockops        = "tf_sockops"
 	sockVarTfSockopsTask     = "tf_sockops_task"
+	sockVarTfTcTask          = "tf_tc_task"
 	sockVarUnusedTfClock     = "unused_tf_clock"
 	sockVarUnusedTfFlowKey   = "unused_tf_flow_key"
 	sockVarUnusedTfFlowSlot  = "unused_tf_flow_slot"
@@ -201,6 +202,7 @@ type sockMapSpecs struct {
 // It can be passed ebpf.CollectionSpec.Assign.
 type sockVariableSpecs struct {
 	TfSockopsTask     *ebpf.VariableSpec `ebpf:"tf_sockops_task"`
+	TfTcTask          *ebpf.VariableSpec `ebpf:"tf_tc_task"`
 	UnusedTfClock     *ebpf.VariableSpec `ebpf:"unused_tf_clock"`
 	UnusedTfFlowKey   *ebpf.VariableSpec `ebpf:"unused_tf_flow_key"`
 	UnusedTfFlowSlot  *ebpf.VariableSpec `ebpf:"unused_tf_flow_slot"`
@@ -249,6 +251,7 @@ func (m *sockMaps) Close() error {
 // It can be passed to loadSockObjects or ebpf.CollectionSpec.LoadAndAssign.
 type sockVariables struct {
 	TfSockopsTask     *ebpf.Variable `ebpf:"tf_sockops_task"`
+	TfTcTask          *ebpf.Variable `ebpf:"tf_tc_task"`
 	UnusedTfClock     *ebpf.Variable `ebpf:"unused_tf_clock"`
 	UnusedTfFlowKey   *ebpf.Variable `ebpf:"unused_tf_flow_key"`
 	UnusedTfFlowSlot  *ebpf.Variable `ebpf:"unused_tf_flow_slot"`

@@ -144,6 +144,7 @@ const (
 	tcProgTfTcTestEgress      = "tf_tc_test_egress"
 	tcProgTfTcTestIngress     = "tf_tc_test_ingress"
 	tcVarTfSlotCount          = "tf_slot_count"
+	tcVarTfTcTask             = "tf_tc_task"
 	tcVarUnusedTfClock        = "unused_tf_clock"
 	tcVarUnusedTfFlowKey      = "unused_tf_flow_key"
 	tcVarUnusedTfFlowSlot     = "unused_tf_flow_slot"
@@ -226,6 +227,7 @@ type tcMapSpecs struct {
 // It can be passed ebpf.CollectionSpec.Assign.
 type tcVariableSpecs struct {
 	TfSlotCount          *ebpf.VariableSpec `ebpf:"tf_slot_count"`
+	TfTcTask             *ebpf.VariableSpec `ebpf:"tf_tc_task"`
 	UnusedTfClock        *ebpf.VariableSpec `ebpf:"unused_tf_clock"`
 	UnusedTfFlowKey      *ebpf.VariableSpec `ebpf:"unused_tf_flow_key"`
 	UnusedTfFlowSlot     *ebpf.VariableSpec `ebpf:"unused_tf_flow_slot"`
@@ -291,6 +293,7 @@ func (m *tcMaps) Close() error {
 // It can be passed to loadTcObjects or ebpf.CollectionSpec.LoadAndAssign.
 type tcVariables struct {
 	TfSlotCount          *ebpf.Variable `ebpf:"tf_slot_count"`
+	TfTcTask             *ebpf.Variable `ebpf:"tf_tc_task"`
 	UnusedTfClock        *ebpf.Variable `ebpf:"unused_tf_clock"`
 	UnusedTfFlowKey      *ebpf.Variable `ebpf:"unused_tf_flow_key"`
 	UnusedTfFlowSlot     *ebpf.Variable `ebpf:"unused_tf_flow_slot"`

@@ -177,6 +177,7 @@ const (
 	tcCompatProgTfTcEg              = "tf_tc_eg"
 	tcCompatProgTfTcIn              = "tf_tc_in"
 	tcCompatVarTfSlotCount          = "tf_slot_count"
+	tcCompatVarTfTcTask             = "tf_tc_task"
 	tcCompatVarUnusedTfClock        = "unused_tf_clock"
 	tcCompatVarUnusedTfFlowKey      = "unused_tf_flow_key"
 	tcCompatVarUnusedTfFlowSlot     = "unused_tf_flow_slot"
@@ -261,6 +262,7 @@ type tcCompatMapSpecs struct {
 // It can be passed ebpf.CollectionSpec.Assign.
 type tcCompatVariableSpecs struct {
 	TfSlotCount          *ebpf.VariableSpec `ebpf:"tf_slot_count"`
+	TfTcTask             *ebpf.VariableSpec `ebpf:"tf_tc_task"`
 	UnusedTfClock        *ebpf.VariableSpec `ebpf:"unused_tf_clock"`
 	UnusedTfFlowKey      *ebpf.VariableSpec `ebpf:"unused_tf_flow_key"`
 	UnusedTfFlowSlot     *ebpf.VariableSpec `ebpf:"unused_tf_flow_slot"`
@@ -330,6 +332,7 @@ func (m *tcCompatMaps) Close() error {
 // It can be passed to loadTcCompatObjects or ebpf.CollectionSpec.LoadAndAssign.
 type tcCompatVariables struct {
 	TfSlotCount          *ebpf.Variable `ebpf:"tf_slot_count"`
+	TfTcTask             *ebpf.Variable `ebpf:"tf_tc_task"`
 	UnusedTfClock        *ebpf.Variable `ebpf:"unused_tf_clock"`
 	UnusedTfFlowKey      *ebpf.Variable `ebpf:"unused_tf_flow_key"`
 	UnusedTfFlowSlot     *ebpf.Variable `ebpf:"unused_tf_flow_slot"`
