@@ -11,6 +11,7 @@ import (
 	"sync/atomic"
 	"time"
 
+	"github.com/cilium/ebpf/link"
 	"github.com/rs/zerolog"
 
 	"github.com/teamsflow/teamsflow/agent/attach"
@@ -173,6 +174,17 @@ func (a *Agent) attachHooks() error {
 	}
 	a.links = append(a.links, procs)
 	return nil
+}
+
+// HookLinks are the agent's attachments beyond the classifier (cgroup
+// socket hooks, sock_ops, exec/exit): `make bench` takes each kind off
+// and puts it back to measure what it costs. Closing them is the agent's.
+func (a *Agent) HookLinks() []link.Link {
+	var out []link.Link
+	for _, ls := range a.links {
+		out = append(out, ls...)
+	}
+	return out
 }
 
 // Attached lists the interfaces the classifier is on.
