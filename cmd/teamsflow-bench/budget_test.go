@@ -32,7 +32,7 @@ func TestEveryBudgetMissedIsListed(t *testing.T) {
 	one := &series{trials: map[mode][]trialResult{
 		modeOff: trialsAt(100, 100, 100), modeOn: trialsAt(96, 96, 96), modeBoth: trialsAt(94, 94, 94),
 		modeNoop: trialsAt(98, 98, 98), modeNoopBoth: trialsAt(97, 97, 97)},
-		tc: map[mode]runStats{modeOn: {runtime: 130 * time.Second, runs: 1e9}, modeRef: {runtime: 100 * time.Second, runs: 1e9}},
+		tc:     map[mode]runStats{modeOn: {runtime: 130 * time.Second, runs: 1e9}, modeRef: {runtime: 100 * time.Second, runs: 1e9}},
 		starts: []float64{900, 1200, 1300}}
 	unconn := &series{trials: map[mode][]trialResult{modeOff: trialsAt(100), modeOn: trialsAt(90), modeNoop: trialsAt(99)},
 		switched: map[mode][]float64{modeOn: {0.95, 0.96, 0.97}, modeNoop: {0.99, 0.98, 0.99}}}
@@ -78,7 +78,7 @@ func TestFiguresWithinBudgetMissNothing(t *testing.T) {
 	r := &results{
 		one: &series{trials: map[mode][]trialResult{modeOff: trialsAt(100, 101), modeOn: trialsAt(99, 98), modeBoth: trialsAt(97, 96),
 			modeNoop: trialsAt(99, 99), modeNoopBoth: trialsAt(98, 98)},
-			tc: map[mode]runStats{modeOn: {runtime: 80 * time.Second, runs: 1e9}, modeRef: {runtime: 97 * time.Second, runs: 1e9}},
+			tc:     map[mode]runStats{modeOn: {runtime: 80 * time.Second, runs: 1e9}, modeRef: {runtime: 97 * time.Second, runs: 1e9}},
 			starts: []float64{300, 400}},
 		many: &series{m: measurement{flows: 1000}, tc: map[mode]runStats{modeOn: {runtime: 69 * time.Second, runs: 1e9},
 			modeRef: {runtime: 100 * time.Second, runs: 1e9}}},
