@@ -93,6 +93,7 @@ type Agent struct {
 	// idle and active are poll's key lists, kept between polls (guarded
 	// by pollMu): at 10k flows each poll otherwise made ~1 MB of garbage.
 	idle, active []bpf.FlowKey
+	rescans      rescanner
 }
 
 // Start loads and attaches everything and starts reading. On error nothing
@@ -286,6 +287,11 @@ func (a *Agent) Close() error {
 // shutdown stops the readers and detaches everything that was attached.
 func (a *Agent) shutdown() error {
 	close(a.stop)
+	a.rescans.mu.Lock()
+	if a.rescans.timer != nil {
+		a.rescans.timer.Stop()
+	}
+	a.rescans.mu.Unlock()
 	if a.events != nil {
 		a.events.Close()
 	}

@@ -68,6 +68,7 @@ func (a *Agent) handleProc(e *bpf.ProcEvent) {
 			Filename: bpf.CString(e.Filename[:]), Cmdline: proc.SplitArgs(args)})
 	case bpf.EvProcExit:
 		a.procs.Exit(key, a.clock.Wall(e.TsNs))
+		a.ownerExited(e.Tgid, e.StartNs)
 	}
 }
 

@@ -5,12 +5,14 @@ import (
 	"fmt"
 	"net"
 	"os"
+	"os/exec"
 	"path/filepath"
+	"strings"
+	"syscall"
 	"testing"
 	"time"
 
 	"github.com/cilium/ebpf"
-	"github.com/cilium/ebpf/link"
 	"golang.org/x/sys/unix"
 
 	"github.com/teamsflow/teamsflow/agent/testenv"
@@ -23,6 +25,38 @@ import (
 var fdPassPeers = testenv.PeerModes{
 	"fdpass-give": func(a []string) error { return giveUDPSocket(a[0]) },
 	"fdpass-take": func(a []string) error { return takeUDPSocket(a[0], a[1], testenv.Atoi(a[2])) },
+	"fdpass-fork": func(a []string) error { return forkReceiver(a[0], testenv.Atoi(a[1]), len(a) > 2) },
+}
+
+// A UDP server socket bound by a process that starts a child with it and
+// exits, the child only receiving: the socket's storage names the parent
+// for good (nothing is sent on it), and the rescan after the parent's exit
+// gives its flows, those that began before the rescan and after it, the
+// child.
+func TestInheritedSocketOwnedByHolderAfterParentExits(t *testing.T) {
+	p := testenv.NewPair(t)
+	a, _ := startAgentLogged(t, Config{Netns: []string{p.Client.Path(), p.Server.Path()}})
+	srvAddr := fmt.Sprintf("%s:7041", p.ServerIP4)
+	parent := testenv.StartPeer(t, p.Server, "tf-fork-parent", "fdpass-fork", srvAddr, "10")
+	var child uint32
+	if _, err := fmt.Sscan(strings.TrimSpace(parent.Ready), &child); err != nil || child == 0 {
+		t.Fatalf("reading the child's pid from %q: %v", parent.Ready, err)
+	}
+	t.Cleanup(func() { _ = syscall.Kill(int(child), syscall.SIGKILL) })
+	parent.Wait(t)
+	before := testenv.StartPeer(t, p.Client, "tf-fork-client1", "udp-send", srvAddr, "5", "100")
+	before.Wait(t)
+	time.Sleep(rescanDelay + 500*time.Millisecond)
+	after := testenv.StartPeer(t, p.Client, "tf-fork-client2", "udp-send", srvAddr, "5", "100")
+	after.Wait(t)
+	time.Sleep(300 * time.Millisecond)
+	for _, c := range []*testenv.Peer{before, after} {
+		r := findFlow(t, a, netnsCookie(t, p.Server), "udp", 7041, port(t, c.Ready))
+		if r.PID != child {
+			t.Errorf("flow from %s: owner pid %d (%s, source %s), want the child %d (the parent was %d)",
+				c.Name, r.PID, r.Comm, r.OwnerSource, child, parent.PID())
+		}
+	}
 }
 
 // An unconnected UDP socket made and bound by one process and passed to
@@ -43,7 +77,7 @@ func TestPassedUDPSocketOwnedBySender(t *testing.T) {
 			p := testenv.NewPair(t)
 			a, _ := startAgentLogged(t, Config{Netns: []string{p.Client.Path(), p.Server.Path()},
 				Maps: bpf.Config{DatagramHooks: hooks}})
-			if got := datagramHooksAttached(t); got != hooks {
+			if got := datagramHooksAttached(t, a); got != hooks {
 				t.Fatalf("cgroup sendmsg4 hook attached: %v, want %v", got, hooks)
 			}
 			const count = 20
@@ -70,32 +104,17 @@ func TestPassedUDPSocketOwnedBySender(t *testing.T) {
 	}
 }
 
-// datagramHooksAttached says whether the agent's sendmsg4 program is on
-// the root cgroup.
-func datagramHooksAttached(t *testing.T) bool {
+// datagramHooksAttached says whether the agent attached its sendmsg4
+// program: its own links, since other agents (tests running beside) may
+// have theirs on the same cgroup.
+func datagramHooksAttached(t *testing.T, a *Agent) bool {
 	t.Helper()
-	root, err := bpf.OpenCgroupRoot()
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer root.Close()
-	dir, err := os.Open(root.Path)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer dir.Close()
-	res, err := link.QueryPrograms(link.QueryOptions{Target: int(dir.Fd()), Attach: ebpf.AttachCGroupUDP4Sendmsg})
-	if err != nil {
-		t.Fatal(err)
-	}
-	for _, ap := range res.Programs {
-		p, err := ebpf.NewProgramFromID(ap.ID)
+	for _, l := range a.HookLinks() {
+		info, err := l.Info()
 		if err != nil {
-			continue // detached meanwhile
+			t.Fatal(err)
 		}
-		info, err := p.Info()
-		p.Close()
-		if err == nil && info.Name == "tf_sendmsg4" {
+		if ci := info.Cgroup(); ci != nil && ebpf.AttachType(ci.AttachType) == ebpf.AttachCGroupUDP4Sendmsg {
 			return true
 		}
 	}
@@ -207,4 +226,40 @@ func waitStdin() {
 			return
 		}
 	}
+}
+
+// forkReceiver binds a UDP socket at addr and starts this binary again
+// with it as descriptor 3, prints "ready <child pid>" and exits. The
+// child (asChild) receives count datagrams on it, never sending, then
+// stays a few seconds.
+func forkReceiver(addr string, count int, asChild bool) error {
+	if asChild {
+		c, err := net.FilePacketConn(os.NewFile(3, "udp"))
+		if err != nil {
+			return err
+		}
+		buf := make([]byte, 2048)
+		for range count {
+			if _, _, err := c.ReadFrom(buf); err != nil {
+				return err
+			}
+		}
+		time.Sleep(3 * time.Second)
+		return nil
+	}
+	c, err := net.ListenPacket("udp4", addr)
+	if err != nil {
+		return err
+	}
+	f, err := c.(*net.UDPConn).File()
+	if err != nil {
+		return err
+	}
+	cmd := exec.Command(os.Args[0], addr, fmt.Sprint(count), "child")
+	cmd.ExtraFiles = []*os.File{f}
+	if err := cmd.Start(); err != nil {
+		return err
+	}
+	fmt.Println("ready", cmd.Process.Pid)
+	return nil
 }
