@@ -27,7 +27,7 @@ type Kernel struct {
 	// ExitGroupDead: tp_btf/sched_process_exit passes group_dead (6.18,
 	// not 6.1); without it the exit program reads signal->live.
 	ExitGroupDead bool
-	// TCTask: TC programs may call the current-task helpers (6.10+). The
+	// TCTask: TC programs may call the current-task helpers (6.18, not 6.1). The
 	// classifier then makes the sender of a UDP flow's first datagrams the
 	// socket's owner, and the cgroup sendmsg/recvmsg hooks, which make the
 	// kernel lock the socket around every datagram with an address, stay

@@ -118,7 +118,7 @@ static __always_inline int tf_owner_update(void *sk, struct tf_owner **out, __u3
 
 /* Set by the loader (before load: the verifier then never checks the
  * branch it guards) on kernels whose TC programs may call the current-task
- * helpers (6.10+). The agent then leaves the cgroup sendmsg/recvmsg hooks
+ * helpers (probed: 6.18 here, not 6.1). The agent then leaves the cgroup sendmsg/recvmsg hooks
  * off: with any program there, the kernel takes the socket lock around
  * every datagram sent or received with an address (the unconnected
  * sockets WebRTC media uses), and finds a new sender here instead. */
