@@ -7,11 +7,13 @@ package main
 
 import (
 	"fmt"
+	"slices"
 
 	"github.com/cilium/ebpf"
 	"github.com/cilium/ebpf/link"
 
 	"github.com/teamsflow/teamsflow/agent"
+	"github.com/teamsflow/teamsflow/bpf"
 )
 
 // hookKind is one kind of the agent's kernel hooks.
@@ -149,4 +151,45 @@ func hookProgs(hs []agentHook) progSet {
 		s = append(s, h.prog)
 	}
 	return s
+}
+
+// hooksOf lists the agent's hooks beyond the classifier, at the cgroup
+// root the agent attached them to.
+func (b *bench) hooksOf(a *agent.Agent) ([]agentHook, error) {
+	root, err := bpf.OpenCgroupRoot()
+	if err != nil {
+		return nil, err
+	}
+	defer root.Close()
+	return agentHooks(a, root.Path)
+}
+
+// switchFor builds a trial's switch over the agent's hooks: in a per-kind
+// mode that kind's (the classifier: where the flood passes it), else the
+// classifier where the flood passes it and every other hook. progs are
+// the programs whose run time the statistics trial reads. The caller
+// closes others' programs and the hooks'.
+func (b *bench) switchFor(a *agent.Agent, md mode, found []attachedProg, ends []end) (
+	sw *tcxSwitch, progs progSet, others []attachedProg, hooks []agentHook, err error) {
+	progs = programsOf(found)
+	// Every interface's: with the agent's programs left on lo, the
+	// kernel's tcx hooks would stay enabled in the spells off.
+	if others, err = b.agentElsewhere(ends); err != nil {
+		return nil, progs, others, hooks, err
+	}
+	if hooks, err = b.hooksOf(a); err != nil {
+		return nil, progs, others, hooks, err
+	}
+	tc, switched := append(slices.Clone(found), others...), hooks
+	switch kind, perKind := md.hookKind(); {
+	case perKind && kind == kindTC:
+		switched = nil // the classifier alone, as pps_kept read before issue #24
+	case perKind:
+		if switched, tc = ofKind(hooks, kind), nil; len(switched) == 0 {
+			return nil, progs, others, hooks, fmt.Errorf("the agent has no %s hooks", kind)
+		}
+		progs = hookProgs(switched)
+	}
+	sw, err = agentSwitch(tc, b.topo.floodPasses, switched)
+	return sw, progs, others, hooks, err
 }

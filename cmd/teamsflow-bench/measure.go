@@ -249,45 +249,16 @@ func (b *bench) agentTrial(s *series, md mode) (err error) {
 	progs := programsOf(found)
 	var sw *tcxSwitch
 	if s.m.switchEvery > 0 {
-		// Every interface's: with the agent's programs left on lo, the
-		// kernel's tcx hooks would stay enabled in the spells off.
-		others, err := b.agentElsewhere(ends)
+		var others []attachedProg
 		defer func() { programsOf(others).Close() }()
-		if err != nil {
-			return err
-		}
-		hooks, err := b.hooksOf(a)
-		defer closeHooks(hooks)
-		if err != nil {
-			return err
-		}
-		tc := append(slices.Clone(found), others...)
-		switch {
-		case perKind && kind == kindTC:
-			hooks = nil // the classifier alone, as pps_kept read before issue #24
-		case perKind:
-			if hooks, tc = ofKind(hooks, kind), nil; len(hooks) == 0 {
-				return fmt.Errorf("the agent has no %s hooks", kind)
-			}
-			progs = hookProgs(hooks)
-		}
-		if sw, err = agentSwitch(tc, b.topo.floodPasses, hooks); err != nil {
+		var hooks []agentHook
+		defer func() { closeHooks(hooks) }()
+		if sw, progs, others, hooks, err = b.switchFor(a, md, found, ends); err != nil {
 			return err
 		}
 		defer func() { err = errors.Join(err, sw.Close()) }()
 	}
 	return b.timedTrials(s, md, progs, sw)
-}
-
-// hooksOf lists the agent's hooks beyond the classifier, at the cgroup
-// root the agent attached them to.
-func (b *bench) hooksOf(a *agent.Agent) ([]agentHook, error) {
-	root, err := bpf.OpenCgroupRoot()
-	if err != nil {
-		return nil, err
-	}
-	defer root.Close()
-	return agentHooks(a, root.Path)
 }
 
 // agentElsewhere finds the agent's programs on the other interfaces of
