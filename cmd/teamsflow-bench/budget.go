@@ -199,6 +199,9 @@ func (r *results) unconnFields() []string {
 		if _, ok := r.one.trials[modeNoop]; ok {
 			f = append(f, fmt.Sprintf("pps_kept_noop=%.3f", r.one.kept(modeNoop)))
 		}
+		if _, ok := r.one.trials[modeHook+mode(kindTC)]; ok {
+			f = append(f, fmt.Sprintf("pps_kept_tc=%.3f", r.one.kept(modeHook+mode(kindTC))))
+		}
 	}
 	return f
 }
