@@ -362,8 +362,12 @@ func (b *bench) switchedTrial(m measurement, sw *tcxSwitch) (trialResult, spellR
 	}
 	sp := spells(r.marks, starts)
 	if len(sp.ratios) == 0 {
-		return r, sp, fmt.Errorf("no spell with the programs on had spells off on both sides (%d marks, %d switches)",
-			len(r.marks), len(starts))
+		// A sender that the machine starved of its core for most of the
+		// trial leaves too few marks to cut spells from: the trial counts
+		// whole, and the run goes on.
+		fmt.Printf("warning: no spell with the programs on had spells off on both sides (%d marks, %d switches): "+
+			"the trial counts whole\n", len(r.marks), len(starts))
+		return r, sp, nil
 	}
 	r.onPPS = summarize(sp.onRate).median
 	return r, sp, nil
