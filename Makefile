@@ -129,7 +129,7 @@ otelcol: ## Build (once, cached under ~/.cache/teamsflow) the OpenTelemetry Coll
 	deploy/otel-collector/build.sh
 
 .PHONY: bench
-bench: deps bench-go ## Measure the agent against its overhead budgets, ~5 min (root; BENCH_FLAGS="--quick --only churn,rss --strict")
+bench: deps bench-go ## Measure the agent against its overhead budgets, ~10-15 min (root; BENCH_FLAGS="--quick --only churn,rss --strict")
 	$(GO) run ./cmd/teamsflow-bench $(BENCH_FLAGS)
 
 .PHONY: bench-go

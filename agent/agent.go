@@ -11,6 +11,7 @@ import (
 	"sync/atomic"
 	"time"
 
+	"github.com/cilium/ebpf/link"
 	"github.com/rs/zerolog"
 
 	"github.com/teamsflow/teamsflow/agent/attach"
@@ -92,6 +93,7 @@ type Agent struct {
 	// idle and active are poll's key lists, kept between polls (guarded
 	// by pollMu): at 10k flows each poll otherwise made ~1 MB of garbage.
 	idle, active []bpf.FlowKey
+	rescans      rescanner
 }
 
 // Start loads and attaches everything and starts reading. On error nothing
@@ -173,6 +175,17 @@ func (a *Agent) attachHooks() error {
 	}
 	a.links = append(a.links, procs)
 	return nil
+}
+
+// HookLinks are the agent's attachments beyond the classifier (cgroup
+// socket hooks, sock_ops, exec/exit): `make bench` takes each kind off
+// and puts it back to measure what it costs. Closing them is the agent's.
+func (a *Agent) HookLinks() []link.Link {
+	var out []link.Link
+	for _, ls := range a.links {
+		out = append(out, ls...)
+	}
+	return out
 }
 
 // Attached lists the interfaces the classifier is on.
@@ -274,6 +287,11 @@ func (a *Agent) Close() error {
 // shutdown stops the readers and detaches everything that was attached.
 func (a *Agent) shutdown() error {
 	close(a.stop)
+	a.rescans.mu.Lock()
+	if a.rescans.timer != nil {
+		a.rescans.timer.Stop()
+	}
+	a.rescans.mu.Unlock()
 	if a.events != nil {
 		a.events.Close()
 	}

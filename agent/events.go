@@ -69,6 +69,7 @@ func (a *Agent) handleProc(e *bpf.ProcEvent) {
 			Filename: contract.CString(e.Filename[:]), Cmdline: proc.SplitArgs(args)})
 	case contract.EvProcExit:
 		a.procs.Exit(key, a.clock.Wall(e.TsNs))
+		a.ownerExited(e.Tgid, e.StartNs)
 	}
 }
 

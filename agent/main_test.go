@@ -8,6 +8,6 @@ import (
 )
 
 func TestMain(m *testing.M) {
-	testenv.PeerMain(faultPeers)
+	testenv.PeerMain(faultPeers, fdPassPeers)
 	os.Exit(m.Run())
 }

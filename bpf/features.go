@@ -27,11 +27,17 @@ type Kernel struct {
 	// ExitGroupDead: tp_btf/sched_process_exit passes group_dead (6.18,
 	// not 6.1); without it the exit program reads signal->live.
 	ExitGroupDead bool
+	// TCTask: TC programs may call the current-task helpers (6.18, not 6.1). The
+	// classifier then makes the sender of a UDP flow's first datagrams the
+	// socket's owner, and the cgroup sendmsg/recvmsg hooks, which make the
+	// kernel lock the socket around every datagram with an address, stay
+	// off. Without it those hooks find new senders, as before.
+	TCTask bool
 }
 
 // FullKernel is a kernel that has everything: the variants of the newest
 // kernels.
-var FullKernel = Kernel{Kfuncs: true, SockOpsPidHelper: true, ExitGroupDead: true}
+var FullKernel = Kernel{Kfuncs: true, SockOpsPidHelper: true, ExitGroupDead: true, TCTask: true}
 
 // OldestKernel is a kernel that has none of it: every fallback at once.
 // Tests load it on a new kernel too, so the fallbacks run everywhere.
@@ -67,7 +73,27 @@ func probeKernel() (Kernel, *btf.Spec, error) {
 	case !errors.Is(err, ebpf.ErrNotSupported):
 		return k, nil, fmt.Errorf("probing sock_ops helpers: %w", err)
 	}
+	if k.TCTask, err = tcHasTaskHelpers(); err != nil {
+		return k, nil, err
+	}
 	return k, spec, nil
+}
+
+// tcTaskHelpers are what tf_owner_sender calls from the classifier.
+var tcTaskHelpers = []asm.BuiltinFunc{asm.FnGetCurrentPidTgid, asm.FnGetCurrentUidGid, asm.FnGetCurrentTaskBtf,
+	asm.FnGetCurrentCgroupId, asm.FnGetCurrentComm}
+
+// tcHasTaskHelpers says whether TC programs may call every one of them.
+func tcHasTaskHelpers() (bool, error) {
+	for _, fn := range tcTaskHelpers {
+		switch err := features.HaveProgramHelper(ebpf.SchedCLS, fn); {
+		case errors.Is(err, ebpf.ErrNotSupported):
+			return false, nil
+		case err != nil:
+			return false, fmt.Errorf("probing TC helper %s: %w", fn, err)
+		}
+	}
+	return true, nil
 }
 
 func haveFunc(spec *btf.Spec, name string) bool {
@@ -106,7 +132,7 @@ func (v Variant) String() string { return v.Part + "=" + v.Name + " (" + v.Why +
 
 // variants names the form of each part loaded for kernel k.
 func (k Kernel) variants() []Variant {
-	vs := make([]Variant, 0, 3)
+	vs := make([]Variant, 0, 4)
 	if k.Kfuncs {
 		vs = append(vs, Variant{"classifier", "kfunc", "one program for both hooks: bpf_cast_to_kern_ctx and bpf_rdonly_cast are there"})
 	} else {
@@ -121,6 +147,11 @@ func (k Kernel) variants() []Variant {
 		vs = append(vs, Variant{"exit", "group_dead", "sched_process_exit passes group_dead"})
 	} else {
 		vs = append(vs, Variant{"exit", "1arg", "sched_process_exit has one argument: group exit read from signal->live"})
+	}
+	if k.TCTask {
+		vs = append(vs, Variant{"sender", "tc", "the classifier reads a UDP flow's sender: no per-datagram sendmsg/recvmsg hooks"})
+	} else {
+		vs = append(vs, Variant{"sender", "sendmsg", "cgroup sendmsg/recvmsg hooks on every datagram with an address: TC may not read the current task"})
 	}
 	return vs
 }

@@ -46,6 +46,11 @@ type Config struct {
 	// TestClassifiers also loads the classifier with its direction fixed
 	// (TestClassifier), for tests that run it with BPF_PROG_TEST_RUN.
 	TestClassifiers bool
+	// DatagramHooks finds a UDP socket's new sender with the cgroup
+	// sendmsg/recvmsg hooks, as on kernels whose classifier cannot read
+	// the current task, even where it can: the bench sets the two side by
+	// side.
+	DatagramHooks bool
 	// Kernel, when set, is used instead of probing the running kernel:
 	// tests load the older kernels' variants (OldestKernel) on this one.
 	Kernel *Kernel
@@ -85,6 +90,9 @@ func Load(cfg Config) (*Objects, error) {
 	if err != nil {
 		return nil, err
 	}
+	if cfg.DatagramHooks {
+		k.TCTask = false
+	}
 	loadTraffic := loadTc
 	if !k.Kfuncs {
 		loadTraffic = loadTcCompat
@@ -104,6 +112,9 @@ func Load(cfg Config) (*Objects, error) {
 		return nil, err
 	}
 	if err := k.choose(loaded["socket"], loaded["process"]); err != nil {
+		return nil, err
+	}
+	if err := k.chooseSender(loaded["traffic"]); err != nil {
 		return nil, err
 	}
 	o := &Objects{kernel: k}
@@ -162,6 +173,9 @@ func (o *Objects) retryCompat(cfg Config, shared *ebpf.CollectionOptions, refuse
 	if _, err := cfg.slots(spec); err != nil {
 		return err
 	}
+	if err := o.kernel.chooseSender(spec); err != nil {
+		return err
+	}
 	o.kernel.Kfuncs, o.refused = false, verifierCause(ve.Log)
 	if err := o.loadTraffic(spec, shared, false); err != nil {
 		return fmt.Errorf("the kfunc classifier was refused (%s), and the compat one: %w", o.refused, err)
@@ -201,6 +215,18 @@ func (k Kernel) choose(sock, proc *ebpf.CollectionSpec) error {
 		proc.Programs["tf_exit"] = proc.Programs["tf_exit_1arg"]
 	}
 	delete(proc.Programs, "tf_exit_1arg")
+	return nil
+}
+
+// chooseSender lets the classifier read a UDP flow's sender (tf_tc_task)
+// where the kernel allows it.
+func (k Kernel) chooseSender(traffic *ebpf.CollectionSpec) error {
+	if !k.TCTask {
+		return nil
+	}
+	if err := traffic.Variables["tf_tc_task"].Set(uint32(1)); err != nil {
+		return fmt.Errorf("setting the sender variant: %w", err)
+	}
 	return nil
 }
 

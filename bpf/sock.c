@@ -4,8 +4,12 @@
  *
  * Logic:
  * 1. cgroup socket hooks on the root cgroup v2 run in the task that creates,
- *    binds, connects or sends on a socket; they store that task as the
- *    socket's owner in socket-local storage (tf_owners).
+ *    binds or connects a socket (and, on kernels whose TC programs cannot
+ *    read the current task, sends or receives on it with an address); they
+ *    store that task as the socket's owner in socket-local storage
+ *    (tf_owners). Where TC can read it, the classifier sets the sender of
+ *    a UDP flow's first datagrams as the owner instead (tf_owner_sender):
+ *    the sendmsg/recvmsg hooks run per datagram, under the socket lock.
  * 2. sock_ops runs when TCP connects and when a connection is established;
  *    accepted sockets inherit the listener's owner through BPF_F_CLONE.
  * 3. Opening, closing, a change of owner and TCP establishment are sent to
@@ -17,56 +21,7 @@
 #include "tf_owner.h"
 #include "headers/bpf_endian.h"
 
-#define AF_INET 2
-#define AF_INET6 10
-#define IPPROTO_MPTCP 262
-
 char __license[] SEC("license") = "Dual BSD/GPL";
-
-/* Go >= 1.24 listeners are MPTCP; their subflows are TCP. Report as TCP. */
-static __always_inline __u8 tf_l4(__u32 protocol)
-{
-	return protocol == IPPROTO_MPTCP ? IPPROTO_TCP : (__u8)protocol;
-}
-
-static __always_inline int tf_is_inet(__u32 family)
-{
-	return family == AF_INET || family == AF_INET6;
-}
-
-static __always_inline struct tf_sock_event *tf_sock_event_new(__u32 type, __u64 cookie)
-{
-	struct tf_sock_event *e = bpf_ringbuf_reserve(&tf_events, sizeof(*e), 0);
-	if (!e) {
-		tf_count(TF_CNT_EVENTS_LOST);
-		return NULL;
-	}
-	__builtin_memset(e, 0, sizeof(*e));
-	e->type = type;
-	e->ts_ns = bpf_ktime_get_boot_ns();
-	e->cookie = cookie;
-	return e;
-}
-
-static __always_inline void tf_copy_owner(struct tf_sock_event *e, const struct tf_owner *o)
-{
-	if (o)
-		__builtin_memcpy(&e->owner, o, sizeof(*o));
-}
-
-/* tf_sock_event_send sends one socket event; a full buffer is counted. */
-static __always_inline void tf_sock_event_send(__u32 type, __u64 cookie, __u32 family, __u32 protocol,
-					       const struct tf_owner *o, __u64 netns_cookie)
-{
-	struct tf_sock_event *e = tf_sock_event_new(type, cookie);
-	if (!e)
-		return;
-	e->family = family;
-	e->protocol = tf_l4(protocol);
-	e->netns_cookie = netns_cookie;
-	tf_copy_owner(e, o);
-	bpf_ringbuf_submit(e, 0);
-}
 
 /* ---- creation and release ---------------------------------------------
  * inet_create() -> BPF_CGROUP_RUN_PROG_INET_SOCK(sk), in the creating task.

@@ -32,6 +32,7 @@ const (
 	sockProgTfSockRelease     = "tf_sock_release"
 	sockProgTfSockops         = "tf_sockops"
 	sockVarTfSockopsTask      = "tf_sockops_task"
+	sockVarTfTcTask           = "tf_tc_task"
 	sockVarUnusedTfClock      = "unused_tf_clock"
 	sockVarUnusedTfCounter    = "unused_tf_counter"
 	sockVarUnusedTfEventType  = "unused_tf_event_type"
@@ -114,6 +115,7 @@ type sockMapSpecs struct {
 // It can be passed ebpf.CollectionSpec.Assign.
 type sockVariableSpecs struct {
 	TfSockopsTask      *ebpf.VariableSpec `ebpf:"tf_sockops_task"`
+	TfTcTask           *ebpf.VariableSpec `ebpf:"tf_tc_task"`
 	UnusedTfClock      *ebpf.VariableSpec `ebpf:"unused_tf_clock"`
 	UnusedTfCounter    *ebpf.VariableSpec `ebpf:"unused_tf_counter"`
 	UnusedTfEventType  *ebpf.VariableSpec `ebpf:"unused_tf_event_type"`
@@ -166,6 +168,7 @@ func (m *sockMaps) Close() error {
 // It can be passed to loadSockObjects or ebpf.CollectionSpec.LoadAndAssign.
 type sockVariables struct {
 	TfSockopsTask      *ebpf.Variable `ebpf:"tf_sockops_task"`
+	TfTcTask           *ebpf.Variable `ebpf:"tf_tc_task"`
 	UnusedTfClock      *ebpf.Variable `ebpf:"unused_tf_clock"`
 	UnusedTfCounter    *ebpf.Variable `ebpf:"unused_tf_counter"`
 	UnusedTfEventType  *ebpf.Variable `ebpf:"unused_tf_event_type"`

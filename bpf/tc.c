@@ -41,6 +41,7 @@
 #include "tf_hints.h"
 #include "tf_slots.h"
 #include "tf_express.h"
+#include "tf_owner.h"
 #include "headers/bpf_core_read.h"
 
 char __license[] SEC("license") = "Dual BSD/GPL";
@@ -167,8 +168,11 @@ static __noinline void tf_find_owner(struct __sk_buff *skb, struct tf_flow_stats
 			return; /* sent by the kernel itself (a reset, an ICMP error) */
 		v->cookie = bpf_get_socket_cookie(skb);
 		sk = bpf_sk_fullsock(sk);
-		if (sk)
-			tf_take_owner(v, sk);
+		if (!sk)
+			return;
+		if (c->p.protocol == IPPROTO_UDP)
+			tf_owner_sender(sk, v->cookie, c->k.netns);
+		tf_take_owner(v, sk);
 		return;
 	}
 	if (c->p.fragment)

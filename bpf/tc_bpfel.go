@@ -33,6 +33,7 @@ const (
 	tcProgTfTcTestEgress      = "tf_tc_test_egress"
 	tcProgTfTcTestIngress     = "tf_tc_test_ingress"
 	tcVarTfSlotCount          = "tf_slot_count"
+	tcVarTfTcTask             = "tf_tc_task"
 	tcVarUnusedTfClock        = "unused_tf_clock"
 	tcVarUnusedTfCounter      = "unused_tf_counter"
 	tcVarUnusedTfEventType    = "unused_tf_event_type"
@@ -119,6 +120,7 @@ type tcMapSpecs struct {
 // It can be passed ebpf.CollectionSpec.Assign.
 type tcVariableSpecs struct {
 	TfSlotCount          *ebpf.VariableSpec `ebpf:"tf_slot_count"`
+	TfTcTask             *ebpf.VariableSpec `ebpf:"tf_tc_task"`
 	UnusedTfClock        *ebpf.VariableSpec `ebpf:"unused_tf_clock"`
 	UnusedTfCounter      *ebpf.VariableSpec `ebpf:"unused_tf_counter"`
 	UnusedTfEventType    *ebpf.VariableSpec `ebpf:"unused_tf_event_type"`
@@ -188,6 +190,7 @@ func (m *tcMaps) Close() error {
 // It can be passed to loadTcObjects or ebpf.CollectionSpec.LoadAndAssign.
 type tcVariables struct {
 	TfSlotCount          *ebpf.Variable `ebpf:"tf_slot_count"`
+	TfTcTask             *ebpf.Variable `ebpf:"tf_tc_task"`
 	UnusedTfClock        *ebpf.Variable `ebpf:"unused_tf_clock"`
 	UnusedTfCounter      *ebpf.Variable `ebpf:"unused_tf_counter"`
 	UnusedTfEventType    *ebpf.Variable `ebpf:"unused_tf_event_type"`

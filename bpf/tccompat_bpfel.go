@@ -35,6 +35,7 @@ const (
 	tcCompatProgTfTcEg              = "tf_tc_eg"
 	tcCompatProgTfTcIn              = "tf_tc_in"
 	tcCompatVarTfSlotCount          = "tf_slot_count"
+	tcCompatVarTfTcTask             = "tf_tc_task"
 	tcCompatVarUnusedTfClock        = "unused_tf_clock"
 	tcCompatVarUnusedTfCounter      = "unused_tf_counter"
 	tcCompatVarUnusedTfEventType    = "unused_tf_event_type"
@@ -123,6 +124,7 @@ type tcCompatMapSpecs struct {
 // It can be passed ebpf.CollectionSpec.Assign.
 type tcCompatVariableSpecs struct {
 	TfSlotCount          *ebpf.VariableSpec `ebpf:"tf_slot_count"`
+	TfTcTask             *ebpf.VariableSpec `ebpf:"tf_tc_task"`
 	UnusedTfClock        *ebpf.VariableSpec `ebpf:"unused_tf_clock"`
 	UnusedTfCounter      *ebpf.VariableSpec `ebpf:"unused_tf_counter"`
 	UnusedTfEventType    *ebpf.VariableSpec `ebpf:"unused_tf_event_type"`
@@ -196,6 +198,7 @@ func (m *tcCompatMaps) Close() error {
 // It can be passed to loadTcCompatObjects or ebpf.CollectionSpec.LoadAndAssign.
 type tcCompatVariables struct {
 	TfSlotCount          *ebpf.Variable `ebpf:"tf_slot_count"`
+	TfTcTask             *ebpf.Variable `ebpf:"tf_tc_task"`
 	UnusedTfClock        *ebpf.Variable `ebpf:"unused_tf_clock"`
 	UnusedTfCounter      *ebpf.Variable `ebpf:"unused_tf_counter"`
 	UnusedTfEventType    *ebpf.Variable `ebpf:"unused_tf_event_type"`

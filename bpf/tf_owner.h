@@ -1,10 +1,64 @@
 /* Filling a socket's owner from the current task. Only valid in process
- * context: the cgroup socket hooks and sock_ops TCP_CONNECT. Never called
- * from TC or softirq paths, where the current task is unrelated. */
+ * context: the cgroup socket hooks, sock_ops TCP_CONNECT, and TC egress of
+ * a datagram from a UDP socket (tf_owner_sender). Never from ingress or
+ * other softirq paths, where the current task is unrelated. */
 #pragma once
 
 #include "tf_maps.h"
 #include "headers/bpf_core_read.h"
+
+#define AF_INET 2
+#define AF_INET6 10
+#ifndef IPPROTO_MPTCP
+#define IPPROTO_MPTCP 262
+#endif
+#define TF_PF_KTHREAD 0x00200000
+
+/* Go >= 1.24 listeners are MPTCP; their subflows are TCP. Report as TCP. */
+static __always_inline __u8 tf_l4(__u32 protocol)
+{
+	return protocol == IPPROTO_MPTCP ? IPPROTO_TCP : (__u8)protocol;
+}
+
+static __always_inline int tf_is_inet(__u32 family)
+{
+	return family == AF_INET || family == AF_INET6;
+}
+
+static __always_inline struct tf_sock_event *tf_sock_event_new(__u32 type, __u64 cookie)
+{
+	struct tf_sock_event *e = bpf_ringbuf_reserve(&tf_events, sizeof(*e), 0);
+	if (!e) {
+		tf_count(TF_CNT_EVENTS_LOST);
+		return NULL;
+	}
+	__builtin_memset(e, 0, sizeof(*e));
+	e->type = type;
+	e->ts_ns = bpf_ktime_get_boot_ns();
+	e->cookie = cookie;
+	return e;
+}
+
+static __always_inline void tf_copy_owner(struct tf_sock_event *e, const struct tf_owner *o)
+{
+	if (o)
+		__builtin_memcpy(&e->owner, o, sizeof(*o));
+}
+
+/* tf_sock_event_send sends one socket event; a full buffer is counted. */
+static __always_inline void tf_sock_event_send(__u32 type, __u64 cookie, __u32 family, __u32 protocol,
+					       const struct tf_owner *o, __u64 netns_cookie)
+{
+	struct tf_sock_event *e = tf_sock_event_new(type, cookie);
+	if (!e)
+		return;
+	e->family = family;
+	e->protocol = tf_l4(protocol);
+	e->netns_cookie = netns_cookie;
+	tf_copy_owner(e, o);
+	bpf_ringbuf_submit(e, 0);
+}
+
 
 static __always_inline void tf_owner_from_current(struct tf_owner *o)
 {
@@ -60,4 +114,37 @@ static __always_inline int tf_owner_update(void *sk, struct tf_owner **out, __u3
 		return 0;
 	tf_owner_from_current(o);
 	return 1;
+}
+
+/* Set by the loader (before load: the verifier then never checks the
+ * branch it guards) on kernels whose TC programs may call the current-task
+ * helpers (probed: 6.18 here, not 6.1). The agent then leaves the cgroup sendmsg/recvmsg hooks
+ * off: with any program there, the kernel takes the socket lock around
+ * every datagram sent or received with an address (the unconnected
+ * sockets WebRTC media uses), and finds a new sender here instead. */
+volatile const __u32 tf_tc_task = 0;
+
+/* tf_owner_sender makes the current task the owner of a UDP socket whose
+ * datagram TC egress sees. udp_sendmsg builds and transmits the datagram
+ * in the sending task, so the current task is the sender there: a process
+ * that got the socket through fork or a passed descriptor, or one older
+ * than the agent, is found by its first datagram on a flow. Called on a
+ * flow's first packets and after idle spells only, like the socket's
+ * owner read. Left out: the idle task and kernel threads (a datagram held
+ * for neighbour resolution leaves later from softirq, ksoftirqd or idle);
+ * a softirq that interrupts a user task on a datagram held so cannot be
+ * told apart here (a flow's first datagram to a next hop not yet
+ * resolved, sent when the reply comes outside the sender's context). */
+static __always_inline void tf_owner_sender(struct bpf_sock *sk, __u64 cookie, __u64 netns)
+{
+	if (!tf_tc_task || sk->protocol != IPPROTO_UDP)
+		return;
+	if ((bpf_get_current_pid_tgid() >> 32) == 0)
+		return;
+	struct task_struct *task = bpf_get_current_task_btf();
+	if (BPF_CORE_READ(task, flags) & TF_PF_KTHREAD)
+		return;
+	struct tf_owner *o = NULL;
+	if (tf_owner_update(sk, &o, 0) > 0)
+		tf_sock_event_send(TF_EV_SOCK_OWNER, cookie, sk->family, sk->protocol, o, netns);
 }

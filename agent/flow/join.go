@@ -62,6 +62,9 @@ func (t *Table) resolve(f *Flow) {
 	if s == nil || !s.Owner.Known() {
 		return
 	}
+	if s.Owner.TGID == f.deadTGID { // storage still names the owner a rescan replaced
+		return
+	}
 	if (!f.Owner.Known() || (f.Owner.Source != "socket" && s.Owner.Source == "socket")) && f.Owner != s.Owner {
 		f.Owner, f.changed = s.Owner, true
 	}

@@ -40,6 +40,9 @@ type Flow struct {
 	// changed: counts, owner or closed state moved since Changed last
 	// returned the flow.
 	changed bool
+	// deadTGID is the owner Reown replaced: the kernel entry, which still
+	// names it, does not take the flow back.
+	deadTGID uint32
 }
 
 // counts is what a flow's totals need of a kernel entry: the entry's
@@ -71,6 +74,9 @@ func (f *Flow) Stats() bpf.FlowStats {
 type Socket struct {
 	Owner  Owner
 	Closed bool
+	// replaced is the exited owner a rescan replaced (Reown): its flows'
+	// kernel entries still name it, and take Owner instead.
+	replaced uint32
 	// at is when it was closed, or else when an event or the backfill
 	// last told of it: Unix ns (a time.Time is 24 bytes, and the table
 	// keeps a socket per flow).
@@ -136,8 +142,12 @@ func (t *Table) Update(k bpf.FlowKey, s bpf.FlowStats) {
 	// socket on the same addresses (a fixed port used again by another
 	// process after the first one's entry left the map): the new sender
 	// owns the flow from then on.
-	if s.Owner.Tgid != 0 && (f.Owner.Source != "socket" || !sameProcess(f.Owner, s.Owner)) {
-		f.Owner, f.changed = t.ownerFrom(s.Owner, "socket"), true
+	if s.Owner.Tgid != 0 && s.Owner.Tgid != f.deadTGID && (f.Owner.Source != "socket" || !sameProcess(f.Owner, s.Owner)) {
+		if sk := t.sockets[f.Cookie]; sk != nil && sk.replaced != 0 && sk.replaced == s.Owner.Tgid {
+			f.Owner, f.deadTGID, f.changed = sk.Owner, sk.replaced, true
+		} else {
+			f.Owner, f.changed = t.ownerFrom(s.Owner, "socket"), true
+		}
 	}
 }
 
@@ -165,7 +175,9 @@ func (t *Table) SocketOwner(cookie uint64, o bpf.Owner) {
 	}
 	t.mu.Lock()
 	defer t.mu.Unlock()
-	t.socket(cookie).Owner = t.ownerFrom(o, "socket")
+	if s := t.socket(cookie); o.Tgid != s.replaced { // storage still names an owner a rescan replaced
+		s.Owner = t.ownerFrom(o, "socket")
+	}
 }
 
 // SocketTuple records the addresses of a socket (TCP established, backfill).

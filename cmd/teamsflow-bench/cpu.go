@@ -32,6 +32,9 @@ func (r *cpuReport) misses() []string {
 		return nil
 	}
 	var m []string
+	if r.idle.precisePct > budgetCPUIdle {
+		m = append(m, fmt.Sprintf("agent_cpu_pct_idle %.2f%% > %.1f%% (schedstat)", r.idle.precisePct, budgetCPUIdle))
+	}
 	for _, w := range r.windows {
 		budget := budgetCPUFlood
 		if w.asked <= budgetCallRate {

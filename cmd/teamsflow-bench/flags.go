@@ -11,7 +11,7 @@ import (
 )
 
 // Measurements that --only selects, in the order they run.
-var measurementNames = []string{"udp", "many", "tcp", "cpu", "rss", "churn"}
+var measurementNames = []string{"udp", "unconn", "many", "tcp", "cpu", "rss", "churn"}
 
 // config is the command line.
 type config struct {
@@ -32,6 +32,7 @@ type config struct {
 	ref         bool
 	both        bool
 	tcOnly      bool
+	hooks       bool
 	strict      bool
 
 	tcpPairs      int
@@ -72,6 +73,7 @@ func parseFlags(args []string) (config, error) {
 	fs.BoolVar(&c.noop, "noop", true, "also run trials with a no-op classifier for the floor")
 	fs.BoolVar(&c.ref, "ref", true, "also run trials with a minimal per-flow counter (refcount/), for what counting per flow costs by itself")
 	fs.BoolVar(&c.both, "both", true, "also run trials with the agent on both namespaces (pps_kept_both)")
+	fs.BoolVar(&c.hooks, "hooks", true, "in the unconnected measurement, also switch each kind of the agent's hooks on its own (switched trials only)")
 	fs.BoolVar(&c.tcOnly, "tc-only", false, "also run trials with the agent's classifier alone (adds ~20 s)")
 	fs.BoolVar(&c.strict, "strict", false, "exit 3 when a budget is missed")
 	fs.IntVar(&c.tcpPairs, "tcp-pairs", 5, "agent off/on pairs of the TCP bulk measurement")

@@ -96,9 +96,9 @@ func TestSwitchPutsEveryProgramOnAndTakesItOff(t *testing.T) {
 	}
 	defer noop.Close()
 	client, server := vethIndexes(t, b)
-	sw := &tcxSwitch{points: []tcxPoint{
-		{ns: b.topo.client, ifindex: client, attach: ebpf.AttachTCXEgress, prog: noop},
-		{ns: b.topo.server, ifindex: server, attach: ebpf.AttachTCXIngress, prog: noop}}}
+	sw := &tcxSwitch{points: []hookPoint{
+		tcxPoint{ns: b.topo.client, ifindex: client, attach: ebpf.AttachTCXEgress, prog: noop},
+		tcxPoint{ns: b.topo.server, ifindex: server, attach: ebpf.AttachTCXIngress, prog: noop}}}
 	attached := func() (n int) {
 		for _, e := range []end{{b.topo.client, b.topo.clientIf}, {b.topo.server, b.topo.serverIf}} {
 			found, err := attachedTC(e.ns, e.iface, noopName)

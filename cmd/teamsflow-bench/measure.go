@@ -29,10 +29,34 @@ const (
 	modeBoth                 // the full agent on both namespaces: both ends of the veth
 	modeRef                  // only the reference flow counter (refcount/): per-flow counting at its least
 	modeNoopBoth             // the no-op where the agent's classifiers see the flood in modeBoth: the floor of both
+	modeOnDgram              // the full agent with the per-datagram cgroup hooks (bpf.Config.DatagramHooks), as before issue #24
+	// modeHook+k: the full agent on the client namespace, where the switch
+	// takes only hooks of kind k off and puts them back (hooks.go).
+	modeHook mode = 100
 )
 
 func (m mode) String() string {
-	return [...]string{"off", "on", "noop", "tc", "both", "ref", "noop-both"}[m]
+	if k, ok := m.hookKind(); ok {
+		return "hook:" + k.String()
+	}
+	return [...]string{"off", "on", "noop", "tc", "both", "ref", "noop-both", "on-dgram"}[m]
+}
+
+// hookKind is the kind a per-kind mode switches.
+func (m mode) hookKind() (hookKind, bool) {
+	if m >= modeHook && m < modeHook+mode(kindCount) {
+		return hookKind(m - modeHook), true
+	}
+	return 0, false
+}
+
+// hookModes are the per-kind modes, one for every kind of the agent's hooks.
+func hookModes() []mode {
+	var out []mode
+	for k := range kindCount {
+		out = append(out, modeHook+mode(k))
+	}
+	return out
 }
 
 // measurement is one series of alternating trials.
@@ -42,6 +66,10 @@ type measurement struct {
 	batch int
 	pairs int
 	modes []mode
+	// unconnected: one unconnected socket sends with sendto (an address
+	// on every datagram) and the bench reads the sink with recvfrom, as
+	// WebRTC media, DNS resolvers and QUIC servers do.
+	unconnected bool
 
 	switchEvery time.Duration // 0: whole trials only
 }
@@ -83,9 +111,34 @@ func (b *bench) oneFlow() measurement {
 	if b.cfg.tcOnly {
 		modes = append(modes, modeTC)
 	}
+	if b.cfg.hooks && b.cfg.switchEvery > 0 {
+		// The classifier switched alone: where a miss of pps_kept lies.
+		modes = append(modes, modeHook+mode(kindTC))
+	}
 	title := fmt.Sprintf("1 flow: %d-byte UDP, sendmmsg x%d, pairs: %d x (%v + %v with bpf stats), nice %d",
 		b.cfg.size, b.cfg.batch, b.cfg.pairs, b.cfg.trial, b.cfg.profile, b.cfg.nice)
 	return measurement{title: title, flows: 1, batch: b.cfg.batch, pairs: b.cfg.pairs, modes: modes, switchEvery: b.cfg.switchEvery}
+}
+
+// unconnectedFlow is oneFlow with sendto and recvfrom, beside the
+// agent as it was before issue #24 (on-dgram) and every hook kind
+// switched on its own.
+func (b *bench) unconnectedFlow() measurement {
+	modes := []mode{modeOff, modeOn, modeOnDgram}
+	if b.cfg.both {
+		modes = append(modes, modeBoth)
+	}
+	modes = append(modes, b.floorModes()...)
+	if b.cfg.both && b.cfg.noop {
+		modes = append(modes, modeNoopBoth)
+	}
+	if b.cfg.hooks && b.cfg.switchEvery > 0 {
+		modes = append(modes, hookModes()...)
+	}
+	title := fmt.Sprintf("1 flow, unconnected: %d-byte UDP, sendmmsg x%d with an address on each, the sink read with recvmmsg and addresses, pairs: %d",
+		b.cfg.size, b.cfg.batch, b.cfg.pairs)
+	return measurement{title: title, flows: 1, batch: b.cfg.batch, pairs: b.cfg.pairs, modes: modes, unconnected: true,
+		switchEvery: b.cfg.switchEvery}
 }
 
 // manyFlows sends one datagram per socket in turn, so that consecutive
@@ -105,6 +158,17 @@ func (b *bench) measure(m measurement) (*series, error) {
 	s := &series{m: m, trials: map[mode][]trialResult{}, statTrials: map[mode][]trialResult{}, tc: map[mode]runStats{},
 		switched: map[mode][]float64{}}
 	printTrialHeader(m)
+	if m.unconnected {
+		stop, err := readSink(b.topo.sink)
+		if err != nil {
+			return nil, err
+		}
+		defer func() {
+			if n := stop(); n > 0 {
+				fmt.Printf("the sink read %d datagrams with their addresses\n", n)
+			}
+		}()
+	}
 	for i := range m.pairs {
 		order := slices.Clone(m.modes)
 		if i%2 == 1 {
@@ -121,8 +185,11 @@ func (b *bench) measure(m measurement) (*series, error) {
 }
 
 func (b *bench) trial(s *series, md mode) error {
+	if _, ok := md.hookKind(); ok {
+		return b.agentTrial(s, md)
+	}
 	switch md {
-	case modeOn, modeBoth:
+	case modeOn, modeBoth, modeOnDgram:
 		return b.agentTrial(s, md)
 	case modeNoop:
 		return b.egressOnlyTrial(s, md, b.noop)
@@ -143,7 +210,7 @@ func (b *bench) trial(s *series, md mode) error {
 
 func (b *bench) senderArgs(m measurement, d time.Duration) senderArgs {
 	return senderArgs{dst: b.topo.dst, flows: m.flows, batch: m.batch, size: b.cfg.size,
-		cpu: b.cfg.senderCPU, warmup: b.cfg.warmup, duration: d}
+		cpu: b.cfg.senderCPU, warmup: b.cfg.warmup, duration: d, unconnected: m.unconnected}
 }
 
 // agentTrial starts the whole agent for one trial, as a user would: the
@@ -159,8 +226,11 @@ func (b *bench) agentTrial(s *series, md mode) (err error) {
 	for _, e := range ends {
 		paths = append(paths, e.ns.Path())
 	}
+	kind, perKind := md.hookKind()
+	cfg := b.agentConfig(paths)
+	cfg.Maps.DatagramHooks = md == modeOnDgram || (perKind && kind == kindDgram)
 	start := time.Now()
-	a, err := agent.Start(b.agentConfig(paths))
+	a, err := agent.Start(cfg)
 	if err != nil {
 		return fmt.Errorf("starting the agent: %w", err)
 	}
@@ -180,21 +250,19 @@ func (b *bench) agentTrial(s *series, md mode) (err error) {
 			return fmt.Errorf("the agent attached %d tf_tc programs to %s, want ingress and egress", len(p), e.iface)
 		}
 	}
+	progs := programsOf(found)
 	var sw *tcxSwitch
 	if s.m.switchEvery > 0 {
-		// Every interface's: with the agent's programs left on lo, the
-		// kernel's tcx hooks would stay enabled in the spells off.
-		others, err := b.agentElsewhere(ends)
+		var others []attachedProg
 		defer func() { programsOf(others).Close() }()
-		if err != nil {
-			return err
-		}
-		if sw, err = agentSwitch(append(slices.Clone(found), others...), b.topo.floodPasses); err != nil {
+		var hooks []agentHook
+		defer func() { closeHooks(hooks) }()
+		if sw, progs, others, hooks, err = b.switchFor(a, md, found, ends); err != nil {
 			return err
 		}
 		defer func() { err = errors.Join(err, sw.Close()) }()
 	}
-	return b.timedTrials(s, md, programsOf(found), sw)
+	return b.timedTrials(s, md, progs, sw)
 }
 
 // agentElsewhere finds the agent's programs on the other interfaces of
@@ -275,7 +343,10 @@ func (b *bench) noopBothTrial(s *series) error {
 // ownProgramsTrial runs a trial with programs of the bench's own at the
 // points, switched like the agent's or on for the whole trial.
 func (b *bench) ownProgramsTrial(s *series, md mode, points []tcxPoint) error {
-	sw := &tcxSwitch{points: points}
+	sw := &tcxSwitch{}
+	for _, p := range points {
+		sw.points = append(sw.points, p)
+	}
 	if err := sw.on(); err != nil {
 		return err
 	}

@@ -68,7 +68,7 @@ type pacedStream struct {
 func startPacer(t *topology, rate int) (*pacer, error) {
 	p := &pacer{rate: rate, quit: make(chan struct{})}
 	err := t.client.Do(func() error {
-		fds, err := openFlows(t.dst, len(callStreams))
+		fds, err := openFlows(t.dst, len(callStreams), true)
 		for i, fd := range fds {
 			p.streams = append(p.streams, newPacedStream(callStreams[i], fd))
 		}

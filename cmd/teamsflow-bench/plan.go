@@ -13,6 +13,7 @@ import (
 // results holds every measurement that ran; nil ones were not selected.
 type results struct {
 	one, many *series
+	unconn    *series // the unconnected flood
 	tcp       *tcpReport
 	cpu       *cpuReport
 	rss       *rssReport
@@ -33,6 +34,13 @@ var steps = []step{
 		r.one, err = b.measure(b.oneFlow())
 		if err == nil {
 			printSeries(r.one)
+		}
+		return err
+	}},
+	{"unconn", func(b *bench, r *results) (err error) {
+		r.unconn, err = b.measure(b.unconnectedFlow())
+		if err == nil {
+			printSeries(r.unconn)
 		}
 		return err
 	}},
@@ -110,7 +118,7 @@ func runBench(ctx context.Context, cfg config) (res *results, err error) {
 // prepare loads what the packet-rate measurements need and builds the
 // daemon for the daemon's measurements.
 func (b *bench) prepare() (err error) {
-	if b.cfg.runs("udp") || b.cfg.runs("many") {
+	if b.cfg.runs("udp") || b.cfg.runs("unconn") || b.cfg.runs("many") {
 		if b.noop, err = loadNoop(); err != nil {
 			return err
 		}

@@ -107,6 +107,32 @@ func printSeries(s *series) {
 			"over the spells off beside it (spells: how many, quartiles), what the budgets are checked with\n", s.m.switchEvery)
 	}
 	printCosts(s)
+	printHookKinds(s)
+}
+
+// printHookKinds sets each hook kind, switched alone while the rest of
+// the agent ran, beside the no-op and the reference counter of the same
+// series: packets/s kept, and ns per run from the statistics trials.
+func printHookKinds(s *series) {
+	noop, ref := s.kept(modeNoop), s.kept(modeRef)
+	noopNs, refNs := s.tc[modeNoop].nsPerRun(), s.tc[modeRef].nsPerRun()
+	w := tabwriter.NewWriter(os.Stdout, 0, 0, 2, ' ', tabwriter.AlignRight)
+	header := false
+	for _, md := range append([]mode{modeOn, modeOnDgram, modeBoth}, hookModes()...) {
+		if _, ok := s.trials[md]; !ok {
+			continue
+		}
+		if !header {
+			fmt.Printf("hooks side by side (switched kept; the no-op kept %.3f at %.1f ns/run, the reference counter %.3f at %.1f ns/run; "+
+				"what the agent's switch flips: on/both all its hooks, hook:KIND that kind alone)\n", noop, noopNs, ref, refNs)
+			fmt.Fprintln(w, "hooks\tswitched kept\tover the no-op's\tover the reference's\tns/run\tover the no-op's\tover the reference's\truns\t")
+			header = true
+		}
+		st := s.tc[md]
+		fmt.Fprintf(w, "%s\t%.3f\t%+.3f\t%+.3f\t%.1f\t%.2fx\t%.2fx\t%d\t\n", md, s.kept(md), s.kept(md)-noop, s.kept(md)-ref,
+			st.nsPerRun(), ratio(st.nsPerRun(), noopNs), ratio(st.nsPerRun(), refNs), st.runs)
+	}
+	w.Flush()
 }
 
 // cpuKept is a mode's median packets per sender cpu-second over the off

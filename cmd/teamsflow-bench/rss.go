@@ -85,7 +85,7 @@ func (b *bench) openRSSFlows() ([]int, error) {
 	var fds []int
 	err := b.topo.client.Do(func() error {
 		var err error
-		fds, err = openFlows(b.topo.dst, b.cfg.rssFlows)
+		fds, err = openFlows(b.topo.dst, b.cfg.rssFlows, true)
 		return err
 	})
 	if err != nil {

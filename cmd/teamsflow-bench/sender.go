@@ -22,6 +22,9 @@ type senderArgs struct {
 	warmup   time.Duration
 	duration time.Duration
 	marks    time.Duration // how often to note the packets sent so far; 0: never
+	// unconnected: the sockets stay unconnected and every datagram
+	// carries the destination (sendto), as WebRTC media does.
+	unconnected bool
 }
 
 func (a senderArgs) argv() []string {
@@ -29,6 +32,7 @@ func (a senderArgs) argv() []string {
 		"-dst", a.dst.String(), "-flows", strconv.Itoa(a.flows), "-batch", strconv.Itoa(a.batch),
 		"-size", strconv.Itoa(a.size), "-cpu", strconv.Itoa(a.cpu),
 		"-warmup", a.warmup.String(), "-duration", a.duration.String(), "-marks", a.marks.String(),
+		"-unconnected=" + strconv.FormatBool(a.unconnected),
 	}
 }
 
@@ -44,6 +48,7 @@ func parseSenderArgs(args []string) (senderArgs, error) {
 	fs.DurationVar(&a.warmup, "warmup", 0, "")
 	fs.DurationVar(&a.duration, "duration", time.Second, "")
 	fs.DurationVar(&a.marks, "marks", 0, "")
+	fs.BoolVar(&a.unconnected, "unconnected", false, "")
 	if err := fs.Parse(args); err != nil {
 		return a, err
 	}
@@ -76,12 +81,15 @@ func senderMain(args []string) error {
 			return fmt.Errorf("pinning to cpu %d: %w", a.cpu, err)
 		}
 	}
-	fds, err := openFlows(a.dst, a.flows)
+	fds, err := openFlows(a.dst, a.flows, !a.unconnected)
 	defer closeAll(fds)
 	if err != nil {
 		return err
 	}
 	msgs := newBatch(a.batch, a.size)
+	if a.unconnected {
+		addressAll(msgs, a.dst)
+	}
 	// The warm-up resolves the neighbour, fills the sink's receive buffer
 	// and lets the CPU settle before anything is counted.
 	sendFor(fds, msgs, a.warmup, nil)
@@ -113,9 +121,10 @@ func threadCPU() time.Duration {
 	return time.Duration(ru.Utime.Nano() + ru.Stime.Nano())
 }
 
-// openFlows makes n connected UDP sockets; connect picks a distinct
-// ephemeral source port for each, so each is a flow of its own.
-func openFlows(dst netip.AddrPort, n int) ([]int, error) {
+// openFlows makes n UDP sockets, connected unless told otherwise; connect
+// (or the first sendto) picks a distinct ephemeral source port for each,
+// so each is a flow of its own.
+func openFlows(dst netip.AddrPort, n int, connect bool) ([]int, error) {
 	sa := &unix.SockaddrInet4{Port: int(dst.Port()), Addr: dst.Addr().As4()}
 	fds := make([]int, 0, n)
 	for range n {
@@ -124,6 +133,9 @@ func openFlows(dst netip.AddrPort, n int) ([]int, error) {
 			return fds, fmt.Errorf("opening udp socket %d: %w", len(fds), err)
 		}
 		fds = append(fds, fd)
+		if !connect {
+			continue
+		}
 		if err := unix.Connect(fd, sa); err != nil {
 			return fds, fmt.Errorf("connecting udp socket to %s: %w", dst, err)
 		}
@@ -149,6 +161,20 @@ func newBatch(n, size int) []unix.Mmsghdr {
 		msgs[i].Hdr.SetIovlen(1)
 	}
 	return msgs
+}
+
+// addressAll points every message at dst: sendmmsg then sends each
+// datagram as sendto would, through the cgroup sendmsg hook when one is
+// attached.
+func addressAll(msgs []unix.Mmsghdr, dst netip.AddrPort) {
+	sa := &unix.RawSockaddrInet4{Family: unix.AF_INET, Addr: dst.Addr().As4()}
+	port := dst.Port()
+	p := (*[2]byte)(unsafe.Pointer(&sa.Port))
+	p[0], p[1] = byte(port>>8), byte(port)
+	for i := range msgs {
+		msgs[i].Hdr.Name = (*byte)(unsafe.Pointer(sa))
+		msgs[i].Hdr.Namelen = unix.SizeofSockaddrInet4
+	}
 }
 
 // sendFor sends batches round-robin over the sockets until d has passed.
