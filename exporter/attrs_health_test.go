@@ -34,7 +34,7 @@ func TestHealthSpanAttributes(t *testing.T) {
 		AttrDSCPExpected: int64(46), AttrPathWarning: "Teams media through a VPN tunnel", AttrRTPLossPct: 12.1,
 	} {
 		if v, ok := got[k]; !ok || !reflect.DeepEqual(v.AsInterface(), want) {
-			t.Errorf("%s = %v, want %v", k, v.Emit(), want)
+			t.Errorf("%s = %v, want %v", k, v.String(), want)
 		}
 	}
 	sent := record.Record{Transport: "udp", Family: "ipv4", Label: "audio", SSRC: &ssrc, RTTMs: f(48.5),
@@ -43,7 +43,7 @@ func TestHealthSpanAttributes(t *testing.T) {
 	for _, k := range []attribute.Key{AttrRTPLost, AttrRTPLossPct, AttrRTPJitterMs, AttrMOS, AttrRTPDuplicates,
 		AttrFramesPerSec, AttrQualityReasons, AttrInterfaceKind, AttrPathWarning, AttrDSCPExpected} {
 		if v, ok := got[k]; ok {
-			t.Errorf("sent stream has %s = %v", k, v.Emit())
+			t.Errorf("sent stream has %s = %v", k, v.String())
 		}
 	}
 }

@@ -19,13 +19,13 @@ func TestLabelChangesAndRTPRoleAttributes(t *testing.T) {
 		got[kv.Key] = kv.Value
 	}
 	if v := got[AttrLabelChanges]; v.AsInt64() != 2 {
-		t.Errorf("%s = %v, want 2", AttrLabelChanges, v.Emit())
+		t.Errorf("%s = %v, want 2", AttrLabelChanges, v.String())
 	}
 	if v := got[AttrRTPRole]; v.AsString() != "rtx" {
-		t.Errorf("%s = %q, want rtx", AttrRTPRole, v.Emit())
+		t.Errorf("%s = %q, want rtx", AttrRTPRole, v.String())
 	}
 	if v := got[AttrRTPProtects]; v.AsInt64() != 0xB0 {
-		t.Errorf("%s = %v, want %d", AttrRTPProtects, v.Emit(), 0xB0)
+		t.Errorf("%s = %v, want %d", AttrRTPProtects, v.String(), 0xB0)
 	}
 	r.RTPRole, r.RTPProtects = "media", nil
 	got = map[attribute.Key]attribute.Value{}
@@ -33,6 +33,6 @@ func TestLabelChangesAndRTPRoleAttributes(t *testing.T) {
 		got[kv.Key] = kv.Value
 	}
 	if _, ok := got[AttrRTPProtects]; ok || got[AttrRTPRole].AsString() != "media" {
-		t.Errorf("media stream: role %q, protects present %v", got[AttrRTPRole].Emit(), ok)
+		t.Errorf("media stream: role %q, protects present %v", got[AttrRTPRole].String(), ok)
 	}
 }

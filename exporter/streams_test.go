@@ -259,7 +259,7 @@ func TestStreamKeyWithoutID(t *testing.T) {
 	if streamKey(a) == streamKey(b) {
 		t.Error("two SSRCs of one BUNDLEd flow need two stream keys")
 	}
-	if streamKey(a) != streamKey(a) {
+	if again := a; streamKey(a) != streamKey(again) {
 		t.Error("stream key not stable")
 	}
 }

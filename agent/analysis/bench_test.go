@@ -1,7 +1,6 @@
 package analysis
 
 import (
-	"fmt"
 	"net/netip"
 	"testing"
 	"time"
@@ -79,7 +78,7 @@ func BenchmarkRecords1000Flows(b *testing.B) {
 	b.ReportAllocs()
 	for b.Loop() {
 		if rs := p.Records(true); len(rs) == 0 {
-			b.Fatal(fmt.Sprint("no records"))
+			b.Fatal("no records")
 		}
 	}
 }

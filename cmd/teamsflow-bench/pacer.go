@@ -12,9 +12,6 @@ import (
 	"golang.org/x/sys/unix"
 )
 
-// rtpHeaderLen is a fixed RTP header without CSRCs or extension.
-const rtpHeaderLen = 12
-
 // rtpStream is one simulated media source of a call: its own socket (so
 // its own flow, as a desktop client sends audio, video and screen share
 // from separate ports), SSRC and payload type.
