@@ -40,6 +40,13 @@ func TestRealClientHealth(t *testing.T) {
 	offline := analyze(t, tr.Pcap)
 	wantRetransmissions(t, tr)
 	t.Logf("truth (pair %s, peer dropped %d in / %d out):\n%s", tr.PairTypes, tr.DroppedIn, tr.DroppedOut, tr.Describe())
+	wire, err := webrtc.ReadWire(tr.Pcap)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, w := range wire {
+		t.Log(w)
+	}
 
 	judged := 0
 	for _, s := range tr.Streams {
