@@ -110,15 +110,14 @@ func (c *impairedConn) WriteTo(b []byte, addr net.Addr) (int, error) {
 }
 
 // sendDelayed is the one sender of delayed datagrams, so they leave in
-// the order they were written. A timer per datagram would not keep it:
-// datagrams whose due times were made equal (the order's clamp above)
-// fire in any order, and on a busy machine their goroutines run late and
-// scrambled, reordering packets by tens of places. libwebrtc and RFC 3550
-// A.1 treat deep reordering differently (a packet more than 5 behind on
-// an audio SSRC without NACK, more than 450 behind on video with NACK,
-// more than 100 behind in A.1 may start a new sequence), so such a path
-// would make the client's loss figures and the wire's disagree by the
-// harness's doing, not by the network's.
+// the order they were written. A timer per datagram did not keep it:
+// datagrams whose due times the clamp above had made equal fired in any
+// order, and on a busy machine their goroutines ran late and scrambled
+// (25 places of reordering measured on an idle machine). libwebrtc and
+// RFC 3550 A.1 read deep reordering differently (libwebrtc may take a
+// packet more than 50 behind, 450 on video with NACK, for a restart;
+// A.1 does not count one more than 100 behind), so such a path makes the
+// client's loss and teamsflow's disagree by the harness's doing.
 func (c *impairedConn) sendDelayed() {
 	for {
 		c.mu.Lock()
