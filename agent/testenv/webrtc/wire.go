@@ -4,7 +4,9 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"math"
 	"os"
+	"time"
 
 	"github.com/gopacket/gopacket"
 	"github.com/gopacket/gopacket/layers"
@@ -19,13 +21,15 @@ import (
 type WireSeq struct {
 	SSRC     uint32
 	Seqs     []uint16
-	Received int    // datagrams
-	Distinct int    // sequence numbers
-	Expected int    // highest - first + 1, unwrapped
-	Late     int    // arrived behind the highest so far
-	Deepest  int    // the farthest behind the highest a late one arrived
-	Gap      int    // the longest run of numbers never seen
-	Order    string // "in order" or how it was not, for logs
+	TSs      []uint32    // RTP timestamps, as Seqs
+	Arrivals []time.Time // capture times, as Seqs
+	Received int         // datagrams
+	Distinct int         // sequence numbers
+	Expected int         // highest - first + 1, unwrapped
+	Late     int         // arrived behind the highest so far
+	Deepest  int         // the farthest behind the highest a late one arrived
+	Gap      int         // the longest run of numbers never seen
+	Order    string      // "in order" or how it was not, for logs
 }
 
 // Lost is the numbers in the range that never arrived.
@@ -45,7 +49,7 @@ func ReadWire(path string) (map[uint32]*WireSeq, error) {
 	}
 	out := map[uint32]*WireSeq{}
 	for {
-		data, _, err := r.ReadPacketData()
+		data, ci, err := r.ReadPacketData()
 		if errors.Is(err, io.EOF) {
 			break
 		}
@@ -66,6 +70,8 @@ func ReadWire(path string) (map[uint32]*WireSeq, error) {
 			out[ssrc] = w
 		}
 		w.Seqs = append(w.Seqs, uint16(b[2])<<8|uint16(b[3]))
+		w.TSs = append(w.TSs, uint32(b[4])<<24|uint32(b[5])<<16|uint32(b[6])<<8|uint32(b[7]))
+		w.Arrivals = append(w.Arrivals, ci.Timestamp)
 	}
 	for _, w := range out {
 		w.summarise()
@@ -118,4 +124,31 @@ func (w *WireSeq) summarise() {
 func (w WireSeq) String() string {
 	return fmt.Sprintf("wire ssrc %#08x: %d datagrams, %d distinct of %d expected (%d lost, longest gap %d), %s",
 		w.SSRC, w.Received, w.Distinct, w.Expected, w.Lost(), w.Gap, w.Order)
+}
+
+// JitterMs is RFC 3550 A.8's interarrival jitter of the stream in ms, from
+// the capture times, updated as libwebrtc's receive statistics do: on each
+// in-order packet whose RTP timestamp differs from the previous in-order
+// packet's. Code of its own, on the pcap's clock rather than the kernel's,
+// so that it referees teamsflow's figure rather than repeating it.
+func (w WireSeq) JitterMs(clockHz float64) float64 {
+	var j, highest float64
+	var lastTs uint32
+	var lastAt time.Time
+	for i, s := range w.Seqs {
+		n := float64(s)
+		if i > 0 {
+			n = highest + float64(int16(s-uint16(highest)))
+			if n <= highest {
+				continue // late or repeated: libwebrtc leaves jitter alone
+			}
+			if w.TSs[i] != lastTs {
+				arrival := w.Arrivals[i].Sub(lastAt).Seconds() * clockHz
+				d := math.Abs(arrival - float64(int32(w.TSs[i]-lastTs)))
+				j += (d - j) / 16
+			}
+		}
+		highest, lastTs, lastAt = n, w.TSs[i], w.Arrivals[i]
+	}
+	return 1000 * j / clockHz
 }

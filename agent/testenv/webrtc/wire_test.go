@@ -1,10 +1,12 @@
 package webrtc
 
 import (
+	"math"
 	"os"
 	"path/filepath"
 	"strings"
 	"testing"
+	"time"
 )
 
 // The wire's counts are the referee between teamsflow and Chromium, so
@@ -58,5 +60,34 @@ func TestReadUDPDrops(t *testing.T) {
 	}
 	if err := readUDPDrops(bad, got); err == nil || !strings.Contains(err.Error(), "fields") {
 		t.Errorf("a short row: error %v, want one naming the fields", err)
+	}
+}
+
+func TestWireJitter(t *testing.T) {
+	start := time.Unix(1700000000, 0)
+	stream := func(n int, spacing time.Duration) WireSeq {
+		var w WireSeq
+		for i := range n {
+			w.Seqs = append(w.Seqs, uint16(i))
+			w.TSs = append(w.TSs, uint32(960*i)) // 20 ms at 48 kHz
+			w.Arrivals = append(w.Arrivals, start.Add(time.Duration(i)*spacing))
+		}
+		return w
+	}
+	if j := stream(100, 20*time.Millisecond).JitterMs(48000); j > 1e-9 {
+		t.Errorf("evenly spaced: jitter %.6f ms, want 0", j)
+	}
+	// Every packet 10 ms later than its timestamp says: |D| = 10 ms each
+	// time, and the estimate converges on it.
+	if j := stream(300, 30*time.Millisecond).JitterMs(48000); math.Abs(j-10) > 0.01 {
+		t.Errorf("|D| of 10 ms: jitter %.3f ms, want 10", j)
+	}
+	// A late packet (seq 5 again, long after) leaves it alone.
+	w := stream(100, 20*time.Millisecond)
+	w.Seqs = append(w.Seqs, 5)
+	w.TSs = append(w.TSs, 960*5)
+	w.Arrivals = append(w.Arrivals, start.Add(10*time.Second))
+	if j := w.JitterMs(48000); j > 1e-9 {
+		t.Errorf("a late packet: jitter %.6f ms, want 0", j)
 	}
 }

@@ -142,13 +142,29 @@ func judgeHealth(t *testing.T, name string, r *record.Record, s webrtc.Stream, w
 	} else if jit >= s.JitterMs+1 {
 		off = jit - (s.JitterMs + 1)
 	}
+	clock := 90000.0
+	if s.Kind == "audio" {
+		clock = 48000 // Opus, the only audio codec offered
+	}
+	wireJit := w.JitterMs(clock)
 	wireLoss := 100 * float64(w.Lost()) / float64(max(w.Expected, 1))
-	t.Logf("%-7s %-11s ssrc %#08x: jitter teamsflow %6.2f ms chromium [%.0f, %.0f) ms (off by %.2f, allowed %.2f) | "+
+	t.Logf("%-7s %-11s ssrc %#08x: jitter teamsflow %6.2f ms chromium [%.0f, %.0f) ms (off by %.2f, allowed %.2f) wire %6.2f ms | "+
 		"loss teamsflow %5.2f%% (%d lost of %d, %d duplicates) chromium %5.2f%% (%d lost of %d, %d socket drops out) wire %5.2f%% (%d of %d)",
-		name, s.Label, s.SSRC, jit, s.JitterMs, s.JitterMs+1, off, tol, loss, deref(r.RTPLost), r.PacketsRecv+uint64(max(deref(r.RTPLost), 0)),
+		name, s.Label, s.SSRC, jit, s.JitterMs, s.JitterMs+1, off, tol, wireJit, loss, deref(r.RTPLost), r.PacketsRecv+uint64(max(deref(r.RTPLost), 0)),
 		derefU(r.RTPDuplicates), c.pct, c.lost, c.expected, c.socketLost, wireLoss, w.Lost(), w.Expected)
+	if math.Abs(jit-wireJit) > wireJitterTol(wireJit) {
+		t.Errorf("%s %s ssrc %#08x: jitter %.2f ms, the wire's %.2f ms", name, s.Label, s.SSRC, jit, wireJit)
+	}
 	if off > tol {
-		t.Errorf("%s %s ssrc %#08x: jitter %.2f ms, Chromium %.0f ms (that is [%.0f, %.0f))", name, s.Label, s.SSRC, jit, s.JitterMs, s.JitterMs, s.JitterMs+1)
+		if jit < s.JitterMs && math.Abs(jit-wireJit) <= wireJitterTol(wireJit) && s.JitterMs-wireJit > tol {
+			// Chromium above both: the excess is in its own arrival times
+			// (taken in its network process after the socket read, late by
+			// what a loaded machine makes of its wake-ups), not on the wire.
+			t.Logf("%s %s ssrc %#08x: Chromium's jitter %.0f ms exceeds the wire's %.2f ms by more than %.2f: its own arrival "+
+				"times, after the socket; teamsflow's %.2f ms agrees with the wire", name, s.Label, s.SSRC, s.JitterMs, wireJit, tol, jit)
+		} else {
+			t.Errorf("%s %s ssrc %#08x: jitter %.2f ms, Chromium %.0f ms (that is [%.0f, %.0f))", name, s.Label, s.SSRC, jit, s.JitterMs, s.JitterMs, s.JitterMs+1)
+		}
 	}
 	if math.Abs(loss-c.pct) > 1 {
 		t.Errorf("%s %s ssrc %#08x: loss %.2f%%, Chromium %.2f%%", name, s.Label, s.SSRC, loss, c.pct)
@@ -157,6 +173,11 @@ func judgeHealth(t *testing.T, name string, r *record.Record, s webrtc.Stream, w
 		t.Errorf("%s %s ssrc %#08x: loss %.2f%%, the wire %.2f%%", name, s.Label, s.SSRC, loss, wireLoss)
 	}
 }
+
+// wireJitterTol is how far teamsflow's jitter may be from the one computed
+// here from the pcap's capture times: the two clocks read the same
+// packets microseconds apart, at the packet tap and at the TC hook.
+func wireJitterTol(wire float64) float64 { return math.Max(0.2, 0.02*wire) }
 
 // repairedBy is how many retransmissions the client received for a media
 // SSRC: its RTX stream's packets (retransmittedPacketsReceived).
