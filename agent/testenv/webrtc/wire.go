@@ -30,6 +30,8 @@ type WireSeq struct {
 	Deepest  int         // the farthest behind the highest a late one arrived
 	Gap      int         // the longest run of numbers never seen
 	Order    string      // "in order" or how it was not, for logs
+	first    int64
+	seen     map[int64]bool // unwrapped numbers that arrived
 }
 
 // Lost is the numbers in the range that never arrived.
@@ -105,6 +107,7 @@ func (w *WireSeq) summarise() {
 		highest = max(highest, n)
 		seen[n] = true
 	}
+	w.first, w.seen = first, seen
 	w.Distinct, w.Expected = len(seen), int(highest-first+1)
 	run := 0
 	for n := first; n <= highest; n++ {
@@ -119,6 +122,18 @@ func (w *WireSeq) summarise() {
 	if w.Late > 0 {
 		w.Order = fmt.Sprintf("%d late, the deepest %d behind the highest", w.Late, w.Deepest)
 	}
+}
+
+// DistinctIn is how many of the first n sequence numbers of the stream
+// arrived: the wire's count over a window that ended earlier.
+func (w WireSeq) DistinctIn(n int) int {
+	got := 0
+	for i := range int64(n) {
+		if w.seen[w.first+i] {
+			got++
+		}
+	}
+	return got
 }
 
 func (w WireSeq) String() string {
