@@ -33,7 +33,7 @@ const (
 type Scenario struct {
 	Name     string
 	Duration time.Duration // the call's length on the page
-	Page     url.Values    // camera_off, mute, share_start, share_stop, share_source, animate
+	Page     url.Values    // camera_off, mute, share_start, share_stop, share_source, animate, drain
 	Codec    string        // CodecVP8 (default), CodecVP9, CodecH264
 	DTX      bool          // the peer asks for Opus DTX (usedtx=1)
 	Impair   Impairment
@@ -81,6 +81,7 @@ type Call struct {
 	pcap    *capture.Capture
 	pcapAt  string
 	stopCap func() (int, error) // once: Wait and the cleanup both stop it
+	drops   *socketDrops
 }
 
 // Start opens the page in Chromium and returns once the call is set up
@@ -120,6 +121,8 @@ func (e *Env) Start(t testing.TB, sc Scenario) *Call {
 		t.Fatalf("starting chromium: %v", err)
 	}
 	t.Cleanup(c.browser.stop)
+	c.drops = watchSocketDrops(e.ClientNetnsPath)
+	t.Cleanup(func() { _, _ = c.drops.Stop() })
 	if ev := c.waitFor(t, "started", 40*time.Second); ev != nil {
 		c.started = ev.When
 	}
@@ -168,6 +171,10 @@ func (c *Call) Started() time.Time { return c.started }
 func (c *Call) Wait(t testing.TB) *Truth {
 	t.Helper()
 	c.waitFor(t, "done", c.sc.Duration+40*time.Second)
+	drops, err := c.drops.Stop()
+	if err != nil {
+		t.Fatalf("%s: reading the client's socket drops: %v", c.sc.Name, err)
+	}
 	if c.stopCPU != nil {
 		c.stopCPU()
 	}
@@ -182,7 +189,7 @@ func (c *Call) Wait(t testing.TB) *Truth {
 	}
 	last := posts[len(posts)-1]
 	tr := &Truth{Scenario: c.sc.Name, Roles: c.peer.Roles(), Reports: len(posts), Events: events,
-		PeerSent: c.peer.Sent(), Started: c.started, Pcap: c.pcapAt, PcapPackets: packets}
+		PeerSent: c.peer.Sent(), Started: c.started, Pcap: c.pcapAt, PcapPackets: packets, SocketDrops: drops}
 	tr.DroppedIn, tr.DroppedOut = c.peer.Dropped()
 	if tr.Streams, err = buildTruth(last.Stats, tr.Roles, tr.PeerSent); err != nil {
 		t.Fatalf("%s: %v", c.sc.Name, err)

@@ -87,6 +87,7 @@ type Truth struct {
 	Started     time.Time         `json:"started"`      // the page's "started" event
 	Pcap        string            `json:"pcap"`         // the client veth during the call
 	PcapPackets int               `json:"pcap_packets"` // packets in it
+	SocketDrops uint64            `json:"socket_drops"` // datagrams the client's UDP sockets dropped (receive buffer full)
 }
 
 // buildTruth reads the streams out of a getStats() report. roles maps the
