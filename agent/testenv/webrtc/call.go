@@ -195,6 +195,7 @@ func (c *Call) Wait(t testing.TB) *Truth {
 		t.Fatalf("%s: %v", c.sc.Name, err)
 	}
 	tr.PairRTTMs, tr.PairTypes = selectedPair(last.Stats)
+	tr.PairMeanRTTMs, tr.PairChecks = selectedPairMean(last.Stats)
 	if err := tr.Save(c.truth); err != nil {
 		t.Fatal(err)
 	}

@@ -30,6 +30,8 @@ type Stat struct {
 	Jitter               float64 `json:"jitter"`        // seconds
 	RoundTripTime        float64 `json:"roundTripTime"` // seconds, remote-inbound-rtp
 	CurrentRoundTripTime float64 `json:"currentRoundTripTime"`
+	TotalRoundTripTime   float64 `json:"totalRoundTripTime"` // seconds, candidate-pair: the sum over responsesReceived
+	ResponsesReceived    uint64  `json:"responsesReceived"`
 	FramesPerSecond      float64 `json:"framesPerSecond"`
 
 	SelectedPair  string `json:"selectedCandidatePairId"`
@@ -74,20 +76,25 @@ type Stream struct {
 
 // Truth is the ground truth of one call, from the page's last report.
 type Truth struct {
-	Scenario    string            `json:"scenario"`
-	Roles       map[string]string `json:"roles"`
-	Streams     []Stream          `json:"streams"`
-	PairRTTMs   float64           `json:"pair_rtt_ms"` // candidate-pair currentRoundTripTime
-	PairTypes   string            `json:"pair_types"`  // local -> remote candidate types
-	Reports     int               `json:"reports"`
-	Events      []Event           `json:"events"`
-	PeerSent    []SentTrack       `json:"peer_sent"`
-	DroppedIn   uint64            `json:"dropped_in"`   // RTP the peer's impairment dropped from the client
-	DroppedOut  uint64            `json:"dropped_out"`  // and towards it
-	Started     time.Time         `json:"started"`      // the page's "started" event
-	Pcap        string            `json:"pcap"`         // the client veth during the call
-	PcapPackets int               `json:"pcap_packets"` // packets in it
-	SocketDrops uint64            `json:"socket_drops"` // datagrams the client's UDP sockets dropped (receive buffer full)
+	Scenario  string            `json:"scenario"`
+	Roles     map[string]string `json:"roles"`
+	Streams   []Stream          `json:"streams"`
+	PairRTTMs float64           `json:"pair_rtt_ms"` // candidate-pair currentRoundTripTime
+	// PairMeanRTTMs is the mean round trip of the pair's checks
+	// (totalRoundTripTime / responsesReceived): currentRoundTripTime is
+	// the last check's alone, in whole milliseconds.
+	PairMeanRTTMs float64     `json:"pair_mean_rtt_ms"`
+	PairChecks    uint64      `json:"pair_checks"` // responsesReceived
+	PairTypes     string      `json:"pair_types"`  // local -> remote candidate types
+	Reports       int         `json:"reports"`
+	Events        []Event     `json:"events"`
+	PeerSent      []SentTrack `json:"peer_sent"`
+	DroppedIn     uint64      `json:"dropped_in"`   // RTP the peer's impairment dropped from the client
+	DroppedOut    uint64      `json:"dropped_out"`  // and towards it
+	Started       time.Time   `json:"started"`      // the page's "started" event
+	Pcap          string      `json:"pcap"`         // the client veth during the call
+	PcapPackets   int         `json:"pcap_packets"` // packets in it
+	SocketDrops   uint64      `json:"socket_drops"` // datagrams the client's UDP sockets dropped (receive buffer full)
 }
 
 // buildTruth reads the streams out of a getStats() report. roles maps the
@@ -151,6 +158,21 @@ func hasSSRC(ss []Stream, ssrc uint32) bool {
 		}
 	}
 	return false
+}
+
+// selectedPairMean is the mean round trip of the transport's candidate
+// pair's checks and how many responses it rests on.
+func selectedPairMean(report []Stat) (meanMs float64, responses uint64) {
+	byID := map[string]Stat{}
+	for _, s := range report {
+		byID[s.ID] = s
+	}
+	for _, s := range report {
+		if p, ok := byID[s.SelectedPair]; ok && s.Type == "transport" && p.ResponsesReceived > 0 {
+			return 1000 * p.TotalRoundTripTime / float64(p.ResponsesReceived), p.ResponsesReceived
+		}
+	}
+	return 0, 0
 }
 
 // selectedPair is the transport's candidate pair: its RTT and types.

@@ -74,6 +74,42 @@ func TestRealClientHealth(t *testing.T) {
 	if judged < 3 {
 		t.Errorf("%d received media streams judged, want audio, video and share", judged)
 	}
+	judgeRTT(t, tr, final, offline)
+}
+
+// judgeRTT holds the round trip of the media flow (every SSRC's record
+// carries its flow's) against Chromium's own ICE checks on the selected
+// pair: the same Binding requests and responses, timed by Chromium in its
+// network process and by teamsflow on the wire. Chromium's mean over its
+// checks is the reference (currentRoundTripTime is one check's, in whole
+// milliseconds); teamsflow's figure is smoothed as RFC 6298 smooths TCP's,
+// which stays within 20% of the mean unless the path's delay moved.
+func judgeRTT(t *testing.T, tr *webrtc.Truth, final, offline []record.Record) {
+	t.Helper()
+	if tr.PairChecks == 0 {
+		t.Fatalf("Chromium's selected pair has no check responses (pair %s)", tr.PairTypes)
+	}
+	for _, src := range []struct {
+		name string
+		recs []record.Record
+	}{{"live", final}, {"analyze", offline}} {
+		var audio *record.Record
+		for _, s := range tr.Streams {
+			if s.Direction == webrtc.Recv && s.Role == webrtc.RoleMedia && s.Label == "audio" {
+				audio = findSSRC(src.recs, s.SSRC)
+			}
+		}
+		if audio == nil || audio.RTTMs == nil {
+			t.Errorf("%s: no rtt_ms on the received audio's record", src.name)
+			continue
+		}
+		rtt := *audio.RTTMs
+		t.Logf("%s: rtt teamsflow %.1f ms, Chromium's pair %.1f ms mean of %d checks (last %.0f ms)",
+			src.name, rtt, tr.PairMeanRTTMs, tr.PairChecks, tr.PairRTTMs)
+		if math.Abs(rtt-tr.PairMeanRTTMs) > 0.2*tr.PairMeanRTTMs {
+			t.Errorf("%s: rtt %.1f ms, Chromium's checks %.1f ms: more than 20%% apart", src.name, rtt, tr.PairMeanRTTMs)
+		}
+	}
 }
 
 // chromeLoss is Chromium's loss of one received media SSRC, in the terms
