@@ -20,7 +20,7 @@ type StreamHealth struct {
 	// Attributes; each takes few values, so a fleet's series stay few.
 	Label         string // audio, video, screenshare, ... (record `label`)
 	App           string // "teams" or "" (record `app`)
-	Direction     string // received or sent (health.Direction)
+	Direction     string // received, sent or path (health.Direction)
 	Relayed       bool   // through a TURN relay
 	InterfaceKind string // wired, wifi, vpn, loopback, virtual or ""
 	Quality       string // good, poor, unknown or ""
@@ -157,7 +157,7 @@ func (m *Metrics) Shutdown(ctx context.Context) error {
 var knownValues = map[attribute.Key]map[string]bool{
 	AttrLabel:         setOf(record.Labels()),
 	AttrApp:           {"teams": true},
-	AttrDirection:     {"received": true, "sent": true},
+	AttrDirection:     {"received": true, "sent": true, "path": true},
 	AttrInterfaceKind: {"wired": true, "wifi": true, "vpn": true, "loopback": true, "virtual": true},
 	AttrQuality:       {"good": true, "poor": true, "unknown": true},
 }

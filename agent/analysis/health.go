@@ -155,6 +155,30 @@ func (p *Pipeline) rtpHealth(r *record.Record, st *rtpState, fl *flowState, o *o
 		p.counters.HealthInputRejected++
 		p.log.Warn().Strs("rejected", v.Rejected).Str("stream_id", r.StreamID).Msg("health input out of range: not used")
 	}
+	pathWarning(r)
+}
+
+// flowHealth judges a media flow none of whose packets read as RTP (a
+// Teams media socket whose RTP is in a framing the parser does not read,
+// with only its RTCP visible, or a flow labelled by its rate) by its round
+// trip alone; a flow whose RTP sources have records of their own
+// leaves the verdicts to them, so that a call counts each stream once.
+func (p *Pipeline) flowHealth(r *record.Record, st *flowState) {
+	if st.hasRTP || !classify.IsMedia(r.Label) {
+		return
+	}
+	if d, ok := health.DSCPExpected(r.Label); ok {
+		r.DSCPExpected = &d
+	}
+	in := health.Stream{Label: r.Label, Direction: health.Path, Packets: st.f.Sent.Packets + st.f.Recv.Packets,
+		RTTMs: r.RTTMs}
+	v := health.Assess(in)
+	r.Quality, r.QualityReasons, r.QualityCovers = v.Quality, v.Reasons, string(v.Covers)
+	pathWarning(r)
+}
+
+// pathWarning warns of Teams media through a VPN tunnel.
+func pathWarning(r *record.Record) {
 	if w, ok := netif.VPNWarning(r.InterfaceKind, r.Label); ok && r.App == teams.App {
 		r.PathWarning = w
 	}

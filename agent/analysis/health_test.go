@@ -235,3 +235,38 @@ func TestPathsFromTheAgent(t *testing.T) {
 		}
 	}
 }
+
+// A Teams media flow none of whose packets read as RTP (here the desktop
+// client's audio QoS port, where only RTCP and the ICE checks read as
+// anything): the flow record itself carries a verdict judged by the round
+// trip alone, covering the path; a flow with RTP sources leaves the
+// verdict to them.
+func TestMediaFlowWithoutRTPJudgedByItsPath(t *testing.T) {
+	owner := ownerOf(proc(4242, "ms-teams"))
+	sc := &scene{}
+	relay := udp("10.99.0.2:50010", "93.71.110.205:16332")
+	sc.add(&sceneFlow{id: relay, owner: owner, protos: observe.ProtoRTCP, ctrlPPS: 50})
+	sc.payloads = append(sc.payloads, checks(relay, 1500*time.Millisecond, 14, 620*time.Millisecond, 1)...)
+	p := New(Config{})
+	sc.run(p, sec, 30*sec, nil)
+	r := find(p.Records(false), byFlow("10.99.0.2:50010", 16332))
+	if r == nil || r.Label != record.LabelAudio {
+		t.Fatalf("audio flow: %+v", r)
+	}
+	if r.Quality != "poor" || r.QualityCovers != "path" || !slices.ContainsFunc(r.QualityReasons, func(s string) bool { return strings.HasPrefix(s, "rtt 6") }) {
+		t.Errorf("audio without RTP: %s covering %q, %q (rtt %v)", r.Quality, r.QualityCovers, r.QualityReasons, r.RTTMs)
+	}
+	if r.RTPLossPct != nil || r.RTPJitterMs != nil || r.MOS != nil || r.DSCPExpected == nil || *r.DSCPExpected != 46 {
+		t.Errorf("audio without RTP: loss %v jitter %v mos %v dscp_expected %v", r.RTPLossPct, r.RTPJitterMs, r.MOS, r.DSCPExpected)
+	}
+
+	// The desktop call's media flows have RTP: their flow records stay
+	// without a verdict, their sources carry one each.
+	q := New(Config{})
+	desktopQoS(t).run(q, sec, 10*sec, nil)
+	for _, r := range q.Records(false) {
+		if r.SSRC == nil && r.Quality != "" {
+			t.Errorf("flow %s:%d with RTP sources judged itself: %s", r.PeerAddr, r.PeerPort, r.Quality)
+		}
+	}
+}

@@ -132,6 +132,7 @@ func (p *Pipeline) flowRecord(st *flowState) record.Record {
 	r.RateSentBps, r.RateRecvBps = rate(&st.stream)
 	r.CallID, r.StreamID, r.EndReason = st.callID, streamIDString(st.id), st.endReason
 	p.pathFields(&r, st.f.ID)
+	p.flowHealth(&r, st)
 	return r
 }
 

@@ -83,6 +83,9 @@ type Export struct {
 	Headers       map[string]string `yaml:"headers"`
 	ActiveTimeout time.Duration     `yaml:"active_timeout"`
 	QueueSize     int               `yaml:"queue_size"`
+	// MetricsInterval is how often the stream health metrics are recorded
+	// and exported; 0 leaves it to OTEL_METRIC_EXPORT_INTERVAL, then 60 s.
+	MetricsInterval time.Duration `yaml:"metrics_interval"`
 	// CommandLine exports the owner's arguments (process.command_args).
 	// Off by default: command lines often carry tokens and paths.
 	CommandLine bool `yaml:"command_line"`
@@ -151,6 +154,7 @@ var keys = []Key{
 	{"export.key_file", "export-key-file", "client key for mutual TLS", func(c *Config) any { return &c.Export.KeyFile }},
 	{"export.headers", "export-headers", "headers sent with every export", func(c *Config) any { return &c.Export.Headers }},
 	{"export.active_timeout", "export-active-timeout", "how often a running stream is reported", func(c *Config) any { return &c.Export.ActiveTimeout }},
+	{"export.metrics_interval", "export-metrics-interval", "how often stream health metrics are exported (0: OTEL_METRIC_EXPORT_INTERVAL, else 60s)", func(c *Config) any { return &c.Export.MetricsInterval }},
 	{"export.queue_size", "export-queue-size", "spans kept while the collector is away (then dropped and counted)", func(c *Config) any { return &c.Export.QueueSize }},
 	{"export.command_line", "export-command-line", "export the owner's command line (process.command_args; it may hold secrets)", func(c *Config) any { return &c.Export.CommandLine }},
 }

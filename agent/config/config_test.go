@@ -81,6 +81,7 @@ func TestEveryKeyFromEveryLayer(t *testing.T) {
 		"export.protocol": "http/protobuf", "export.insecure": "true", "export.ca_file": "/ca.pem",
 		"export.cert_file": "/c.pem", "export.key_file": "/k.pem", "export.headers": "api-key=s3cret,x=y",
 		"export.active_timeout": "10s", "export.queue_size": "99", "export.command_line": "true",
+		"export.metrics_interval": "15s",
 	}
 	var env []string
 	for _, k := range Keys() {

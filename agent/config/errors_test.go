@@ -50,6 +50,7 @@ func TestFileErrorsNameTheKeyAndLine(t *testing.T) {
 		{"export:\n  headers: a=b", `:2: export.headers: want a mapping of names to values, got "a=b"`},
 		{"export:\n  headers: {a: [1]}", `:2: export.headers: a: want a string, got a list`},
 		{"export:\n  active_timeout: 0s", `:2: export.active_timeout: 0s is out of range: use 1s to 24h0m0s`},
+		{"export:\n  metrics_interval: 500ms", `:2: export.metrics_interval: 500ms is out of range: use 1s to 24h0m0s`},
 		{"export:\n  queue_size: 0", `:2: export.queue_size: 0 is out of range: use 1 to 1000000`},
 		{"export:\n  queue_size: many", `:2: export.queue_size: want a whole number, got "many"`},
 		{"poll_interval: [1s", `: line 1: did not find expected ',' or ']'`},

@@ -78,6 +78,11 @@ func (c *Config) checkTiming() error {
 	if c.IdleTimeout <= c.PollInterval {
 		return c.bad("idle_timeout", "%s must be longer than poll_interval (%s)", c.IdleTimeout, c.PollInterval)
 	}
+	if c.Export.MetricsInterval != 0 {
+		if err := c.inRange("export.metrics_interval", c.Export.MetricsInterval, time.Second, 24*time.Hour); err != nil {
+			return err
+		}
+	}
 	return c.inRange("export.active_timeout", c.Export.ActiveTimeout, time.Second, 24*time.Hour)
 }
 

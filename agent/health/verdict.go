@@ -20,6 +20,10 @@ type Direction string
 const (
 	Received Direction = "received"
 	Sent     Direction = "sent"
+	// Path is a media flow none of whose packets read as RTP: both
+	// directions' loss and jitter are unknown here, and only the round
+	// trip judges it.
+	Path Direction = "path"
 )
 
 // Qualities (the record's `quality`).
@@ -83,7 +87,7 @@ type Verdict struct {
 // Assess classifies one stream by CQD's classifier for its label. Streams
 // that are not media get a zero Verdict (no quality field at all).
 func Assess(s Stream) Verdict {
-	if s.Direction == Sent {
+	if s.Direction == Sent || s.Direction == Path {
 		s.LossRate, s.JitterMs = nil, nil
 	}
 	rejected := sanitize(&s)
@@ -165,8 +169,8 @@ func assessAudio(s Stream) Verdict {
 // Both describe what a receiver gets: a sent stream stays unknown.
 func assessVideo(s Stream, minFPS float64) Verdict {
 	v := Verdict{Label: s.Label, Covers: s.Direction}
-	if s.Direction == Sent {
-		return v.unknown("sent " + s.Label + ": CQD judges video by what its receiver gets")
+	if s.Direction == Sent || s.Direction == Path {
+		return v.unknown(string(s.Direction) + " " + s.Label + ": CQD judges video by what its receiver gets")
 	}
 	switch {
 	case s.FramesPerSec != nil:

@@ -92,6 +92,16 @@ func TestAssess(t *testing.T) {
 			quality: Unknown, reasons: []string{"500 packets, CQD classifies audio above 500"}, mos: true,
 		},
 		{
+			name:    "audio flow without readable RTP: the path's rtt decides, loss and jitter ignored",
+			in:      Stream{Label: "audio", Direction: Path, Packets: 3000, LossRate: ptr(0.5), JitterMs: ptr(90), RTTMs: ptr(620)},
+			quality: Poor, basis: []string{"rtt"}, reasons: []string{"rtt 620 ms > 500 ms"},
+		},
+		{
+			name:    "video flow without readable RTP: unknown",
+			in:      Stream{Label: "video", Direction: Path, Packets: 3000, RTTMs: ptr(20), FramesPerSec: ptr(30)},
+			quality: Unknown, reasons: []string{"path video: CQD judges video by what its receiver gets"},
+		},
+		{
 			name:    "sent audio: loss and jitter are ignored, rtt decides",
 			in:      Stream{Label: "audio", Direction: Sent, Packets: 3000, LossRate: ptr(0.5), JitterMs: ptr(90), RTTMs: ptr(80)},
 			quality: Good, basis: []string{"rtt"},

@@ -12,6 +12,7 @@ import (
 
 	"github.com/teamsflow/teamsflow/agent/classify"
 	"github.com/teamsflow/teamsflow/agent/config"
+	"github.com/teamsflow/teamsflow/agent/health"
 	"github.com/teamsflow/teamsflow/agent/record"
 	"github.com/teamsflow/teamsflow/exporter"
 )
@@ -38,7 +39,7 @@ type healthFeed struct {
 // (export.endpoint, OTEL_EXPORTER_OTLP_ENDPOINT or its _METRICS_ variant),
 // with the span exporter's settings.
 func newHealthFeed(ctx context.Context, cfg config.Config, log zerolog.Logger) (*healthFeed, error) {
-	h := &healthFeed{log: log, warned: map[string]bool{}, interval: metricsInterval(os.Getenv)}
+	h := &healthFeed{log: log, warned: map[string]bool{}, interval: metricsInterval(cfg.Export.MetricsInterval, os.Getenv)}
 	ecfg, ok := exporterConfig(cfg, "OTEL_EXPORTER_OTLP_METRICS_ENDPOINT")
 	if !ok {
 		return h, nil
@@ -48,10 +49,14 @@ func newHealthFeed(ctx context.Context, cfg config.Config, log zerolog.Logger) (
 	return h, err
 }
 
-// metricsInterval is OTEL_METRIC_EXPORT_INTERVAL (milliseconds), the
-// variable the metric SDK's periodic reader exports by: the agent records
-// one observation per stream per export.
-func metricsInterval(getenv func(string) string) time.Duration {
+// metricsInterval is export.metrics_interval when set, else
+// OTEL_METRIC_EXPORT_INTERVAL (milliseconds): what the metric SDK's
+// periodic reader exports by (exporterConfig hands it the same setting),
+// so that the agent records one observation per stream per export.
+func metricsInterval(configured time.Duration, getenv func(string) string) time.Duration {
+	if configured > 0 {
+		return configured
+	}
 	if ms, err := strconv.Atoi(getenv("OTEL_METRIC_EXPORT_INTERVAL")); err == nil && ms > 0 {
 		return max(time.Duration(ms)*time.Millisecond, time.Second)
 	}
@@ -83,10 +88,12 @@ func (h *healthFeed) record(recs []record.Record) {
 }
 
 // streamHealth is a record's health for the metrics: RTP media streams,
-// and flows with a measured round trip (TCP signalling, ICE paths).
+// media flows judged by their path (no readable RTP), and flows with a
+// measured round trip (TCP signalling, ICE paths).
 func streamHealth(r *record.Record) (exporter.StreamHealth, bool) {
 	media := r.SSRC != nil && classify.IsMedia(r.Label)
-	if !media && r.RTTMs == nil {
+	path := r.QualityCovers == string(health.Path)
+	if !media && !path && r.RTTMs == nil {
 		return exporter.StreamHealth{}, false
 	}
 	s := exporter.StreamHealth{Label: r.Label, App: r.App, Relayed: r.Relayed, InterfaceKind: r.InterfaceKind,
@@ -98,6 +105,9 @@ func streamHealth(r *record.Record) (exporter.StreamHealth, bool) {
 			rate, s.Direction = r.RateSentBps, "sent"
 		}
 		s.BitrateBps = &rate
+	}
+	if path {
+		s.Direction = string(health.Path)
 	}
 	if r.RTPLossPct != nil {
 		loss := *r.RTPLossPct / 100

@@ -10,9 +10,13 @@ import (
 func TestMetricsInterval(t *testing.T) {
 	for env, want := range map[string]time.Duration{"": 60 * time.Second, "5000": 5 * time.Second,
 		"200": time.Second, "soon": 60 * time.Second, "-3": 60 * time.Second} {
-		if got := metricsInterval(func(string) string { return env }); got != want {
+		if got := metricsInterval(0, func(string) string { return env }); got != want {
 			t.Errorf("OTEL_METRIC_EXPORT_INTERVAL=%q: %v, want %v", env, got, want)
 		}
+	}
+	// export.metrics_interval, when set, comes before the variable.
+	if got := metricsInterval(15*time.Second, func(string) string { return "5000" }); got != 15*time.Second {
+		t.Errorf("export.metrics_interval 15s beside OTEL_METRIC_EXPORT_INTERVAL=5000: %v", got)
 	}
 }
 

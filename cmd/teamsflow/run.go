@@ -56,7 +56,7 @@ func exporterConfig(cfg config.Config, signalEnv string) (exporter.Config, bool)
 	}
 	ecfg := exporter.Config{Endpoint: e.Endpoint, Protocol: e.Protocol, Insecure: e.Insecure, CAFile: e.CAFile,
 		ClientCertFile: e.CertFile, ClientKeyFile: e.KeyFile, Headers: e.Headers, ActiveTimeout: e.ActiveTimeout,
-		QueueSize: e.QueueSize, AllApps: cfg.AllApps, CommandLine: e.CommandLine, ServiceVersion: version}
+		QueueSize: e.QueueSize, MetricsInterval: e.MetricsInterval, AllApps: cfg.AllApps, CommandLine: e.CommandLine, ServiceVersion: version}
 	if !e.Enabled() {
 		ecfg.Protocol = "" // the OTEL_* variables decide
 	}
