@@ -57,14 +57,14 @@ int tf_sock_release(struct bpf_sock *sk)
  * after an explicit bind(), in the binding task. Also catches MPTCP
  * subflows, which sock_create never sees. */
 
-
 SEC("cgroup/post_bind4")
 int tf_post_bind4(struct bpf_sock *sk)
 {
 	struct tf_owner *o = NULL;
 	if (tf_owner_update(sk, &o, 0) <= 0)
 		return 1;
-	tf_sock_event_send(TF_EV_SOCK_OWNER, bpf_get_socket_cookie(sk), AF_INET, sk->protocol, o, bpf_get_netns_cookie(sk));
+	tf_sock_event_send(TF_EV_SOCK_OWNER, bpf_get_socket_cookie(sk), AF_INET, sk->protocol, o,
+			   bpf_get_netns_cookie(sk));
 	return 1;
 }
 
@@ -74,7 +74,8 @@ int tf_post_bind6(struct bpf_sock *sk)
 	struct tf_owner *o = NULL;
 	if (tf_owner_update(sk, &o, 0) <= 0)
 		return 1;
-	tf_sock_event_send(TF_EV_SOCK_OWNER, bpf_get_socket_cookie(sk), AF_INET6, sk->protocol, o, bpf_get_netns_cookie(sk));
+	tf_sock_event_send(TF_EV_SOCK_OWNER, bpf_get_socket_cookie(sk), AF_INET6, sk->protocol, o,
+			   bpf_get_netns_cookie(sk));
 	return 1;
 }
 
@@ -93,27 +94,46 @@ static __always_inline int tf_sock_addr(struct bpf_sock_addr *ctx)
 	struct tf_owner *o = NULL;
 	if (tf_owner_update(sk, &o, 0) <= 0)
 		return 1;
-	tf_sock_event_send(TF_EV_SOCK_OWNER, bpf_get_socket_cookie(ctx), ctx->user_family, ctx->protocol, o, bpf_get_netns_cookie(ctx));
+	tf_sock_event_send(TF_EV_SOCK_OWNER, bpf_get_socket_cookie(ctx), ctx->user_family, ctx->protocol, o,
+			   bpf_get_netns_cookie(ctx));
 	return 1;
 }
 
 SEC("cgroup/connect4")
-int tf_connect4(struct bpf_sock_addr *ctx) { return tf_sock_addr(ctx); }
+int tf_connect4(struct bpf_sock_addr *ctx)
+{
+	return tf_sock_addr(ctx);
+}
 
 SEC("cgroup/connect6")
-int tf_connect6(struct bpf_sock_addr *ctx) { return tf_sock_addr(ctx); }
+int tf_connect6(struct bpf_sock_addr *ctx)
+{
+	return tf_sock_addr(ctx);
+}
 
 SEC("cgroup/sendmsg4")
-int tf_sendmsg4(struct bpf_sock_addr *ctx) { return tf_sock_addr(ctx); }
+int tf_sendmsg4(struct bpf_sock_addr *ctx)
+{
+	return tf_sock_addr(ctx);
+}
 
 SEC("cgroup/sendmsg6")
-int tf_sendmsg6(struct bpf_sock_addr *ctx) { return tf_sock_addr(ctx); }
+int tf_sendmsg6(struct bpf_sock_addr *ctx)
+{
+	return tf_sock_addr(ctx);
+}
 
 SEC("cgroup/recvmsg4")
-int tf_recvmsg4(struct bpf_sock_addr *ctx) { return tf_sock_addr(ctx); }
+int tf_recvmsg4(struct bpf_sock_addr *ctx)
+{
+	return tf_sock_addr(ctx);
+}
 
 SEC("cgroup/recvmsg6")
-int tf_recvmsg6(struct bpf_sock_addr *ctx) { return tf_sock_addr(ctx); }
+int tf_recvmsg6(struct bpf_sock_addr *ctx)
+{
+	return tf_sock_addr(ctx);
+}
 
 /* ---- TCP establishment ------------------------------------------------
  * tcp_connect() -> BPF_SOCK_OPS_TCP_CONNECT_CB in the connecting task;
@@ -171,7 +191,8 @@ int tf_sockops(struct bpf_sock_ops *skops)
 		struct tf_owner *o = NULL;
 		struct bpf_sock *sk = skops->sk;
 		if (sk && tf_owner_update(sk, &o, tf_sockops_task) > 0)
-			tf_sock_event_send(TF_EV_SOCK_OWNER, bpf_get_socket_cookie(skops), skops->family, IPPROTO_TCP, o, bpf_get_netns_cookie(skops));
+			tf_sock_event_send(TF_EV_SOCK_OWNER, bpf_get_socket_cookie(skops), skops->family, IPPROTO_TCP,
+					   o, bpf_get_netns_cookie(skops));
 		break;
 	}
 	case BPF_SOCK_OPS_ACTIVE_ESTABLISHED_CB:

@@ -46,7 +46,7 @@
 
 char __license[] SEC("license") = "Dual BSD/GPL";
 
-#define TF_TC_NEXT -1   /* TCX_NEXT, and TC_ACT_UNSPEC for cls_bpf */
+#define TF_TC_NEXT	     -1 /* TCX_NEXT, and TC_ACT_UNSPEC for cls_bpf */
 #define BPF_F_CURRENT_NETNS_ (-1L)
 
 /* The raw socket cookie: bpf_get_socket_cookie() cannot take a looked-up
@@ -152,8 +152,8 @@ static __noinline void tf_owner_tcp(struct __sk_buff *skb, struct tf_flow_stats 
 struct tf_seen {
 	struct tf_flow_key k;
 	struct tf_pkt p;
-	__u64 tick;  /* jiffies */
-	__u32 segs;  /* GSO/GRO segments */
+	__u64 tick; /* jiffies */
+	__u32 segs; /* GSO/GRO segments */
 	__u32 bytes;
 };
 
@@ -225,7 +225,8 @@ static __always_inline void tf_count_packet(struct __sk_buff *skb, struct tf_flo
 	 * taken it before the agent removed the entry. Busy flows pay two
 	 * comparisons of values already loaded. */
 	if (__builtin_expect((d->packets < TF_OWNER_TRIES && v->owner.tgid == 0) ||
-			     c->tick - d->last > TF_OWNER_RECHECK_TICKS, 0))
+				     c->tick - d->last > TF_OWNER_RECHECK_TICKS,
+			     0))
 		tf_find_owner(skb, v, c, egress);
 	d->owner_known = v->owner.tgid != 0;
 	tf_add(d, c);
@@ -327,7 +328,7 @@ __noinline int tf_seen_ingress(struct __sk_buff *skb, const struct tf_seen *c)
 
 /* The packet's flow state: on the stack. */
 #define TF_SEEN_DECLARE(c) struct tf_seen c##_buf, *c = &c##_buf
-#define TF_SEEN_PASS(c) , c
+#define TF_SEEN_PASS(c)	   , c
 #else
 /* On 6.1 a global function's pointer argument is no map key ("type=mem
  * expected=fp"), and the stack of the whole chain of calls, counted in
@@ -363,7 +364,10 @@ __noinline int tf_seen_ingress(struct __sk_buff *skb)
 	return 0;
 }
 
-#define TF_SEEN_DECLARE(c) struct tf_seen *c = tf_seen_get(); if (!c) return
+#define TF_SEEN_DECLARE(c)                                                                                             \
+	struct tf_seen *c = tf_seen_get();                                                                             \
+	if (!c)                                                                                                        \
+	return
 #define TF_SEEN_PASS(c)
 #endif
 
@@ -450,11 +454,17 @@ static __always_inline int tf_at_egress(struct __sk_buff *skb)
 
 /* The classifier, attached at both hooks of every interface. */
 SEC("tc")
-int tf_tc(struct __sk_buff *skb) { return tf_handle(skb, 1, tf_at_egress(skb)); }
+int tf_tc(struct __sk_buff *skb)
+{
+	return tf_handle(skb, 1, tf_at_egress(skb));
+}
 
 /* For devices without a link-layer header (tun, wireguard, ...). */
 SEC("tc")
-int tf_tc3(struct __sk_buff *skb) { return tf_handle(skb, 0, tf_at_egress(skb)); }
+int tf_tc3(struct __sk_buff *skb)
+{
+	return tf_handle(skb, 0, tf_at_egress(skb));
+}
 
 /* The same code with the direction given, for tests, which run programs
  * with BPF_PROG_TEST_RUN: that never sets tc_at_ingress. The direction is
@@ -467,23 +477,41 @@ static __always_inline int tf_opaque(int v)
 }
 
 SEC("tc")
-int tf_tc_test_egress(struct __sk_buff *skb) { return tf_handle(skb, 1, tf_opaque(1)); }
+int tf_tc_test_egress(struct __sk_buff *skb)
+{
+	return tf_handle(skb, 1, tf_opaque(1));
+}
 
 SEC("tc")
-int tf_tc_test_ingress(struct __sk_buff *skb) { return tf_handle(skb, 1, tf_opaque(0)); }
+int tf_tc_test_ingress(struct __sk_buff *skb)
+{
+	return tf_handle(skb, 1, tf_opaque(0));
+}
 #else
 /* Before 6.3 the hook cannot be asked which direction it runs in: one
  * program per direction, the direction a constant. BPF_PROG_TEST_RUN runs
  * them as they are. */
 SEC("tc")
-int tf_tc_in(struct __sk_buff *skb) { return tf_handle(skb, 1, 0); }
+int tf_tc_in(struct __sk_buff *skb)
+{
+	return tf_handle(skb, 1, 0);
+}
 
 SEC("tc")
-int tf_tc_eg(struct __sk_buff *skb) { return tf_handle(skb, 1, 1); }
+int tf_tc_eg(struct __sk_buff *skb)
+{
+	return tf_handle(skb, 1, 1);
+}
 
 SEC("tc")
-int tf_tc3_in(struct __sk_buff *skb) { return tf_handle(skb, 0, 0); }
+int tf_tc3_in(struct __sk_buff *skb)
+{
+	return tf_handle(skb, 0, 0);
+}
 
 SEC("tc")
-int tf_tc3_eg(struct __sk_buff *skb) { return tf_handle(skb, 0, 1); }
+int tf_tc3_eg(struct __sk_buff *skb)
+{
+	return tf_handle(skb, 0, 1);
+}
 #endif

@@ -25,7 +25,8 @@
 
 /* Used by both paths: the express lane's gates mirror the full path's (tc.c). */
 #define TF_OWNER_TRIES 8 /* packets per direction and CPU that look for an owner */
-#define TF_OWNER_RECHECK_TICKS 25 /* idle jiffies (0.1 s at HZ=250) after which a packet
+#define TF_OWNER_RECHECK_TICKS                                                                                         \
+	25 /* idle jiffies (0.1 s at HZ=250) after which a packet
 				   * looks for the owner again: the port may have a new socket */
 
 /* The namespace of the interface the packet is on. bpf_get_netns_cookie()
@@ -55,7 +56,7 @@ struct tf_express_pkt {
 	__u16 sport, dport;
 	__u8 protocol, dscp, tcp_flags;
 	__u8 tcp_payload; /* a TCP segment with payload bytes */
-	__u8 ip_hdr;      /* the IP header's length */
+	__u8 ip_hdr;	  /* the IP header's length */
 	__u8 pad[3];
 };
 
@@ -118,7 +119,7 @@ static __always_inline struct tf_flow_slot *tf_express_slot(__u64 src0, __u64 sr
 	struct tf_flow_slot *s = tf_express_holds(idx, l0, l1, p0, p1, w4, at->netns);
 	if (s || at->mask == 0)
 		return s;
-	/* With 1000 flows in 4096 slots ~9% sit in the second slot of their
+		/* With 1000 flows in 4096 slots ~9% sit in the second slot of their
 	 * group, ~3% further on. */
 #pragma unroll
 	for (__u32 j = 1; j < TF_SLOT_WAYS; j++) {

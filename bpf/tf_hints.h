@@ -29,26 +29,27 @@
 #include "tf_parse.h"
 
 #define TF_SAMPLES_PER_SEC 256
-#define TF_HELLO_TRIES 8        /* packets per direction and CPU that may start a ClientHello */
-#define TF_HINT_TRIES 16        /* UDP packets per direction and CPU read before a flow that
+#define TF_HELLO_TRIES	   8 /* packets per direction and CPU that may start a ClientHello */
+#define TF_HINT_TRIES                                                                                                  \
+	16 /* UDP packets per direction and CPU read before a flow that
 				 * showed no known protocol is left alone */
 #define TF_RTP_DEFAULT_CLOCK 90000
-#define TF_RTP_SEQ_NEAR 64      /* sequence steps a real sender's next packet may take (loss) */
-#define TF_RTP_PT_CN 13         /* comfort noise (RFC 3389): part of an audio stream */
-#define TF_RTP_TS_REBASE (1 << 28) /* timestamp steps back beyond this (50 min at 90 kHz) re-base */
+#define TF_RTP_SEQ_NEAR	     64	       /* sequence steps a real sender's next packet may take (loss) */
+#define TF_RTP_PT_CN	     13	       /* comfort noise (RFC 3389): part of an audio stream */
+#define TF_RTP_TS_REBASE     (1 << 28) /* timestamp steps back beyond this (50 min at 90 kHz) re-base */
 /* RFC 3550 A.1's parameters, and the duplicate check's reach. */
-#define TF_RTP_SEQ_MOD 0x10000
-#define TF_RTP_MAX_DROPOUT 3000
-#define TF_RTP_MAX_MISORDER 100
+#define TF_RTP_SEQ_MOD	      0x10000
+#define TF_RTP_MAX_DROPOUT    3000
+#define TF_RTP_MAX_MISORDER   100
 #define TF_RTP_MIN_SEQUENTIAL 2
-#define TF_RTP_NO_BAD_SEQ (TF_RTP_SEQ_MOD + 1)
-#define TF_RTP_SEEN 64          /* sequence numbers below the highest whose arrival is remembered */
-#define TF_RTP_JITTER_JUMP 450000ULL /* libwebrtc's bound on |D|: 5 s of the 90 kHz clock, in samples */
-#define TF_RTP_JITTER_CAP_NS 60000000000ULL /* a |D| of a minute or more is past it (clocks >= 7.5 kHz) */
-#define TF_STUN_MAGIC 0x2112A442
-#define TF_STUN_SAMPLE 96       /* bytes of a STUN sample: TURN framing and the Binding header in it */
-#define TF_STUN_ATTRS 3         /* attributes of a TURN indication walked to find DATA */
-#define EEXIST_ 17
+#define TF_RTP_NO_BAD_SEQ     (TF_RTP_SEQ_MOD + 1)
+#define TF_RTP_SEEN	      64	     /* sequence numbers below the highest whose arrival is remembered */
+#define TF_RTP_JITTER_JUMP    450000ULL	     /* libwebrtc's bound on |D|: 5 s of the 90 kHz clock, in samples */
+#define TF_RTP_JITTER_CAP_NS  60000000000ULL /* a |D| of a minute or more is past it (clocks >= 7.5 kHz) */
+#define TF_STUN_MAGIC	      0x2112A442
+#define TF_STUN_SAMPLE	      96 /* bytes of a STUN sample: TURN framing and the Binding header in it */
+#define TF_STUN_ATTRS	      3	 /* attributes of a TURN indication walked to find DATA */
+#define EEXIST_		      17
 
 /* RTP sources. Inserted by TC on a source's first packet, updated on each
  * of its packets; read and deleted (with their flow) by the agent. Not LRU:
@@ -132,8 +133,8 @@ static __always_inline int tf_take_sample_budget(void)
 
 /* Hands the packet's payload to user space: DNS answers are received,
  * ClientHellos sent. */
-static __noinline void tf_sample(struct __sk_buff *skb, const struct tf_flow_key *k, const struct tf_pkt *p,
-				 __u32 kind, __u32 egress)
+static __noinline void tf_sample(struct __sk_buff *skb, const struct tf_flow_key *k, const struct tf_pkt *p, __u32 kind,
+				 __u32 egress)
 {
 	if (!tf_take_sample_budget())
 		return;
@@ -216,11 +217,11 @@ static __always_inline void tf_rtp_seq_init(struct tf_rtp_stats *st, __u16 seq, 
 
 /* What RFC 3550 A.1 made of a packet's sequence number. */
 enum tf_seq_verdict {
-	TF_SEQ_HELD,  /* not counted: a large jump (maybe a restart), or a source on probation */
-	TF_SEQ_NEW,   /* on probation, not in sequence: probation starts again from it */
-	TF_SEQ_NEXT,  /* in order: the highest, with a permissible gap, or a resync */
-	TF_SEQ_LATE,  /* counted, behind the highest: reordered or retransmitted */
-	TF_SEQ_DUP,   /* a sequence number in seen: a duplicate, counted apart */
+	TF_SEQ_HELD, /* not counted: a large jump (maybe a restart), or a source on probation */
+	TF_SEQ_NEW,  /* on probation, not in sequence: probation starts again from it */
+	TF_SEQ_NEXT, /* in order: the highest, with a permissible gap, or a resync */
+	TF_SEQ_LATE, /* counted, behind the highest: reordered or retransmitted */
+	TF_SEQ_DUP,  /* a sequence number in seen: a duplicate, counted apart */
 };
 
 /* RFC 3550 A.1 update_seq (MIN_SEQUENTIAL, MAX_DROPOUT, MAX_MISORDER,
@@ -310,7 +311,6 @@ static __always_inline void tf_rtp_main_pt(struct tf_rtp_stats *st, __u32 pt)
 	}
 }
 
-
 /* An RTP packet: its first 12 bytes, where it starts and how long it is. */
 struct tf_rtp_in {
 	__u8 b[12];
@@ -334,8 +334,7 @@ static __always_inline __s64 tf_rtp_padding(const struct tf_rtp_in *in, __s64 pa
 static const struct tf_rtp_stats tf_rtp_zero = {};
 
 /* Counts one RTP packet. */
-static __noinline void tf_rtp_packet(struct __sk_buff *skb, const struct tf_flow_key *k,
-				     const struct tf_rtp_in *in)
+static __noinline void tf_rtp_packet(struct __sk_buff *skb, const struct tf_flow_key *k, const struct tf_rtp_in *in)
 {
 	const __u8 *b = in->b;
 	__u32 off = in->off, len = in->len, egress = in->egress, relayed = in->relayed;
@@ -409,8 +408,8 @@ static __noinline void tf_rtp_packet(struct __sk_buff *skb, const struct tf_flow
 }
 
 /* RTP or RTCP (RFC 5761: RTCP packet types 192-223 in the second byte). */
-static __always_inline void tf_rtp_or_rtcp(struct __sk_buff *skb, struct tf_flow_stats *v,
-					   const struct tf_flow_key *k, const struct tf_rtp_in *in)
+static __always_inline void tf_rtp_or_rtcp(struct __sk_buff *skb, struct tf_flow_stats *v, const struct tf_flow_key *k,
+					   const struct tf_rtp_in *in)
 {
 	if ((in->b[0] >> 6) != 2)
 		return;
@@ -425,7 +424,14 @@ static __always_inline void tf_rtp_or_rtcp(struct __sk_buff *skb, struct tf_flow
 /* What the first 12 bytes of a UDP payload of len bytes show, by their
  * first byte (RFC 7983). The express lane (tf_express.h) asks too: a
  * packet that shows nothing changes nothing here, so it may count it. */
-enum tf_udp_kind { TF_UDP_NOTHING, TF_UDP_STUN, TF_UDP_MSTURN, TF_UDP_DTLS, TF_UDP_CHANNELDATA, TF_UDP_RTP };
+enum tf_udp_kind {
+	TF_UDP_NOTHING,
+	TF_UDP_STUN,
+	TF_UDP_MSTURN,
+	TF_UDP_DTLS,
+	TF_UDP_CHANNELDATA,
+	TF_UDP_RTP
+};
 
 static __always_inline enum tf_udp_kind tf_udp_kind(const __u8 *b, __u32 len)
 {
@@ -586,8 +592,8 @@ static __noinline void tf_hints_tcp(struct __sk_buff *skb, struct tf_flow_stats 
  * packets, TCP only for ClientHellos sent, in a flow's first packets or
  * their sequel. packets is the direction's count on this CPU. The express
  * lane (tf_express.h) asks too: a packet that gets hints is not its. */
-static __always_inline int tf_hints_wanted(const struct tf_flow_stats *v, __u8 protocol, int has_payload,
-					   __u64 packets, __u32 egress)
+static __always_inline int tf_hints_wanted(const struct tf_flow_stats *v, __u8 protocol, int has_payload, __u64 packets,
+					   __u32 egress)
 {
 	if (protocol == IPPROTO_UDP)
 		return v->protos != 0 || packets <= TF_HINT_TRIES;

@@ -7,7 +7,7 @@
 #include "tf_maps.h"
 #include "headers/bpf_core_read.h"
 
-#define AF_INET 2
+#define AF_INET	 2
 #define AF_INET6 10
 #ifndef IPPROTO_MPTCP
 #define IPPROTO_MPTCP 262
@@ -58,7 +58,6 @@ static __always_inline void tf_sock_event_send(__u32 type, __u64 cookie, __u32 f
 	tf_copy_owner(e, o);
 	bpf_ringbuf_submit(e, 0);
 }
-
 
 static __always_inline void tf_owner_from_current(struct tf_owner *o)
 {

@@ -9,17 +9,17 @@
 #include "tf_maps.h"
 #include "headers/bpf_endian.h"
 
-#define ETH_P_IP 0x0800
-#define ETH_P_IPV6 0x86DD
-#define ETH_P_8021Q 0x8100
-#define ETH_P_8021AD 0x88A8
-#define IPPROTO_HOPOPTS 0
-#define IPPROTO_ROUTING 43
+#define ETH_P_IP	 0x0800
+#define ETH_P_IPV6	 0x86DD
+#define ETH_P_8021Q	 0x8100
+#define ETH_P_8021AD	 0x88A8
+#define IPPROTO_HOPOPTS	 0
+#define IPPROTO_ROUTING	 43
 #define IPPROTO_FRAGMENT 44
-#define IPPROTO_DSTOPTS 60
-#define IPPROTO_AH 51
-#define TF_MAX_EXTHDR 6
-#define TF_MAX_VLAN 2
+#define IPPROTO_DSTOPTS	 60
+#define IPPROTO_AH	 51
+#define TF_MAX_EXTHDR	 6
+#define TF_MAX_VLAN	 2
 
 enum tf_parse_result {
 	TF_PARSE_OK = 0,
@@ -37,8 +37,8 @@ struct tf_pkt {
 	__u8 family;
 	__u8 tcp_flags;
 	__u8 dscp;
-	__u32 ip_len;   /* IP header + payload, as the IP header says */
-	__u8 fragment;  /* non-first fragment: no ports */
+	__u32 ip_len;  /* IP header + payload, as the IP header says */
+	__u8 fragment; /* non-first fragment: no ports */
 	__u8 pad;
 	__u16 payload_off; /* L4 payload: offset from the first byte of data */
 	__u16 payload_len; /* L4 payload bytes, as the headers say */

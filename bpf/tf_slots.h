@@ -37,7 +37,6 @@ struct {
 	__type(value, struct tf_flow_slot);
 } tf_slots SEC(".maps");
 
-
 _Static_assert(sizeof(struct tf_flow_key) == 48, "tf_slot_hash and tf_key_eq read the key as 6 words");
 
 #define TF_SLOT_MULT 0x9E3779B97F4A7C15ULL

@@ -47,8 +47,8 @@ int tfb_refcount(struct __sk_buff *skb)
 	struct udphdr *l4 = (void *)(ip + 1); /* the ports of UDP and TCP alike */
 	if ((void *)(l4 + 1) > end || eth->h_proto != bpf_htons(ETH_P_IP) || ip->ihl != 5)
 		return -1;
-	struct ref_key k = {.saddr = ip->saddr, .daddr = ip->daddr, .sport = l4->source,
-			    .dport = l4->dest, .proto = ip->protocol};
+	struct ref_key k = {
+		.saddr = ip->saddr, .daddr = ip->daddr, .sport = l4->source, .dport = l4->dest, .proto = ip->protocol};
 	struct ref_count *c = bpf_map_lookup_elem(&ref_flows, &k);
 	if (c) {
 		__sync_fetch_and_add(&c->packets, 1);
