@@ -161,6 +161,11 @@ func (r *results) finalLine() string {
 		_, noopBoth = r.one.trials[modeNoopBoth]
 	}
 	add("pps_kept_noop_both", noopBoth, "%.3f", func() any { return r.ppsKept(modeNoopBoth) })
+	refBoth := false
+	if one {
+		_, refBoth = r.one.trials[modeRefBoth]
+	}
+	add("pps_kept_ref_both", refBoth, "%.3f", func() any { return r.ppsKept(modeRefBoth) })
 	add("pps_off", one, "%.0f", func() any { return medianPPS(r.one, modeOff) })
 	add("pps_on", one, "%.0f", func() any { return medianPPS(r.one, modeOn) })
 	add("agent_cpu_pct_idle", r.cpu != nil, "%.2f", func() any { return r.cpu.idle.precisePct })
@@ -178,7 +183,8 @@ func (r *results) unconnFields() []string {
 		md   mode
 		name string
 	}{{modeOn, "pps_kept_unconn"}, {modeBoth, "pps_kept_both_unconn"}, {modeOnDgram, "pps_kept_unconn_dgram_hooks"},
-		{modeNoop, "pps_kept_noop_unconn"}, {modeNoopBoth, "pps_kept_noop_both_unconn"}, {modeRef, "pps_kept_ref_unconn"}}
+		{modeNoop, "pps_kept_noop_unconn"}, {modeNoopBoth, "pps_kept_noop_both_unconn"}, {modeRef, "pps_kept_ref_unconn"},
+		{modeRefBoth, "pps_kept_ref_both_unconn"}}
 	for _, n := range names {
 		if _, ok := s.trialsOf(n.md); ok {
 			f = append(f, fmt.Sprintf("%s=%.3f", n.name, s.kept(n.md)))

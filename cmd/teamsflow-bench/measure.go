@@ -30,6 +30,7 @@ const (
 	modeRef                  // only the reference flow counter (refcount/): per-flow counting at its least
 	modeNoopBoth             // the no-op where the agent's classifiers see the flood in modeBoth: the floor of both
 	modeOnDgram              // the full agent with the per-datagram cgroup hooks (bpf.Config.DatagramHooks), as before issue #24
+	modeRefBoth              // the reference counter where modeBoth's classifiers see the flood: per-flow counting at its least, on both ends
 	// modeHook+k: the full agent on the client namespace, where the switch
 	// takes only hooks of kind k off and puts them back (hooks.go).
 	modeHook mode = 100
@@ -39,7 +40,7 @@ func (m mode) String() string {
 	if k, ok := m.hookKind(); ok {
 		return "hook:" + k.String()
 	}
-	return [...]string{"off", "on", "noop", "tc", "both", "ref", "noop-both", "on-dgram"}[m]
+	return [...]string{"off", "on", "noop", "tc", "both", "ref", "noop-both", "on-dgram", "ref-both"}[m]
 }
 
 // hookKind is the kind a per-kind mode switches.
@@ -105,9 +106,7 @@ func (b *bench) oneFlow() measurement {
 		modes = append(modes, modeBoth)
 	}
 	modes = append(modes, b.floorModes()...)
-	if b.cfg.both && b.cfg.noop {
-		modes = append(modes, modeNoopBoth)
-	}
+	modes = append(modes, b.bothFloorModes()...)
 	if b.cfg.tcOnly {
 		modes = append(modes, modeTC)
 	}
@@ -129,9 +128,7 @@ func (b *bench) unconnectedFlow() measurement {
 		modes = append(modes, modeBoth)
 	}
 	modes = append(modes, b.floorModes()...)
-	if b.cfg.both && b.cfg.noop {
-		modes = append(modes, modeNoopBoth)
-	}
+	modes = append(modes, b.bothFloorModes()...)
 	if b.cfg.hooks && b.cfg.switchEvery > 0 {
 		modes = append(modes, hookModes()...)
 	}
@@ -194,7 +191,9 @@ func (b *bench) trial(s *series, md mode) error {
 	case modeNoop:
 		return b.egressOnlyTrial(s, md, b.noop)
 	case modeNoopBoth:
-		return b.noopBothTrial(s)
+		return b.bothEndsTrial(s, md, b.noop)
+	case modeRefBoth:
+		return b.bothEndsTrial(s, md, b.ref.Program())
 	case modeRef:
 		return b.egressOnlyTrial(s, md, b.ref.Program())
 	case modeTC:
@@ -323,10 +322,25 @@ func (b *bench) egressOnlyTrial(s *series, md mode, p *ebpf.Program) error {
 	return b.ownProgramsTrial(s, md, []tcxPoint{{ns: b.topo.client, ifindex: ifindex, attach: ebpf.AttachTCXEgress, prog: p}})
 }
 
-// noopBothTrial attaches the no-op where the flood meets the agent's
-// classifiers in modeBoth: the client's egress and the server's ingress.
-// The kernel's hooks on both ends cost that much before any work.
-func (b *bench) noopBothTrial(s *series) error {
+// bothFloorModes are the floors of modeBoth, as selected: the no-op and
+// the reference counter where the flood meets the agent's classifiers on
+// both ends.
+func (b *bench) bothFloorModes() []mode {
+	var modes []mode
+	if b.cfg.both && b.cfg.noop {
+		modes = append(modes, modeNoopBoth)
+	}
+	if b.cfg.both && b.cfg.ref {
+		modes = append(modes, modeRefBoth)
+	}
+	return modes
+}
+
+// bothEndsTrial attaches p where the flood meets the agent's classifiers
+// in modeBoth: the client's egress and the server's ingress. With the
+// no-op, what the kernel's hooks on both ends cost before any work; with
+// the reference counter, what counting per flow on both ends costs.
+func (b *bench) bothEndsTrial(s *series, md mode, p *ebpf.Program) error {
 	client, err := interfaceIn(b.topo.client, b.topo.clientIf)
 	if err != nil {
 		return err
@@ -335,9 +349,9 @@ func (b *bench) noopBothTrial(s *series) error {
 	if err != nil {
 		return err
 	}
-	return b.ownProgramsTrial(s, modeNoopBoth, []tcxPoint{
-		{ns: b.topo.client, ifindex: client, attach: ebpf.AttachTCXEgress, prog: b.noop},
-		{ns: b.topo.server, ifindex: server, attach: ebpf.AttachTCXIngress, prog: b.noop}})
+	return b.ownProgramsTrial(s, md, []tcxPoint{
+		{ns: b.topo.client, ifindex: client, attach: ebpf.AttachTCXEgress, prog: p},
+		{ns: b.topo.server, ifindex: server, attach: ebpf.AttachTCXIngress, prog: p}})
 }
 
 // ownProgramsTrial runs a trial with programs of the bench's own at the
