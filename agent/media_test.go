@@ -9,8 +9,8 @@ import (
 
 	"github.com/teamsflow/teamsflow/agent/observe"
 	"github.com/teamsflow/teamsflow/agent/testenv"
+	"github.com/teamsflow/teamsflow/agent/testenv/truth"
 	simmedia "github.com/teamsflow/teamsflow/cmd/teamsflow-sim/media"
-	"github.com/teamsflow/teamsflow/cmd/teamsflow-sim/truth"
 )
 
 // TestMediaHintsLive watches a simulated ms-teams audio call with 5% loss

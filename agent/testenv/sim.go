@@ -11,7 +11,7 @@ import (
 	"sync"
 	"testing"
 
-	"github.com/teamsflow/teamsflow/cmd/teamsflow-sim/truth"
+	"github.com/teamsflow/teamsflow/agent/testenv/truth"
 )
 
 // Sim is the Teams call simulator with its own pair of namespaces, for

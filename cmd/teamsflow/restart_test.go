@@ -8,7 +8,7 @@ import (
 
 	"github.com/teamsflow/teamsflow/agent/record"
 	"github.com/teamsflow/teamsflow/agent/testenv"
-	"github.com/teamsflow/teamsflow/cmd/teamsflow-sim/truth"
+	"github.com/teamsflow/teamsflow/agent/testenv/truth"
 )
 
 // The agent is killed with SIGKILL in the middle of a call (the OOM

@@ -3,7 +3,7 @@ package client
 import (
 	"net"
 
-	"github.com/teamsflow/teamsflow/cmd/teamsflow-sim/truth"
+	"github.com/teamsflow/teamsflow/agent/testenv/truth"
 )
 
 func udpTruth(local, peer net.Addr) truth.Stream {

@@ -7,7 +7,7 @@ import (
 
 	"github.com/miekg/dns"
 
-	"github.com/teamsflow/teamsflow/cmd/teamsflow-sim/truth"
+	"github.com/teamsflow/teamsflow/agent/testenv/truth"
 )
 
 // resolver looks names up the way a client's stub resolver does: A and

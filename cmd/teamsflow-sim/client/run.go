@@ -15,9 +15,9 @@ import (
 
 	"github.com/rs/zerolog"
 
+	"github.com/teamsflow/teamsflow/agent/testenv/truth"
 	"github.com/teamsflow/teamsflow/cmd/teamsflow-sim/plan"
 	"github.com/teamsflow/teamsflow/cmd/teamsflow-sim/scenario"
-	"github.com/teamsflow/teamsflow/cmd/teamsflow-sim/truth"
 )
 
 // Run plays the call and returns the result for the controller. Errors

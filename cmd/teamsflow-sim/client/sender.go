@@ -9,9 +9,9 @@ import (
 	"github.com/pion/rtcp"
 	"github.com/pion/rtp"
 
+	"github.com/teamsflow/teamsflow/agent/testenv/truth"
 	"github.com/teamsflow/teamsflow/cmd/teamsflow-sim/media"
 	"github.com/teamsflow/teamsflow/cmd/teamsflow-sim/plan"
-	"github.com/teamsflow/teamsflow/cmd/teamsflow-sim/truth"
 )
 
 // rtcpEvery is the sender report interval; WebRTC stacks report about

@@ -1,7 +1,7 @@
 package client
 
 import (
-	"github.com/teamsflow/teamsflow/cmd/teamsflow-sim/truth"
+	"github.com/teamsflow/teamsflow/agent/testenv/truth"
 )
 
 // rtcpSR is the payload type recorded for the RTCP entries (sender report).

@@ -10,8 +10,8 @@ import (
 	"os"
 	"time"
 
+	"github.com/teamsflow/teamsflow/agent/testenv/truth"
 	"github.com/teamsflow/teamsflow/cmd/teamsflow-sim/scenario"
-	"github.com/teamsflow/teamsflow/cmd/teamsflow-sim/truth"
 )
 
 // Call is one client process's script.

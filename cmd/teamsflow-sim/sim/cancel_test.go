@@ -11,8 +11,8 @@ import (
 	"github.com/rs/zerolog"
 
 	"github.com/teamsflow/teamsflow/agent/testenv"
+	"github.com/teamsflow/teamsflow/agent/testenv/truth"
 	"github.com/teamsflow/teamsflow/cmd/teamsflow-sim/scenario"
-	"github.com/teamsflow/teamsflow/cmd/teamsflow-sim/truth"
 )
 
 // TestCancelStopsClients is what SIGINT/SIGTERM do to `play`: the context

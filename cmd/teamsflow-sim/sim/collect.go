@@ -7,9 +7,9 @@ import (
 
 	"strings"
 
+	"github.com/teamsflow/teamsflow/agent/testenv/truth"
 	"github.com/teamsflow/teamsflow/cmd/teamsflow-sim/cloud"
 	"github.com/teamsflow/teamsflow/cmd/teamsflow-sim/plan"
-	"github.com/teamsflow/teamsflow/cmd/teamsflow-sim/truth"
 )
 
 // collect reads the client's result and describes the call's processes.

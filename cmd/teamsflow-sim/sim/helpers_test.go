@@ -15,9 +15,9 @@ import (
 	"github.com/rs/zerolog"
 
 	"github.com/teamsflow/teamsflow/agent/testenv"
+	"github.com/teamsflow/teamsflow/agent/testenv/truth"
 	"github.com/teamsflow/teamsflow/cmd/teamsflow-sim/launch"
 	"github.com/teamsflow/teamsflow/cmd/teamsflow-sim/scenario"
-	"github.com/teamsflow/teamsflow/cmd/teamsflow-sim/truth"
 )
 
 // TestMain lets the test binary act as the simulated client: the

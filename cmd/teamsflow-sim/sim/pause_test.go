@@ -12,8 +12,8 @@ import (
 	"github.com/rs/zerolog"
 
 	"github.com/teamsflow/teamsflow/agent/testenv"
+	"github.com/teamsflow/teamsflow/agent/testenv/truth"
 	"github.com/teamsflow/teamsflow/cmd/teamsflow-sim/scenario"
-	"github.com/teamsflow/teamsflow/cmd/teamsflow-sim/truth"
 )
 
 // pausesYAML packs every kind of pause into one short call pair: a relayed

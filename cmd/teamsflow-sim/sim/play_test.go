@@ -7,8 +7,8 @@ import (
 	"strings"
 	"testing"
 
+	"github.com/teamsflow/teamsflow/agent/testenv/truth"
 	"github.com/teamsflow/teamsflow/cmd/teamsflow-sim/topo"
-	"github.com/teamsflow/teamsflow/cmd/teamsflow-sim/truth"
 )
 
 var relayAddr = netip.MustParseAddr(topo.RelayIP)

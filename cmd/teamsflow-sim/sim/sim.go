@@ -17,13 +17,13 @@ import (
 
 	"github.com/rs/zerolog"
 
+	"github.com/teamsflow/teamsflow/agent/testenv/truth"
 	"github.com/teamsflow/teamsflow/cmd/teamsflow-sim/capture"
 	"github.com/teamsflow/teamsflow/cmd/teamsflow-sim/cloud"
 	"github.com/teamsflow/teamsflow/cmd/teamsflow-sim/launch"
 	"github.com/teamsflow/teamsflow/cmd/teamsflow-sim/plan"
 	"github.com/teamsflow/teamsflow/cmd/teamsflow-sim/scenario"
 	"github.com/teamsflow/teamsflow/cmd/teamsflow-sim/topo"
-	"github.com/teamsflow/teamsflow/cmd/teamsflow-sim/truth"
 )
 
 // Options configure one play.

@@ -1,11 +1,11 @@
-// Package otelcoltest runs a real OpenTelemetry Collector for tests: an OTLP
+// Package otelcol runs a real OpenTelemetry Collector for tests: an OTLP
 // receiver (gRPC and HTTP) on free loopback ports and the file exporter
 // writing OTLP JSON into a temporary directory, which Spans and Metrics read
 // back.
 //
-// The binary comes from $TEAMSFLOW_OTELCOL, or from ../build.sh, which builds
+// The binary comes from $TEAMSFLOW_OTELCOL, or from deploy/otel-collector/build.sh, which builds
 // it once and caches it (a cold build takes minutes; CI runs the script first).
-package otelcoltest
+package otelcol
 
 import (
 	"bytes"
@@ -47,7 +47,7 @@ func findBinary() (string, error) {
 		return p, nil
 	}
 	_, self, _, _ := runtime.Caller(0)
-	script := filepath.Join(filepath.Dir(self), "..", "build.sh")
+	script := filepath.Join(filepath.Dir(self), "..", "..", "..", "deploy", "otel-collector", "build.sh")
 	var stderr bytes.Buffer
 	cmd := exec.Command(script)
 	cmd.Stderr = &stderr

@@ -1,4 +1,4 @@
-package otelcoltest
+package otelcol
 
 import (
 	"encoding/json"
