@@ -195,7 +195,10 @@ func TestConfigMapLoadsInTheAgent(t *testing.T) {
 	if err := os.WriteFile(cfg, []byte(load(t).config.Data["config.yaml"]), 0o644); err != nil {
 		t.Fatal(err)
 	}
-	bin := testenv.BuildBinary(t, "./cmd/teamsflow")
+	bin := filepath.Join(t.TempDir(), "teamsflow")
+	if out, err := exec.Command("go", "-C", "../..", "build", "-o", bin, "./cmd/teamsflow").CombinedOutput(); err != nil {
+		t.Fatalf("building the agent: %v\n%s", err, out)
+	}
 	if out, err := exec.Command(bin, "run", "--config", cfg, "--print-config").CombinedOutput(); err != nil {
 		t.Errorf("the agent rejects the ConfigMap's config.yaml: %v\n%s", err, out)
 	}
