@@ -14,6 +14,7 @@ func ClientHello(t testing.TB, serverName string) []byte {
 	t.Helper()
 	c, s := net.Pipe()
 	defer c.Close()
+	defer s.Close()
 	go func() { _ = tls.Client(c, &tls.Config{ServerName: serverName}).Handshake() }()
 	_ = s.SetReadDeadline(time.Now().Add(5 * time.Second))
 	var out []byte
