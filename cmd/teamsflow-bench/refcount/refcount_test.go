@@ -1,13 +1,13 @@
 package refcount
 
 import (
-	"net"
+	"net/netip"
 	"os"
 	"testing"
 
 	"github.com/cilium/ebpf"
-	"github.com/gopacket/gopacket"
-	"github.com/gopacket/gopacket/layers"
+
+	"github.com/teamsflow/teamsflow/agent/testenv/pkt"
 )
 
 // The reference counter counts what it is measured for: every packet of a
@@ -21,7 +21,7 @@ func TestCountsEveryPacketOfAFlow(t *testing.T) {
 		t.Fatal(err)
 	}
 	defer c.Close()
-	frame := udpFrame(t, 40000)
+	frame := udpFrame(40000)
 	for range 5 {
 		ret, err := c.Program().Run(&ebpf.RunOptions{Data: frame})
 		if err != nil {
@@ -31,7 +31,7 @@ func TestCountsEveryPacketOfAFlow(t *testing.T) {
 			t.Fatalf("returned %d, want TCX_NEXT (-1)", int32(ret))
 		}
 	}
-	if _, err := c.Program().Run(&ebpf.RunOptions{Data: udpFrame(t, 40001)}); err != nil {
+	if _, err := c.Program().Run(&ebpf.RunOptions{Data: udpFrame(40001)}); err != nil {
 		t.Fatal(err)
 	}
 	var k refRefKey
@@ -49,17 +49,7 @@ func TestCountsEveryPacketOfAFlow(t *testing.T) {
 	}
 }
 
-func udpFrame(t *testing.T, sport layers.UDPPort) []byte {
-	buf := gopacket.NewSerializeBuffer()
-	err := gopacket.SerializeLayers(buf, gopacket.SerializeOptions{FixLengths: true},
-		&layers.Ethernet{SrcMAC: net.HardwareAddr{2, 0, 0, 0, 0, 1}, DstMAC: net.HardwareAddr{2, 0, 0, 0, 0, 2},
-			EthernetType: layers.EthernetTypeIPv4},
-		&layers.IPv4{Version: 4, IHL: 5, TTL: 64, Protocol: layers.IPProtocolUDP,
-			SrcIP: net.IP{10, 0, 0, 1}, DstIP: net.IP{10, 0, 0, 2}},
-		&layers.UDP{SrcPort: sport, DstPort: 9},
-		gopacket.Payload(make([]byte, 64)))
-	if err != nil {
-		t.Fatal(err)
-	}
-	return buf.Bytes()
+// udpFrame is a UDP frame from source port sport with 64 bytes of payload.
+func udpFrame(sport uint16) []byte {
+	return pkt.UDP(netip.AddrPortFrom(netip.MustParseAddr("10.0.0.1"), sport), netip.MustParseAddrPort("10.0.0.2:9"), make([]byte, 64))
 }
