@@ -21,8 +21,8 @@ func TestClassifierTakesItsDirectionFromTheHook(t *testing.T) {
 	o := loadForTest(t)
 	attachBothEnds(t, o, p)
 	const clientPort, serverPort, sent, replied = 40001, 5001, 40, 25
-	client := boundUDP(t, p.Client, p.ClientIP4, clientPort)
-	server := boundUDP(t, p.Server, p.ServerIP4, serverPort)
+	client := testenv.BoundUDP(t, p.Client, p.ClientIP4, clientPort)
+	server := testenv.BoundUDP(t, p.Server, p.ServerIP4, serverPort)
 	// The server's flow starts with a packet received: its socket comes
 	// from a lookup at ingress, the client's from the packet at egress.
 	cookies := map[uint16]uint64{clientPort: socketCookie(t, client), serverPort: socketCookie(t, server)}
@@ -71,23 +71,6 @@ func attachBothEnds(t *testing.T, o *Objects, p *testenv.Pair) {
 			t.Fatal(err)
 		}
 	}
-}
-
-// boundUDP is a UDP socket bound to addr:port in namespace ns (a socket
-// stays in the namespace it was made in).
-func boundUDP(t *testing.T, ns netns.Named, addr string, port int) *net.UDPConn {
-	t.Helper()
-	var c *net.UDPConn
-	err := ns.Do(func() error {
-		var err error
-		c, err = net.ListenUDP("udp4", &net.UDPAddr{IP: net.ParseIP(addr), Port: port})
-		return err
-	})
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { c.Close() })
-	return c
 }
 
 // sendUDP sends n datagrams of 100 zero bytes, which show no protocol.

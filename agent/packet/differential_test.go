@@ -17,7 +17,7 @@ import (
 // (prog.Run) and through Flows, and requires identical flows and counters.
 func TestSameAsKernel(t *testing.T) {
 	testenv.RequirePrivileged(t)
-	onOneCPU(t)
+	testenv.OnOneCPU(t)
 	objs, err := bpf.Load(bpf.Config{FlowMapEntries: 8192, TestClassifiers: true})
 	if err != nil {
 		t.Fatal(err)

@@ -19,7 +19,7 @@ import (
 // counter) for each: the kernel's loss and duplicates are the twin's.
 func TestSequenceSameAsKernel(t *testing.T) {
 	testenv.RequirePrivileged(t)
-	onOneCPU(t)
+	testenv.OnOneCPU(t)
 	objs, err := bpf.Load(bpf.Config{FlowMapEntries: 1024, TestClassifiers: true})
 	if err != nil {
 		t.Fatal(err)
