@@ -30,7 +30,7 @@ deps: ## Install the Debian packages needed to generate and test (root)
 .PHONY: generate
 # Kernel programs with committed bpf2go output: the agent's, and the bench's
 # reference flow counter.
-BPF_DIRS := bpf cmd/teamsflow-bench/refcount
+BPF_DIRS := bpf cmd/teamsflow-bench/internal/refcount
 # Generated from the kernel objects' BTF after them (bpf/internal/contractgen).
 CONTRACT_GEN := bpf/contract/contract_gen.go bpf/contract/contract_gen_test.go
 

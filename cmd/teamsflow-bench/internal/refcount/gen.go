@@ -9,7 +9,7 @@ import (
 	"github.com/cilium/ebpf"
 )
 
-//go:generate go tool bpf2go -cc clang -cflags "-O2 -g -Wall -Werror -mcpu=v3 -I../../../bpf/headers" -target bpfel ref refcount.c
+//go:generate go tool bpf2go -cc clang -cflags "-O2 -g -Wall -Werror -mcpu=v3 -I../../../../bpf/headers" -target bpfel ref refcount.c
 
 // Counter is the reference flow counter, loaded and not attached.
 type Counter struct{ objs refObjects }
