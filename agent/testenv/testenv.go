@@ -1,5 +1,8 @@
-// Package testenv holds what the privileged tests of several packages share:
-// the root check and a pair of network namespaces joined by a veth pair.
+// Package testenv holds what the tests of several packages share: the root
+// check, a pair of network namespaces joined by a veth pair, traffic peers,
+// the simulator and one build helper; its sub-packages build packets (pkt),
+// read the simulator's truth (truth) and run a collector (otelcol). See
+// README.md.
 package testenv
 
 import (
