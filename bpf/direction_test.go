@@ -1,12 +1,12 @@
 package bpf
 
 import (
+	"io"
 	"net"
 	"testing"
 
 	"golang.org/x/sys/unix"
 
-	"github.com/teamsflow/teamsflow/agent/netns"
 	"github.com/teamsflow/teamsflow/agent/testenv"
 )
 
@@ -52,25 +52,7 @@ func TestClassifierTakesItsDirectionFromTheHook(t *testing.T) {
 // the pair, for as long as the test runs.
 func attachBothEnds(t *testing.T, o *Objects, p *testenv.Pair) {
 	t.Helper()
-	for _, end := range []struct {
-		ns    netns.Named
-		iface string
-	}{{p.Client, p.ClientIface}, {p.Server, p.ServerIface}} {
-		err := end.ns.Do(func() error {
-			ifi, err := net.InterfaceByName(end.iface)
-			if err != nil {
-				return err
-			}
-			att, err := o.AttachTC(ifi.Index, true, TCX)
-			if err == nil {
-				t.Cleanup(func() { att.Close() })
-			}
-			return err
-		})
-		if err != nil {
-			t.Fatal(err)
-		}
-	}
+	p.OnBothEnds(t, func(ifindex int) (io.Closer, error) { return o.AttachTC(ifindex, true, TCX) })
 }
 
 // sendUDP sends n datagrams of 100 zero bytes, which show no protocol.

@@ -3,6 +3,7 @@ package kernel_test
 import (
 	"bytes"
 	"encoding/binary"
+	"io"
 	"net"
 	"net/netip"
 	"testing"
@@ -13,7 +14,6 @@ import (
 	"github.com/pion/stun/v3"
 
 	"github.com/teamsflow/teamsflow/agent/health/stunrtt"
-	"github.com/teamsflow/teamsflow/agent/netns"
 	"github.com/teamsflow/teamsflow/agent/observe"
 	"github.com/teamsflow/teamsflow/agent/testenv"
 	"github.com/teamsflow/teamsflow/agent/testenv/pkt"
@@ -158,25 +158,7 @@ func loadAttached(t *testing.T, p *testenv.Pair) (*bpf.Objects, *ringbuf.Reader)
 		t.Fatal(err)
 	}
 	t.Cleanup(func() { objs.Close() })
-	for _, end := range []struct {
-		ns    netns.Named
-		iface string
-	}{{p.Client, p.ClientIface}, {p.Server, p.ServerIface}} {
-		err := end.ns.Do(func() error {
-			ifi, err := net.InterfaceByName(end.iface)
-			if err != nil {
-				return err
-			}
-			att, err := objs.AttachTC(ifi.Index, true, bpf.TCX)
-			if err == nil {
-				t.Cleanup(func() { att.Close() })
-			}
-			return err
-		})
-		if err != nil {
-			t.Fatal(err)
-		}
-	}
+	p.OnBothEnds(t, func(ifindex int) (io.Closer, error) { return objs.AttachTC(ifindex, true, bpf.TCX) })
 	rd, err := ringbuf.NewReader(objs.Events())
 	if err != nil {
 		t.Fatal(err)
