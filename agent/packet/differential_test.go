@@ -17,17 +17,7 @@ import (
 // TestSameAsKernel runs the same packets through the TC program
 // (prog.Run) and through Flows, and requires identical flows and counters.
 func TestSameAsKernel(t *testing.T) {
-	testenv.RequirePrivileged(t)
-	testenv.OnOneCPU(t)
-	objs, err := bpf.Load(bpf.Config{FlowMapEntries: 8192, TestClassifiers: true})
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer objs.Close()
-	netns, err := sockets.NetnsCookie()
-	if err != nil {
-		t.Fatal(err)
-	}
+	objs, netns := twinObjects(t, 8192)
 	rng := rand.New(rand.NewSource(1))
 	goFlows := NewFlows()
 	for i := 0; i < 3000; i++ {
@@ -75,4 +65,23 @@ func compare(t *testing.T, objs *bpf.Objects, want *Flows) {
 			t.Errorf("counter %s: kernel %d, Go %d", contract.CounterNames[i], c[i], want.Counters[i])
 		}
 	}
+}
+
+// twinObjects loads the classifier for test runs beside the Go twin, on
+// one CPU as the twin models, and returns this namespace's cookie, which
+// the twin's flows carry.
+func twinObjects(t *testing.T, flowEntries uint32) (*bpf.Objects, uint64) {
+	t.Helper()
+	testenv.RequirePrivileged(t)
+	testenv.OnOneCPU(t)
+	objs, err := bpf.Load(bpf.Config{FlowMapEntries: flowEntries, TestClassifiers: true})
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { objs.Close() })
+	netns, err := sockets.NetnsCookie()
+	if err != nil {
+		t.Fatal(err)
+	}
+	return objs, netns
 }

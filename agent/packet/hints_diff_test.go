@@ -11,8 +11,6 @@ import (
 	"github.com/cilium/ebpf/ringbuf"
 
 	"github.com/teamsflow/teamsflow/agent/kernel"
-	"github.com/teamsflow/teamsflow/agent/sockets"
-	"github.com/teamsflow/teamsflow/agent/testenv"
 	"github.com/teamsflow/teamsflow/agent/testenv/ring"
 	"github.com/teamsflow/teamsflow/bpf"
 	"github.com/teamsflow/teamsflow/bpf/contract"
@@ -23,22 +21,12 @@ import (
 // requires the same flows, protocol hints, RTP sources and samples. Times
 // and jitter depend on the kernel's clock and are compared elsewhere.
 func TestHintsSameAsKernel(t *testing.T) {
-	testenv.RequirePrivileged(t)
-	testenv.OnOneCPU(t)
-	objs, err := bpf.Load(bpf.Config{FlowMapEntries: 8192, TestClassifiers: true})
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer objs.Close()
+	objs, netns := twinObjects(t, 8192)
 	rd, err := ringbuf.NewReader(objs.Events())
 	if err != nil {
 		t.Fatal(err)
 	}
 	defer rd.Close()
-	netns, err := sockets.NetnsCookie()
-	if err != nil {
-		t.Fatal(err)
-	}
 	rng := rand.New(rand.NewSource(2))
 	frames, egress := mediaFrames(rng)
 	goFlows := NewFlows()
