@@ -22,10 +22,6 @@ import (
 
 // daemonBinary returns the teamsflow binary to run: the one given, or one
 // built from this module into a temporary directory (returned for removal).
-// The bench is a command, not a test: it finds the module from the working
-// directory (go env GOMOD) rather than use testenv.BuildBinary, whose root
-// is the source path compiled into it and which would link package testing
-// into the bench.
 func daemonBinary(given string) (bin, dir string, err error) {
 	if given != "" {
 		if _, err := os.Stat(given); err != nil {
