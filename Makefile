@@ -30,7 +30,7 @@ deps: ## Install the Debian packages needed to generate and test (root)
 .PHONY: generate
 # Kernel programs with committed bpf2go output: the agent's, and the bench's
 # reference flow counter.
-BPF_DIRS := bpf cmd/teamsflow-bench/refcount
+BPF_DIRS := bpf cmd/teamsflow-bench/internal/refcount
 # Generated from the kernel objects' BTF after them (bpf/internal/contractgen).
 CONTRACT_GEN := bpf/contract/contract_gen.go bpf/contract/contract_gen_test.go
 
@@ -71,11 +71,14 @@ PORTABLE_PKGS := ./bpf/contract ./agent/observe ./agent/packet ./agent/capfile .
 	./agent/teams ./agent/classify ./agent/calls ./agent/analysis ./agent/record ./agent/health ./agent/netif
 
 .PHONY: cross
-cross: deps ## Cross builds: teamsflow (analyze) for windows/amd64 and darwin/arm64; the analysis half imports nothing kernel-specific
+cross: deps ## Cross builds: teamsflow (analyze) for windows/amd64 and darwin/arm64, with the portable packages' tests vetted there; the analysis half imports nothing kernel-specific
 	GOOS=windows GOARCH=amd64 $(GO) build -o /dev/null ./cmd/teamsflow
 	GOOS=darwin GOARCH=arm64 $(GO) build -o /dev/null ./cmd/teamsflow
 	GOOS=windows GOARCH=amd64 $(GO) build $(PORTABLE_PKGS)
 	GOOS=darwin GOARCH=arm64 $(GO) build $(PORTABLE_PKGS)
+	@# Their tests too: a test file that needs Linux says so (//go:build linux).
+	GOOS=windows GOARCH=amd64 $(GO) vet $(PORTABLE_PKGS) ./cmd/teamsflow
+	GOOS=darwin GOARCH=arm64 $(GO) vet $(PORTABLE_PKGS) ./cmd/teamsflow
 	GOARCH=arm64 $(GO) build ./...
 	@# On arm64 (qemu-user): the kernel objects' ELF and BTF, and analyze's
 	@# output on a capture equal to amd64's.

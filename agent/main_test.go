@@ -1,7 +1,6 @@
 package agent
 
 import (
-	"os"
 	"testing"
 
 	"github.com/teamsflow/teamsflow/agent/testenv"
@@ -9,5 +8,5 @@ import (
 
 func TestMain(m *testing.M) {
 	testenv.PeerMain(faultPeers, fdPassPeers)
-	os.Exit(m.Run())
+	testenv.RunTests(m)
 }

@@ -9,8 +9,8 @@ import (
 
 	"github.com/teamsflow/teamsflow/agent/observe"
 	"github.com/teamsflow/teamsflow/agent/testenv"
-	simmedia "github.com/teamsflow/teamsflow/cmd/teamsflow-sim/media"
-	"github.com/teamsflow/teamsflow/cmd/teamsflow-sim/truth"
+	"github.com/teamsflow/teamsflow/agent/testenv/impair"
+	"github.com/teamsflow/teamsflow/agent/testenv/truth"
 )
 
 // TestMediaHintsLive watches a simulated ms-teams audio call with 5% loss
@@ -163,7 +163,7 @@ func meanReceivedJitter(snaps []observe.Snapshot, flow observe.FlowID, ssrc uint
 // sent before the one ahead of it.
 func impairedMeanJitterMs(s truth.Stream) float64 {
 	jitter := time.Duration(s.InjectedJitterMs * float64(time.Millisecond))
-	im := simmedia.NewImpairer(0, jitter, 1)
+	im := impair.New(0, jitter, 1)
 	period := time.Duration(float64(time.Second) / s.PacketRate)
 	var sum time.Duration
 	var prev time.Duration

@@ -2,12 +2,10 @@ package agent
 
 import (
 	"fmt"
-	"runtime"
 	"testing"
 	"time"
 
 	"github.com/rs/zerolog"
-	"golang.org/x/sys/unix"
 
 	"github.com/teamsflow/teamsflow/agent/testenv"
 )
@@ -84,13 +82,7 @@ func TestReusedPortWithinOnePoll(t *testing.T) {
 	local := fmt.Sprintf("%s:7462", p.ClientIP4)
 	// Both senders on one CPU, so the second finds the first's per-CPU
 	// slot of the entry rather than an empty one of its own.
-	runtime.LockOSThread()
-	defer runtime.UnlockOSThread()
-	var one unix.CPUSet
-	one.Set(0)
-	if err := unix.SchedSetaffinity(0, &one); err != nil {
-		t.Fatal(err)
-	}
+	testenv.OnOneCPU(t)
 
 	first := testenv.StartPeer(t, p.Client, "tf-poll-first", "fault-udp-from", local, sink, "5", "100")
 	first.Wait(t)

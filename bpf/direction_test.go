@@ -1,12 +1,12 @@
 package bpf
 
 import (
+	"io"
 	"net"
 	"testing"
 
 	"golang.org/x/sys/unix"
 
-	"github.com/teamsflow/teamsflow/agent/netns"
 	"github.com/teamsflow/teamsflow/agent/testenv"
 )
 
@@ -21,8 +21,8 @@ func TestClassifierTakesItsDirectionFromTheHook(t *testing.T) {
 	o := loadForTest(t)
 	attachBothEnds(t, o, p)
 	const clientPort, serverPort, sent, replied = 40001, 5001, 40, 25
-	client := boundUDP(t, p.Client, p.ClientIP4, clientPort)
-	server := boundUDP(t, p.Server, p.ServerIP4, serverPort)
+	client := testenv.BoundUDP(t, p.Client, p.ClientIP4, clientPort)
+	server := testenv.BoundUDP(t, p.Server, p.ServerIP4, serverPort)
 	// The server's flow starts with a packet received: its socket comes
 	// from a lookup at ingress, the client's from the packet at egress.
 	cookies := map[uint16]uint64{clientPort: socketCookie(t, client), serverPort: socketCookie(t, server)}
@@ -52,42 +52,7 @@ func TestClassifierTakesItsDirectionFromTheHook(t *testing.T) {
 // the pair, for as long as the test runs.
 func attachBothEnds(t *testing.T, o *Objects, p *testenv.Pair) {
 	t.Helper()
-	for _, end := range []struct {
-		ns    netns.Named
-		iface string
-	}{{p.Client, p.ClientIface}, {p.Server, p.ServerIface}} {
-		err := end.ns.Do(func() error {
-			ifi, err := net.InterfaceByName(end.iface)
-			if err != nil {
-				return err
-			}
-			att, err := o.AttachTC(ifi.Index, true, TCX)
-			if err == nil {
-				t.Cleanup(func() { att.Close() })
-			}
-			return err
-		})
-		if err != nil {
-			t.Fatal(err)
-		}
-	}
-}
-
-// boundUDP is a UDP socket bound to addr:port in namespace ns (a socket
-// stays in the namespace it was made in).
-func boundUDP(t *testing.T, ns netns.Named, addr string, port int) *net.UDPConn {
-	t.Helper()
-	var c *net.UDPConn
-	err := ns.Do(func() error {
-		var err error
-		c, err = net.ListenUDP("udp4", &net.UDPAddr{IP: net.ParseIP(addr), Port: port})
-		return err
-	})
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { c.Close() })
-	return c
+	p.OnBothEnds(t, func(ifindex int) (io.Closer, error) { return o.AttachTC(ifindex, true, TCX) })
 }
 
 // sendUDP sends n datagrams of 100 zero bytes, which show no protocol.

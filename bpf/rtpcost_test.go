@@ -4,7 +4,6 @@ import (
 	"encoding/binary"
 	"net"
 	"os"
-	"runtime"
 	"testing"
 	"time"
 
@@ -35,9 +34,9 @@ func TestRTPPathCost(t *testing.T) {
 		t.Fatal(err)
 	}
 	defer stats.Close()
-	client := boundUDP(t, p.Client, p.ClientIP4, 40010)
+	client := testenv.BoundUDP(t, p.Client, p.ClientIP4, 40010)
 	to := &net.UDPAddr{IP: net.ParseIP(p.ServerIP4), Port: 5010}
-	boundUDP(t, p.Server, p.ServerIP4, 5010)
+	testenv.BoundUDP(t, p.Server, p.ServerIP4, 5010)
 	const n, passes = 100000, 5
 	pkt := make([]byte, 172)
 	pkt[0], pkt[1] = 0x80, 111
@@ -86,12 +85,7 @@ func TestRTPPathCostTestRun(t *testing.T) {
 		t.Skip("a timing: set TEAMSFLOW_RTP_COST=1 to run it")
 	}
 	o := loadForTest(t)
-	runtime.LockOSThread()
-	var set unix.CPUSet
-	set.Set(0)
-	if err := unix.SchedSetaffinity(0, &set); err != nil {
-		t.Fatal(err)
-	}
+	testenv.OnOneCPU(t)
 	prog := o.TestClassifier(false)
 	rtp := make([]byte, 172)
 	rtp[0], rtp[1] = 0x80, 111

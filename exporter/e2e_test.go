@@ -9,10 +9,10 @@ import (
 
 	"github.com/rs/zerolog"
 
-	"github.com/teamsflow/teamsflow/deploy/otel-collector/otelcoltest"
+	"github.com/teamsflow/teamsflow/agent/testenv/otelcol"
 )
 
-// These tests ship spans to a real OpenTelemetry Collector (otelcoltest)
+// These tests ship spans to a real OpenTelemetry Collector (agent/testenv/otelcol)
 // and read back what its file exporter wrote.
 
 func testLogger(t *testing.T) zerolog.Logger {
@@ -40,7 +40,7 @@ func shutdown(t *testing.T, e *Exporter) {
 func TestExportCall(t *testing.T) {
 	for _, proto := range []string{ProtocolGRPC, ProtocolHTTP} {
 		t.Run(proto, func(t *testing.T) {
-			col := otelcoltest.Start(t, otelcoltest.Options{})
+			col := otelcol.Start(t, otelcol.Options{})
 			addr := col.GRPCAddr
 			if proto == ProtocolHTTP {
 				addr = col.HTTPAddr
@@ -60,7 +60,7 @@ func TestExportCall(t *testing.T) {
 			if m := e.Stats(); m["spans_exported"] != 12 || m["spans_dropped"] != 0 {
 				t.Errorf("Stats() %v: want spans_exported 12, spans_dropped 0", m)
 			}
-			spans := col.WaitSpans(t, 10*time.Second, func(s []otelcoltest.Span) bool { return len(s) >= 12 })
+			spans := col.WaitSpans(t, 10*time.Second, func(s []otelcol.Span) bool { return len(s) >= 12 })
 			checkCallTrace(t, spans, e.CallTraceID(testCallID).String())
 		})
 	}
@@ -68,10 +68,10 @@ func TestExportCall(t *testing.T) {
 
 // checkCallTrace asserts the collector got the call as one trace: a root
 // span and, under it, each stream's interval spans with its attributes.
-func checkCallTrace(t *testing.T, spans []otelcoltest.Span, traceID string) {
+func checkCallTrace(t *testing.T, spans []otelcol.Span, traceID string) {
 	t.Helper()
-	var root otelcoltest.Span
-	streams := map[string][]otelcoltest.Span{}
+	var root otelcol.Span
+	streams := map[string][]otelcol.Span{}
 	for _, s := range spans {
 		if s.TraceID != traceID {
 			t.Errorf("span %q in trace %s, want the call's %s", s.Name, s.TraceID, traceID)
@@ -91,7 +91,7 @@ func checkCallTrace(t *testing.T, spans []otelcoltest.Span, traceID string) {
 		t.Errorf("streams %v, want the five Teams streams", got)
 	}
 	for id, list := range streams {
-		slices.SortFunc(list, func(a, b otelcoltest.Span) int { return a.Start.Compare(b.Start) })
+		slices.SortFunc(list, func(a, b otelcol.Span) int { return a.Start.Compare(b.Start) })
 		for i, s := range list {
 			if s.ParentSpanID != root.SpanID {
 				t.Errorf("%s[%d]: parent %s, want the root %s", id, i, s.ParentSpanID, root.SpanID)

@@ -5,14 +5,14 @@ import (
 	"testing"
 	"time"
 
-	"github.com/teamsflow/teamsflow/deploy/otel-collector/otelcoltest"
+	"github.com/teamsflow/teamsflow/agent/testenv/otelcol"
 )
 
 // The standard OTEL_* variables configure the exporter when the Config
 // leaves a setting empty. t.Setenv keeps these tests sequential.
 
 func TestEnvHTTP(t *testing.T) {
-	col := otelcoltest.Start(t, otelcoltest.Options{})
+	col := otelcol.Start(t, otelcol.Options{})
 	t.Setenv("OTEL_EXPORTER_OTLP_ENDPOINT", "http://"+col.HTTPAddr)
 	t.Setenv("OTEL_EXPORTER_OTLP_PROTOCOL", "http/protobuf")
 	t.Setenv("OTEL_EXPORTER_OTLP_COMPRESSION", "gzip")
@@ -23,7 +23,7 @@ func TestEnvHTTP(t *testing.T) {
 	e := newTestExporter(t, Config{})
 	e.Observe(time.Now(), shortStreams("env-http", 2, time.Now()))
 	shutdown(t, e)
-	spans := col.WaitSpans(t, 10*time.Second, func(s []otelcoltest.Span) bool { return len(s) == 2 })
+	spans := col.WaitSpans(t, 10*time.Second, func(s []otelcol.Span) bool { return len(s) == 2 })
 	res := spans[0].Resource
 	for k, want := range map[string]string{
 		"service.name": "teamsflow-ci", "deployment.environment.name": "ci", "host.name": "vdi-17", "os.type": "linux",
@@ -36,7 +36,7 @@ func TestEnvHTTP(t *testing.T) {
 
 func TestEnvGRPCWithTLS(t *testing.T) {
 	pki := newTestPKI(t)
-	col := otelcoltest.Start(t, otelcoltest.Options{TLS: &otelcoltest.TLS{
+	col := otelcol.Start(t, otelcol.Options{TLS: &otelcol.TLS{
 		CertFile: pki.ServerCert, KeyFile: pki.ServerKey, ClientCAFile: pki.CA,
 	}})
 	t.Setenv("OTEL_EXPORTER_OTLP_PROTOCOL", "http/protobuf") // the traces-specific variable wins
@@ -51,18 +51,18 @@ func TestEnvGRPCWithTLS(t *testing.T) {
 	if st := e.Counters(); st.SpansExported != 2 {
 		t.Fatalf("stats %+v: want 2 spans over gRPC with TLS from the environment", st)
 	}
-	col.WaitSpans(t, 10*time.Second, func(s []otelcoltest.Span) bool { return len(s) == 2 })
+	col.WaitSpans(t, 10*time.Second, func(s []otelcol.Span) bool { return len(s) == 2 })
 }
 
 // A setting in the Config wins over the environment.
 func TestConfigOverridesEnv(t *testing.T) {
-	col := otelcoltest.Start(t, otelcoltest.Options{})
+	col := otelcol.Start(t, otelcol.Options{})
 	t.Setenv("OTEL_EXPORTER_OTLP_ENDPOINT", "http://127.0.0.1:1")
 	t.Setenv("OTEL_EXPORTER_OTLP_PROTOCOL", "http/protobuf")
 	e := newTestExporter(t, Config{Endpoint: col.GRPCAddr, Protocol: ProtocolGRPC, Insecure: true})
 	e.Observe(time.Now(), shortStreams("cfg-wins", 2, time.Now()))
 	shutdown(t, e)
-	col.WaitSpans(t, 10*time.Second, func(s []otelcoltest.Span) bool { return len(s) == 2 })
+	col.WaitSpans(t, 10*time.Second, func(s []otelcol.Span) bool { return len(s) == 2 })
 }
 
 func TestEnvErrors(t *testing.T) {

@@ -8,7 +8,7 @@ import (
 	sdktrace "go.opentelemetry.io/otel/sdk/trace"
 
 	"github.com/teamsflow/teamsflow/agent/record"
-	"github.com/teamsflow/teamsflow/deploy/otel-collector/otelcoltest"
+	"github.com/teamsflow/teamsflow/agent/testenv/otelcol"
 )
 
 // A peer that answers the client's audio in an SSRC of its own makes a
@@ -127,7 +127,7 @@ func TestExportLateCallID(t *testing.T) {
 	if testing.Short() {
 		runs = 2
 	}
-	col := otelcoltest.Start(t, otelcoltest.Options{})
+	col := otelcol.Start(t, otelcol.Options{})
 	e := newTestExporter(t, Config{
 		Endpoint: col.GRPCAddr, Insecure: true, ActiveTimeout: 3 * time.Second, BatchTimeout: 100 * time.Millisecond,
 	})
@@ -138,8 +138,8 @@ func TestExportLateCallID(t *testing.T) {
 	}
 	shutdown(t, e)
 	want := int(e.Counters().SpansExported)
-	spans := col.WaitSpans(t, 20*time.Second, func(s []otelcoltest.Span) bool { return len(s) >= want })
-	byCall := map[string][]otelcoltest.Span{}
+	spans := col.WaitSpans(t, 20*time.Second, func(s []otelcol.Span) bool { return len(s) >= want })
+	byCall := map[string][]otelcol.Span{}
 	for _, s := range spans {
 		if id, _ := s.Attrs[string(AttrCallID)].(string); id != "" {
 			byCall[id] = append(byCall[id], s)
@@ -150,9 +150,9 @@ func TestExportLateCallID(t *testing.T) {
 	}
 }
 
-func checkCollectedCall(t *testing.T, id string, spans []otelcoltest.Span, traceID string) {
+func checkCollectedCall(t *testing.T, id string, spans []otelcol.Span, traceID string) {
 	t.Helper()
-	var roots []otelcoltest.Span
+	var roots []otelcol.Span
 	for _, s := range spans {
 		if s.Name == "teams call" {
 			roots = append(roots, s)

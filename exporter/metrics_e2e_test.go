@@ -7,7 +7,7 @@ import (
 	"testing"
 	"time"
 
-	"github.com/teamsflow/teamsflow/deploy/otel-collector/otelcoltest"
+	"github.com/teamsflow/teamsflow/agent/testenv/otelcol"
 )
 
 // TestMetricsReachCollector ships one snapshot's stream health to a real
@@ -16,7 +16,7 @@ import (
 func TestMetricsReachCollector(t *testing.T) {
 	for _, proto := range []string{ProtocolGRPC, ProtocolHTTP} {
 		t.Run(proto, func(t *testing.T) {
-			col := otelcoltest.Start(t, otelcoltest.Options{})
+			col := otelcol.Start(t, otelcol.Options{})
 			addr := col.GRPCAddr
 			if proto == ProtocolHTTP {
 				addr = "http://" + col.HTTPAddr // a URL, to check /v1/metrics is added
@@ -34,15 +34,15 @@ func TestMetricsReachCollector(t *testing.T) {
 			if err := m.Shutdown(ctx); err != nil { // flushes: the interval is an hour
 				t.Fatalf("shutdown: %v", err)
 			}
-			got := col.WaitMetrics(t, 10*time.Second, func(ms []otelcoltest.Metric) bool { return len(ms) >= 7 })
+			got := col.WaitMetrics(t, 10*time.Second, func(ms []otelcol.Metric) bool { return len(ms) >= 7 })
 			checkCollectedMetrics(t, got)
 		})
 	}
 }
 
-func checkCollectedMetrics(t *testing.T, got []otelcoltest.Metric) {
+func checkCollectedMetrics(t *testing.T, got []otelcol.Metric) {
 	t.Helper()
-	byName := map[string]otelcoltest.Metric{}
+	byName := map[string]otelcol.Metric{}
 	for _, m := range got {
 		byName[m.Name] = m
 		if m.Resource["service.name"] != ServiceName || m.Resource["service.version"] != "1.2.3" {

@@ -6,14 +6,14 @@ import (
 	"testing"
 	"time"
 
-	"github.com/teamsflow/teamsflow/deploy/otel-collector/otelcoltest"
+	"github.com/teamsflow/teamsflow/agent/testenv/otelcol"
 )
 
 // The metric exporter reads the METRICS_ variables, which win over the
 // general ones: here the general ones point at gRPC and a dead port.
 func TestMetricsEnv(t *testing.T) {
-	col := otelcoltest.Start(t, otelcoltest.Options{})
-	t.Setenv("OTEL_EXPORTER_OTLP_ENDPOINT", "http://"+otelcoltest.FreeAddr(t))
+	col := otelcol.Start(t, otelcol.Options{})
+	t.Setenv("OTEL_EXPORTER_OTLP_ENDPOINT", "http://"+otelcol.FreeAddr(t))
 	t.Setenv("OTEL_EXPORTER_OTLP_PROTOCOL", "grpc")
 	t.Setenv("OTEL_EXPORTER_OTLP_METRICS_ENDPOINT", "http://"+col.HTTPAddr+"/v1/metrics")
 	t.Setenv("OTEL_EXPORTER_OTLP_METRICS_PROTOCOL", "http/protobuf")
@@ -28,7 +28,7 @@ func TestMetricsEnv(t *testing.T) {
 	if err := m.Shutdown(ctx); err != nil {
 		t.Fatalf("shutdown: %v", err)
 	}
-	got := col.WaitMetrics(t, 10*time.Second, func(ms []otelcoltest.Metric) bool { return len(ms) >= 6 })
+	got := col.WaitMetrics(t, 10*time.Second, func(ms []otelcol.Metric) bool { return len(ms) >= 6 })
 	if got[0].Resource["service.name"] != "teamsflow-ci" {
 		t.Errorf("resource %v", got[0].Resource)
 	}

@@ -7,7 +7,7 @@ import (
 	"testing"
 	"time"
 
-	"github.com/teamsflow/teamsflow/deploy/otel-collector/otelcoltest"
+	"github.com/teamsflow/teamsflow/agent/testenv/otelcol"
 )
 
 // TestCollectorOutage stops the collector for 12 s while the agent keeps
@@ -18,7 +18,7 @@ func TestCollectorOutage(t *testing.T) {
 	if testing.Short() {
 		t.Skip("takes about 20 s")
 	}
-	col := otelcoltest.Start(t, otelcoltest.Options{})
+	col := otelcol.Start(t, otelcol.Options{})
 	const queue = 256
 	e := newTestExporter(t, Config{
 		Endpoint: col.GRPCAddr, Insecure: true,
@@ -32,7 +32,7 @@ func TestCollectorOutage(t *testing.T) {
 	}
 
 	produce("before", 5)
-	col.WaitSpans(t, 10*time.Second, func(s []otelcoltest.Span) bool { return len(s) >= 1000 })
+	col.WaitSpans(t, 10*time.Second, func(s []otelcol.Span) bool { return len(s) >= 1000 })
 
 	col.Stop()
 	heapBefore := heapInUse()
@@ -84,7 +84,7 @@ func heapInUse() uint64 {
 	return m.HeapInuse
 }
 
-func hasStream(spans []otelcoltest.Span, prefix string) bool {
+func hasStream(spans []otelcol.Span, prefix string) bool {
 	for _, s := range spans {
 		if id, _ := s.Attrs[string(AttrStreamID)].(string); strings.HasPrefix(id, prefix) {
 			return true
@@ -93,7 +93,7 @@ func hasStream(spans []otelcoltest.Span, prefix string) bool {
 	return false
 }
 
-func uniqueSpans(spans []otelcoltest.Span) int {
+func uniqueSpans(spans []otelcol.Span) int {
 	seen := map[string]bool{}
 	for _, s := range spans {
 		seen[s.SpanID] = true

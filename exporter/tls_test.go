@@ -14,7 +14,7 @@ import (
 	"testing"
 	"time"
 
-	"github.com/teamsflow/teamsflow/deploy/otel-collector/otelcoltest"
+	"github.com/teamsflow/teamsflow/agent/testenv/otelcol"
 )
 
 // testPKI is a CA with a server certificate for 127.0.0.1 and a client
@@ -84,7 +84,7 @@ func writePEM(t *testing.T, dir, name, kind string, der []byte) string {
 // both protocols; without the client certificate exports fail and are counted.
 func TestExportTLS(t *testing.T) {
 	pki := newTestPKI(t)
-	col := otelcoltest.Start(t, otelcoltest.Options{TLS: &otelcoltest.TLS{
+	col := otelcol.Start(t, otelcol.Options{TLS: &otelcol.TLS{
 		CertFile: pki.ServerCert, KeyFile: pki.ServerKey, ClientCAFile: pki.CA,
 	}})
 	for _, tc := range []struct{ proto, addr string }{{ProtocolGRPC, col.GRPCAddr}, {ProtocolHTTP, "https://" + col.HTTPAddr}} {
@@ -99,7 +99,7 @@ func TestExportTLS(t *testing.T) {
 			if st := e.Counters(); st.SpansExported != 3 {
 				t.Fatalf("stats %+v: want 3 spans exported over TLS", st)
 			}
-			col.WaitSpans(t, 10*time.Second, func(s []otelcoltest.Span) bool { return len(s) == before+3 })
+			col.WaitSpans(t, 10*time.Second, func(s []otelcol.Span) bool { return len(s) == before+3 })
 		})
 	}
 	t.Run("no client certificate", func(t *testing.T) {

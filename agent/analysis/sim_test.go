@@ -1,3 +1,5 @@
+//go:build linux
+
 package analysis_test
 
 import (
@@ -10,7 +12,7 @@ import (
 	"github.com/teamsflow/teamsflow/agent/capfile"
 	"github.com/teamsflow/teamsflow/agent/record"
 	"github.com/teamsflow/teamsflow/agent/testenv"
-	"github.com/teamsflow/teamsflow/cmd/teamsflow-sim/truth"
+	"github.com/teamsflow/teamsflow/agent/testenv/truth"
 )
 
 // TestSimulatorScenarios plays every built-in scenario with the call

@@ -3,7 +3,7 @@ package capfile
 import (
 	"bytes"
 	"encoding/binary"
-	"net"
+	"net/netip"
 	"testing"
 	"time"
 
@@ -13,6 +13,7 @@ import (
 	"github.com/pion/stun/v3"
 
 	"github.com/teamsflow/teamsflow/agent/observe"
+	"github.com/teamsflow/teamsflow/agent/testenv/pkt"
 )
 
 // TestSTUNSamplesFromCapture: a capture's STUN Binding exchange becomes
@@ -20,11 +21,11 @@ import (
 // end marked sent, the response not, each with the message's first bytes,
 // and a check on a TURN channel too; relayed media is not sampled.
 func TestSTUNSamplesFromCapture(t *testing.T) {
-	client, relay := net.IPv4(192, 168, 1, 6), net.IPv4(52, 112, 0, 9)
+	client, relay := netip.MustParseAddrPort("192.168.1.6:50010"), netip.MustParseAddrPort("52.112.0.9:3478")
 	req := stun.MustBuild(stun.TransactionID, stun.BindingRequest, stun.NewSoftware("teamsflow test"), stun.Fingerprint)
-	resp := stun.MustBuild(req, stun.BindingSuccess, &stun.XORMappedAddress{IP: client, Port: 50010}, stun.Fingerprint)
-	onChannel := append([]byte{0x40, 0x01, 0, byte(len(req.Raw))}, req.Raw...)
-	media := append([]byte{0x40, 0x01, 0, 172, 0x80, 111, 0, 1, 0, 0, 0, 0, 0, 0, 0, 9}, make([]byte, 160)...)
+	resp := stun.MustBuild(req, stun.BindingSuccess, &stun.XORMappedAddress{IP: client.Addr().AsSlice(), Port: 50010}, stun.Fingerprint)
+	onChannel := pkt.ChannelData(0x4001, req.Raw, false)
+	media := pkt.ChannelData(0x4001, pkt.RTP(9, 111, 1, 0, false, 160), false)
 	var buf bytes.Buffer
 	w := pcapgo.NewWriter(&buf)
 	if err := w.WriteFileHeader(65535, layers.LinkTypeEthernet); err != nil {
@@ -35,11 +36,11 @@ func TestSTUNSamplesFromCapture(t *testing.T) {
 		out     bool
 		payload []byte
 	}{{true, req.Raw}, {false, resp.Raw}, {true, onChannel}, {true, media}} {
-		src, dst, sport, dport := client, relay, 50010, 3478
+		src, dst := client, relay
 		if !pk.out {
-			src, dst, sport, dport = relay, client, 3478, 50010
+			src, dst = relay, client
 		}
-		f := udpFrame(t, src, dst, sport, dport, pk.payload)
+		f := pkt.UDP(src, dst, pk.payload)
 		ci := gopacket.CaptureInfo{Timestamp: at.Add(time.Duration(i) * 30 * time.Millisecond), CaptureLength: len(f), Length: len(f)}
 		if err := w.WritePacket(ci, f); err != nil {
 			t.Fatal(err)
@@ -94,20 +95,4 @@ func TestSTUNSamplesFromTeamsCapture(t *testing.T) {
 	if sent == 0 || recv == 0 {
 		t.Errorf("%d STUN samples sent and %d received, want both", sent, recv)
 	}
-}
-
-// udpFrame is an Ethernet/IPv4/UDP frame (checksums left out: the parser
-// does not read them).
-func udpFrame(t *testing.T, src, dst net.IP, sport, dport int, payload []byte) []byte {
-	t.Helper()
-	buf := gopacket.NewSerializeBuffer()
-	err := gopacket.SerializeLayers(buf, gopacket.SerializeOptions{FixLengths: true},
-		&layers.Ethernet{SrcMAC: net.HardwareAddr{2, 0, 0, 0, 0, 1}, DstMAC: net.HardwareAddr{2, 0, 0, 0, 0, 2}, EthernetType: layers.EthernetTypeIPv4},
-		&layers.IPv4{Version: 4, IHL: 5, TTL: 64, Protocol: layers.IPProtocolUDP, SrcIP: src, DstIP: dst},
-		&layers.UDP{SrcPort: layers.UDPPort(sport), DstPort: layers.UDPPort(dport)},
-		gopacket.Payload(payload))
-	if err != nil {
-		t.Fatal(err)
-	}
-	return buf.Bytes()
 }

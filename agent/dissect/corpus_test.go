@@ -6,12 +6,14 @@ import (
 	"path/filepath"
 	"strconv"
 	"testing"
+
+	"github.com/teamsflow/teamsflow/agent/testenv/pkt"
 )
 
 // TestWriteSeedCorpus regenerates the kept seed corpus under testdata/fuzz
 // when TEAMSFLOW_WRITE_CORPUS=1; otherwise it only checks it is there.
 func TestWriteSeedCorpus(t *testing.T) {
-	hello := realClientHello(t, "emea.ng.msg.teams.microsoft.com")
+	hello := pkt.ClientHello(t, "emea.ng.msg.teams.microsoft.com")
 	hs := hello[5:]
 	var split []byte
 	for len(hs) > 0 {

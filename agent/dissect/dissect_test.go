@@ -1,48 +1,17 @@
 package dissect
 
 import (
-	"crypto/tls"
 	"errors"
-	"net"
 	"net/netip"
 	"testing"
-	"time"
 
 	"golang.org/x/net/dns/dnsmessage"
+
+	"github.com/teamsflow/teamsflow/agent/testenv/pkt"
 )
 
-// realClientHello captures the first flight of Go's own TLS client, which
-// by default offers a post-quantum key share (X25519MLKEM768) and so spans
-// more than one typical TCP segment.
-func realClientHello(t testing.TB, serverName string) []byte {
-	t.Helper()
-	c, s := net.Pipe()
-	defer c.Close()
-	go func() {
-		_ = tls.Client(c, &tls.Config{ServerName: serverName}).Handshake()
-	}()
-	_ = s.SetReadDeadline(time.Now().Add(5 * time.Second))
-	var out []byte
-	buf := make([]byte, 4096)
-	for {
-		n, err := s.Read(buf)
-		out = append(out, buf[:n]...)
-		if hs, complete, _ := handshakeBytes(out); complete && len(hs) > 4 {
-			declared := int(hs[1])<<16 | int(hs[2])<<8 | int(hs[3])
-			if len(hs)-4 >= declared {
-				break
-			}
-		}
-		if err != nil {
-			t.Fatalf("reading client hello: %v", err)
-		}
-	}
-	s.Close()
-	return out
-}
-
 func TestClientHelloSNIRealHello(t *testing.T) {
-	hello := realClientHello(t, "Teams.Microsoft.com")
+	hello := pkt.ClientHello(t, "Teams.Microsoft.com")
 	if len(hello) < 1200 {
 		t.Logf("client hello is %d bytes (no post-quantum share?)", len(hello))
 	}
@@ -53,7 +22,7 @@ func TestClientHelloSNIRealHello(t *testing.T) {
 }
 
 func TestClientHelloSNITruncated(t *testing.T) {
-	hello := realClientHello(t, "emea.ng.msg.teams.microsoft.com")
+	hello := pkt.ClientHello(t, "emea.ng.msg.teams.microsoft.com")
 	// Every cut either finds the name or asks for more; never another error.
 	for cut := 0; cut < len(hello); cut++ {
 		name, err := ClientHelloSNI(hello[:cut])
@@ -68,7 +37,7 @@ func TestClientHelloSNITruncated(t *testing.T) {
 
 // A handshake split over several TLS records is joined before parsing.
 func TestClientHelloSNIAcrossRecords(t *testing.T) {
-	hello := realClientHello(t, "pipe.skype.com")
+	hello := pkt.ClientHello(t, "pipe.skype.com")
 	hs := hello[5:]
 	var split []byte
 	for len(hs) > 0 {
@@ -104,7 +73,7 @@ func TestClientHelloSNIErrors(t *testing.T) {
 }
 
 func TestPrefixJoinsSegments(t *testing.T) {
-	hello := realClientHello(t, "teams.microsoft.com")
+	hello := pkt.ClientHello(t, "teams.microsoft.com")
 	p := NewPrefix(4096)
 	isn := uint32(0xfffffff0) // wraps inside the hello
 	p.Add(isn, hello[:600])

@@ -1,25 +1,23 @@
-package kernel
+package kernel_test
 
 import (
 	"bytes"
 	"encoding/binary"
-	"errors"
+	"io"
 	"net"
 	"net/netip"
-	"os"
-	"runtime"
 	"testing"
 	"time"
 
 	"github.com/cilium/ebpf"
 	"github.com/cilium/ebpf/ringbuf"
 	"github.com/pion/stun/v3"
-	"golang.org/x/sys/unix"
 
 	"github.com/teamsflow/teamsflow/agent/health/stunrtt"
-	"github.com/teamsflow/teamsflow/agent/netns"
 	"github.com/teamsflow/teamsflow/agent/observe"
 	"github.com/teamsflow/teamsflow/agent/testenv"
+	"github.com/teamsflow/teamsflow/agent/testenv/pkt"
+	"github.com/teamsflow/teamsflow/agent/testenv/ring"
 	"github.com/teamsflow/teamsflow/bpf"
 	"github.com/teamsflow/teamsflow/bpf/contract"
 )
@@ -36,8 +34,8 @@ const stunSample = 96
 func TestSTUNSamplesOnRealTraffic(t *testing.T) {
 	p := testenv.NewPair(t)
 	objs, rd := loadAttached(t, p)
-	client := udpIn(t, p.Client, p.ClientIP4, 40020)
-	server := udpIn(t, p.Server, p.ServerIP4, 3478)
+	client := testenv.BoundUDP(t, p.Client, p.ClientIP4, 40020)
+	server := testenv.BoundUDP(t, p.Server, p.ServerIP4, 3478)
 	serverAddr := &net.UDPAddr{IP: net.ParseIP(p.ServerIP4), Port: 3478}
 	clientAddr := &net.UDPAddr{IP: net.ParseIP(p.ClientIP4), Port: 40020}
 
@@ -46,15 +44,15 @@ func TestSTUNSamplesOnRealTraffic(t *testing.T) {
 	send := stun.MustBuild(stun.TransactionID, stun.NewType(stun.MethodSend, stun.ClassIndication),
 		&stun.XORMappedAddress{IP: net.IPv4(52, 112, 0, 9), Port: 3480}) // the peer, as XOR-PEER-ADDRESS is coded
 	sendIndication := withData(send.Raw, req.Raw)
-	rtp := append([]byte{0x80, 111, 0, 1, 0, 0, 0, 0, 0, 0, 0x12, 0x34}, make([]byte, 160)...)
+	rtp := pkt.RTP(0x1234, 111, 1, 0, false, 160)
 	allocate := stun.MustBuild(stun.TransactionID, stun.NewType(stun.MethodAllocate, stun.ClassRequest))
 
-	wanted := [][]byte{req.Raw, resp.Raw, channel(req.Raw), sendIndication}
+	wanted := [][]byte{req.Raw, resp.Raw, pkt.ChannelData(0x4001, req.Raw, false), sendIndication}
 	write(t, client, serverAddr, req.Raw)
 	write(t, server, clientAddr, resp.Raw)
-	write(t, client, serverAddr, channel(req.Raw))
+	write(t, client, serverAddr, pkt.ChannelData(0x4001, req.Raw, false))
 	write(t, client, serverAddr, sendIndication)
-	write(t, client, serverAddr, channel(rtp))
+	write(t, client, serverAddr, pkt.ChannelData(0x4001, rtp, false))
 	write(t, client, serverAddr, withData(send.Raw, rtp))
 	write(t, client, serverAddr, allocate.Raw)
 
@@ -118,12 +116,7 @@ func clientNetns(got []observe.Payload, p *testenv.Pair) uint64 {
 // second on each CPU); a flood beyond it is counted, not sent.
 func TestSTUNSamplesRateLimited(t *testing.T) {
 	testenv.RequirePrivileged(t)
-	runtime.LockOSThread() // one CPU's budget
-	var set unix.CPUSet
-	set.Set(0)
-	if err := unix.SchedSetaffinity(0, &set); err != nil {
-		t.Fatal(err)
-	}
+	testenv.OnOneCPU(t) // one CPU's budget
 	objs, err := bpf.Load(bpf.Config{FlowMapEntries: 1024, TestClassifiers: true})
 	if err != nil {
 		t.Fatal(err)
@@ -135,7 +128,7 @@ func TestSTUNSamplesRateLimited(t *testing.T) {
 	}
 	defer rd.Close()
 	req := stun.MustBuild(stun.TransactionID, stun.BindingRequest, stun.Fingerprint)
-	frame := udpFrame(req.Raw)
+	frame := pkt.UDP(netip.MustParseAddrPort("10.9.0.1:40000"), netip.MustParseAddrPort("10.9.0.2:3478"), req.Raw)
 	const sent = 400
 	start := time.Now()
 	for range sent {
@@ -165,25 +158,7 @@ func loadAttached(t *testing.T, p *testenv.Pair) (*bpf.Objects, *ringbuf.Reader)
 		t.Fatal(err)
 	}
 	t.Cleanup(func() { objs.Close() })
-	for _, end := range []struct {
-		ns    netns.Named
-		iface string
-	}{{p.Client, p.ClientIface}, {p.Server, p.ServerIface}} {
-		err := end.ns.Do(func() error {
-			ifi, err := net.InterfaceByName(end.iface)
-			if err != nil {
-				return err
-			}
-			att, err := objs.AttachTC(ifi.Index, true, bpf.TCX)
-			if err == nil {
-				t.Cleanup(func() { att.Close() })
-			}
-			return err
-		})
-		if err != nil {
-			t.Fatal(err)
-		}
-	}
+	p.OnBothEnds(t, func(ifindex int) (io.Closer, error) { return objs.AttachTC(ifindex, true, bpf.TCX) })
 	rd, err := ringbuf.NewReader(objs.Events())
 	if err != nil {
 		t.Fatal(err)
@@ -192,32 +167,11 @@ func loadAttached(t *testing.T, p *testenv.Pair) (*bpf.Objects, *ringbuf.Reader)
 	return objs, rd
 }
 
-func udpIn(t *testing.T, ns netns.Named, addr string, port int) *net.UDPConn {
-	t.Helper()
-	var c *net.UDPConn
-	err := ns.Do(func() error {
-		var err error
-		c, err = net.ListenUDP("udp4", &net.UDPAddr{IP: net.ParseIP(addr), Port: port})
-		return err
-	})
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { c.Close() })
-	return c
-}
-
 func write(t *testing.T, c *net.UDPConn, to *net.UDPAddr, b []byte) {
 	t.Helper()
 	if _, err := c.WriteToUDP(b, to); err != nil {
 		t.Fatal(err)
 	}
-}
-
-// channel wraps a message in TURN ChannelData (channel 0x4001).
-func channel(inner []byte) []byte {
-	b := binary.BigEndian.AppendUint16([]byte{0x40, 0x01}, uint16(len(inner)))
-	return append(b, inner...)
 }
 
 // withData appends a DATA attribute holding inner to a TURN indication.
@@ -231,38 +185,15 @@ func withData(ind, inner []byte) []byte {
 	return b
 }
 
-// udpFrame is an Ethernet/IPv4/UDP frame from 10.9.0.1:40000 to
-// 10.9.0.2:3478 carrying payload.
-func udpFrame(payload []byte) []byte {
-	f := make([]byte, 12, 64+len(payload))
-	f = binary.BigEndian.AppendUint16(f, 0x0800)
-	ip := []byte{0x45, 0, 0, 0, 0, 0, 0, 0, 64, 17, 0, 0, 10, 9, 0, 1, 10, 9, 0, 2}
-	binary.BigEndian.PutUint16(ip[2:], uint16(28+len(payload)))
-	udp := []byte{0x9c, 0x40, 0x0d, 0x96, 0, 0, 0, 0}
-	binary.BigEndian.PutUint16(udp[4:], uint16(8+len(payload)))
-	return append(append(append(f, ip...), udp...), payload...)
-}
-
 // readPayloads drains the ring buffer and returns its STUN samples as
 // the pipeline receives them.
 func readPayloads(t *testing.T, rd *ringbuf.Reader) []observe.Payload {
 	t.Helper()
 	var out []observe.Payload
-	rd.SetDeadline(time.Now().Add(300 * time.Millisecond))
-	for {
-		rec, err := rd.Read()
-		if errors.Is(err, os.ErrDeadlineExceeded) {
-			return out
-		}
-		if err != nil {
-			t.Fatal(err)
-		}
-		ev, err := Decode(rec.RawSample)
-		if err != nil {
-			t.Fatal(err)
-		}
-		if s, ok := ev.(*contract.Sample); ok && s.Kind == contract.SampleSTUN {
-			out = append(out, observe.PayloadOf(*s, func(ns uint64) time.Time { return time.Unix(0, int64(ns)) }))
+	for _, s := range ring.Samples(t, rd) {
+		if s.Kind == contract.SampleSTUN {
+			out = append(out, observe.PayloadOf(s, func(ns uint64) time.Time { return time.Unix(0, int64(ns)) }))
 		}
 	}
+	return out
 }

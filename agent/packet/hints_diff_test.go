@@ -1,21 +1,17 @@
+//go:build linux
+
 package packet
 
 import (
 	"bytes"
-	"errors"
 	"math/rand"
-	"os"
-	"runtime"
 	"testing"
-	"time"
 
 	"github.com/cilium/ebpf"
 	"github.com/cilium/ebpf/ringbuf"
-	"golang.org/x/sys/unix"
 
 	"github.com/teamsflow/teamsflow/agent/kernel"
-	"github.com/teamsflow/teamsflow/agent/sockets"
-	"github.com/teamsflow/teamsflow/agent/testenv"
+	"github.com/teamsflow/teamsflow/agent/testenv/ring"
 	"github.com/teamsflow/teamsflow/bpf"
 	"github.com/teamsflow/teamsflow/bpf/contract"
 )
@@ -25,22 +21,12 @@ import (
 // requires the same flows, protocol hints, RTP sources and samples. Times
 // and jitter depend on the kernel's clock and are compared elsewhere.
 func TestHintsSameAsKernel(t *testing.T) {
-	testenv.RequirePrivileged(t)
-	onOneCPU(t)
-	objs, err := bpf.Load(bpf.Config{FlowMapEntries: 8192, TestClassifiers: true})
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer objs.Close()
+	objs, netns := twinObjects(t, 8192)
 	rd, err := ringbuf.NewReader(objs.Events())
 	if err != nil {
 		t.Fatal(err)
 	}
 	defer rd.Close()
-	netns, err := sockets.NetnsCookie()
-	if err != nil {
-		t.Fatal(err)
-	}
 	rng := rand.New(rand.NewSource(2))
 	frames, egress := mediaFrames(rng)
 	goFlows := NewFlows()
@@ -52,7 +38,7 @@ func TestHintsSameAsKernel(t *testing.T) {
 	}
 	compare(t, objs, goFlows)
 	compareRTP(t, objs, goFlows)
-	compareSamples(t, readSamples(t, rd), goFlows.Samples)
+	compareSamples(t, ring.Samples(t, rd), goFlows.Samples)
 	t.Logf("%d frames, %d flows, %d RTP sources, %d samples", len(frames), len(goFlows.Stats), len(goFlows.RTP), len(goFlows.Samples))
 	if len(goFlows.RTP) < 6 || len(goFlows.Samples) < 4 {
 		t.Errorf("only %d RTP sources and %d samples: the frames miss what they test", len(goFlows.RTP), len(goFlows.Samples))
@@ -83,28 +69,6 @@ func compareRTP(t *testing.T, objs *bpf.Objects, want *Flows) {
 	}
 }
 
-func readSamples(t *testing.T, rd *ringbuf.Reader) []contract.Sample {
-	t.Helper()
-	var out []contract.Sample
-	rd.SetDeadline(time.Now().Add(300 * time.Millisecond))
-	for {
-		rec, err := rd.Read()
-		if errors.Is(err, os.ErrDeadlineExceeded) {
-			return out
-		}
-		if err != nil {
-			t.Fatal(err)
-		}
-		ev, err := kernel.Decode(rec.RawSample)
-		if err != nil {
-			t.Fatal(err)
-		}
-		if s, ok := ev.(*contract.Sample); ok {
-			out = append(out, *s)
-		}
-	}
-}
-
 func compareSamples(t *testing.T, got, want []contract.Sample) {
 	t.Helper()
 	if len(got) != len(want) {
@@ -116,19 +80,5 @@ func compareSamples(t *testing.T, got, want []contract.Sample) {
 			t.Errorf("sample %d: kernel kind %d seq %d %d bytes, Go kind %d seq %d %d bytes",
 				i, g.Kind, g.TCPSeq, len(g.Data), w.Kind, w.TCPSeq, len(w.Data))
 		}
-	}
-}
-
-// onOneCPU keeps the test on one CPU: per-CPU state (the hint and hello
-// budgets of each flow's CPU slot) must see the packets in order, as the
-// Go twin, which models one CPU, does. The thread stays locked, so it
-// ends with the test instead of going back, pinned, to the scheduler.
-func onOneCPU(t *testing.T) {
-	t.Helper()
-	runtime.LockOSThread()
-	var set unix.CPUSet
-	set.Set(0)
-	if err := unix.SchedSetaffinity(0, &set); err != nil {
-		t.Fatal(err)
 	}
 }

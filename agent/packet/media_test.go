@@ -3,43 +3,24 @@ package packet
 import (
 	"encoding/binary"
 	"math/rand"
+	"net/netip"
+
+	"github.com/teamsflow/teamsflow/agent/testenv/pkt"
 )
 
 // Frames with payloads for the hint parsers: STUN, Microsoft TURN, DTLS,
 // ChannelData, RTP (CSRCs, extensions, markers, wraps), RTCP, DNS answers
 // and ClientHellos split over segments; then damaged copies of them.
 
-// frame wraps an L4 payload into Ethernet + IPv4/IPv6 + UDP/TCP.
+// frame wraps an L4 payload into Ethernet + IPv4/IPv6 + UDP/TCP (PSH|ACK),
+// from the client to the relay.
 func frame(v6 bool, proto byte, sport, dport uint16, seq uint32, payload []byte) []byte {
-	f := make([]byte, 12, 128+len(payload))
-	var l4 []byte
-	if proto == protoUDP {
-		l4 = make([]byte, 8)
-		binary.BigEndian.PutUint16(l4[4:], uint16(8+len(payload)))
-	} else {
-		l4 = make([]byte, 20)
-		binary.BigEndian.PutUint32(l4[4:], seq)
-		l4[12], l4[13] = 0x50, 0x18
-	}
-	binary.BigEndian.PutUint16(l4, sport)
-	binary.BigEndian.PutUint16(l4[2:], dport)
-	l4 = append(l4, payload...)
+	src, dst, tos := netip.MustParseAddr("10.99.0.2"), netip.MustParseAddr("52.112.65.10"), uint8(46<<2)
 	if v6 {
-		f = binary.BigEndian.AppendUint16(f, etherIPv6)
-		ip := make([]byte, 40)
-		ip[0] = 0x60
-		binary.BigEndian.PutUint16(ip[4:], uint16(len(l4)))
-		ip[6] = proto
-		ip[8], ip[23], ip[24], ip[39] = 0xfd, 2, 0xfd, 1
-		return append(append(f, ip...), l4...)
+		src, dst, tos = netip.MustParseAddr("fd00::2"), netip.MustParseAddr("fd00::1"), 0
 	}
-	f = binary.BigEndian.AppendUint16(f, etherIPv4)
-	ip := make([]byte, 20)
-	ip[0], ip[1] = 0x45, 46<<2
-	binary.BigEndian.PutUint16(ip[2:], uint16(20+len(l4)))
-	ip[9] = proto
-	copy(ip[12:], []byte{10, 99, 0, 2, 52, 112, 65, 10})
-	return append(append(f, ip...), l4...)
+	return pkt.Frame{Src: netip.AddrPortFrom(src, sport), Dst: netip.AddrPortFrom(dst, dport),
+		TCP: proto != protoUDP, Seq: seq, Flags: 0x18, TOS: tos}.Build(payload)
 }
 
 func rtpPacket(rng *rand.Rand, ssrc uint32, pt byte, seq uint16, ts uint32, size int) []byte {
@@ -80,12 +61,6 @@ func stunPacket(typ uint16, msturn bool, attrs int) []byte {
 		b = append(b, make([]byte, 12)...)
 	}
 	return append(b, make([]byte, attrs)...)
-}
-
-func channelData(inner []byte) []byte {
-	b := []byte{0x40, 0x01}
-	b = binary.BigEndian.AppendUint16(b, uint16(len(inner)))
-	return append(b, inner...)
 }
 
 // indication is a TURN Send (0x0016) or Data (0x0017) indication: an
@@ -134,8 +109,8 @@ func mediaFrames(rng *rand.Rand) (frames [][]byte, egress []bool) {
 		add(false, frame(v6, 17, 53, 40000, 0, dnsAnswer()))
 		// Checks through a relay: on a channel, in Send and Data
 		// indications; and media in the same framing, not sampled.
-		add(true, frame(v6, protoUDP, 50013, 3478, 0, channelData(stunPacket(0x0001, false, 28))))
-		add(false, frame(v6, protoUDP, 3478, 50013, 0, channelData(stunPacket(0x0111, false, 16))))
+		add(true, frame(v6, protoUDP, 50013, 3478, 0, pkt.ChannelData(0x4001, stunPacket(0x0001, false, 28), false)))
+		add(false, frame(v6, protoUDP, 3478, 50013, 0, pkt.ChannelData(0x4001, stunPacket(0x0111, false, 16), false)))
 		add(true, frame(v6, protoUDP, 50014, 3478, 0, indication(0x0016, v6, stunPacket(0x0001, false, 36))))
 		add(false, frame(v6, protoUDP, 3478, 50014, 0, indication(0x0017, v6, stunPacket(0x0101, false, 12))))
 		add(false, frame(v6, protoUDP, 3478, 50014, 0, indication(0x0017, v6, rtpPacket(rng, 9, 111, 1, 0, 80))))
@@ -148,7 +123,7 @@ func mediaFrames(rng *rand.Rand) (frames [][]byte, egress []bool) {
 			for _, out := range []bool{true, false} {
 				p := rtpPacket(rng, 0xA1B2C3D4, 111, seq, ts, 60+rng.Intn(160))
 				add(out, frame(v6, protoUDP, 50020, 3480, 0, p))
-				add(out, frame(v6, protoUDP, 50021, 3478, 0, channelData(rtpPacket(rng, 7, 104, seq, ts, 90))))
+				add(out, frame(v6, protoUDP, 50021, 3478, 0, pkt.ChannelData(0x4001, rtpPacket(rng, 7, 104, seq, ts, 90), false)))
 				add(out, frame(v6, protoUDP, 50020, 3480, 0, rtpPacket(rng, 0x99, 107, seq, ts*3, 1100)))
 				// Comfort noise first and now and then, a frame of two
 				// packets, a duplicate and a late packet (timestamp behind).

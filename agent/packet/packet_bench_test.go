@@ -1,53 +1,33 @@
 package packet
 
 import (
-	"encoding/binary"
-	"net"
+	"net/netip"
 	"testing"
 
-	"github.com/gopacket/gopacket"
-	"github.com/gopacket/gopacket/layers"
 	"github.com/miekg/dns"
 	"github.com/pion/rtp"
 	"github.com/pion/stun/v3"
 
+	"github.com/teamsflow/teamsflow/agent/testenv/pkt"
 	"github.com/teamsflow/teamsflow/bpf/contract"
 )
 
-// The Go twin per packet, on frames built with real encoders (gopacket
-// for the headers, pion for RTP and STUN, miekg/dns for an answer): what
+// The Go twin per packet, on frames built with testenv/pkt (checked
+// against gopacket) for the headers and real encoders for the rest (pion
+// for RTP and STUN, miekg/dns for an answer): what
 // `teamsflow analyze` pays for each packet of a capture.
 
 var (
-	benchClient   = net.ParseIP("10.99.0.2").To4()
-	benchRelay    = net.ParseIP("52.112.65.10").To4()
-	benchClient6  = net.ParseIP("fd99::2")
-	benchRelay6   = net.ParseIP("2603:1063:4::10")
-	benchResolver = net.ParseIP("10.99.0.1").To4()
+	benchClient   = netip.MustParseAddr("10.99.0.2")
+	benchRelay    = netip.MustParseAddr("52.112.65.10")
+	benchClient6  = netip.MustParseAddr("fd99::2")
+	benchRelay6   = netip.MustParseAddr("2603:1063:4::10")
+	benchResolver = netip.MustParseAddr("10.99.0.1")
 )
 
 // benchUDPFrame is Ethernet + IP + UDP around payload, from src to dst.
-func benchUDPFrame(tb testing.TB, src, dst net.IP, sport, dport uint16, tos uint8, payload []byte) []byte {
-	tb.Helper()
-	eth := &layers.Ethernet{SrcMAC: net.HardwareAddr{2, 0, 0, 0, 0, 2}, DstMAC: net.HardwareAddr{2, 0, 0, 0, 0, 1}}
-	udp := &layers.UDP{SrcPort: layers.UDPPort(sport), DstPort: layers.UDPPort(dport)}
-	var ip gopacket.NetworkLayer
-	if src.To4() == nil {
-		eth.EthernetType = layers.EthernetTypeIPv6
-		ip = &layers.IPv6{Version: 6, TrafficClass: tos, NextHeader: layers.IPProtocolUDP, HopLimit: 64, SrcIP: src, DstIP: dst}
-	} else {
-		eth.EthernetType = layers.EthernetTypeIPv4
-		ip = &layers.IPv4{Version: 4, TOS: tos, TTL: 64, Protocol: layers.IPProtocolUDP, SrcIP: src, DstIP: dst}
-	}
-	if err := udp.SetNetworkLayerForChecksum(ip); err != nil {
-		tb.Fatal(err)
-	}
-	buf := gopacket.NewSerializeBuffer()
-	opts := gopacket.SerializeOptions{FixLengths: true, ComputeChecksums: true}
-	if err := gopacket.SerializeLayers(buf, opts, eth, ip.(gopacket.SerializableLayer), udp, gopacket.Payload(payload)); err != nil {
-		tb.Fatalf("building a frame: %v", err)
-	}
-	return buf.Bytes()
+func benchUDPFrame(src, dst netip.Addr, sport, dport uint16, tos uint8, payload []byte) []byte {
+	return pkt.Frame{Src: netip.AddrPortFrom(src, sport), Dst: netip.AddrPortFrom(dst, dport), TOS: tos}.Build(payload)
 }
 
 // benchRTPStream is n consecutive SRTP-sized RTP packets of one source.
@@ -65,15 +45,6 @@ func benchRTPStream(tb testing.TB, n int, pt uint8, ssrc uint32, size int, tsSte
 		out = append(out, raw)
 	}
 	return out
-}
-
-// benchChannelData wraps a packet in TURN ChannelData (RFC 8656 §12.4) on
-// channel 0x4000, padded to 4 bytes as over UDP.
-func benchChannelData(inner []byte) []byte {
-	b := binary.BigEndian.AppendUint16(nil, 0x4000)
-	b = binary.BigEndian.AppendUint16(b, uint16(len(inner)))
-	b = append(b, inner...)
-	return append(b, make([]byte, (4-len(inner)%4)%4)...)
 }
 
 func benchSTUNBinding(tb testing.TB) []byte {
@@ -109,20 +80,20 @@ func benchFrames(tb testing.TB, kind string) []benchFrame {
 	switch kind {
 	case "rtp_audio_v4":
 		for _, p := range benchRTPStream(tb, 500, 111, 0x1234, 120, 960, 0) {
-			add(true, benchUDPFrame(tb, benchClient, benchRelay, 50000, 3479, 46<<2, p))
+			add(true, benchUDPFrame(benchClient, benchRelay, 50000, 3479, 46<<2, p))
 		}
 	case "rtp_video_v6":
 		for _, p := range benchRTPStream(tb, 500, 102, 0x5678, 1180, 3000, 4) {
-			add(false, benchUDPFrame(tb, benchRelay6, benchClient6, 3480, 50020, 34<<2, p))
+			add(false, benchUDPFrame(benchRelay6, benchClient6, 3480, 50020, 34<<2, p))
 		}
 	case "channeldata_rtp":
 		for _, p := range benchRTPStream(tb, 500, 111, 0x9abc, 120, 960, 0) {
-			add(true, benchUDPFrame(tb, benchClient, benchRelay, 49417, 3478, 0, benchChannelData(p)))
+			add(true, benchUDPFrame(benchClient, benchRelay, 49417, 3478, 0, pkt.ChannelData(0x4000, p, true)))
 		}
 	case "stun":
-		add(true, benchUDPFrame(tb, benchClient, benchRelay, 50000, 3478, 46<<2, benchSTUNBinding(tb)))
+		add(true, benchUDPFrame(benchClient, benchRelay, 50000, 3478, 46<<2, benchSTUNBinding(tb)))
 	case "dns_answer":
-		add(false, benchUDPFrame(tb, benchResolver, benchClient, 53, 41000, 0, benchDNSAnswer(tb)))
+		add(false, benchUDPFrame(benchResolver, benchClient, 53, 41000, 0, benchDNSAnswer(tb)))
 	default:
 		tb.Fatalf("no frames %q", kind)
 	}

@@ -1,3 +1,5 @@
+//go:build linux
+
 package packet
 
 import (
@@ -8,9 +10,6 @@ import (
 	"github.com/cilium/ebpf"
 
 	"github.com/teamsflow/teamsflow/agent/observe"
-	"github.com/teamsflow/teamsflow/agent/sockets"
-	"github.com/teamsflow/teamsflow/agent/testenv"
-	"github.com/teamsflow/teamsflow/bpf"
 )
 
 // TestSequenceSameAsKernel runs sources whose sequence numbers jump,
@@ -18,17 +17,7 @@ import (
 // and the twin, and requires the same RFC 3550 A.1 state (and every other
 // counter) for each: the kernel's loss and duplicates are the twin's.
 func TestSequenceSameAsKernel(t *testing.T) {
-	testenv.RequirePrivileged(t)
-	onOneCPU(t)
-	objs, err := bpf.Load(bpf.Config{FlowMapEntries: 1024, TestClassifiers: true})
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer objs.Close()
-	netns, err := sockets.NetnsCookie()
-	if err != nil {
-		t.Fatal(err)
-	}
+	objs, netns := twinObjects(t, 1024)
 	rng := rand.New(rand.NewSource(2323))
 	goFlows := NewFlows()
 	prog := objs.TestClassifier(false)

@@ -7,6 +7,7 @@ import (
 	"time"
 
 	"github.com/teamsflow/teamsflow/agent/observe"
+	"github.com/teamsflow/teamsflow/agent/testenv/pkt"
 	"github.com/teamsflow/teamsflow/bpf/contract"
 )
 
@@ -22,13 +23,7 @@ type rtpArrival struct {
 func plainRTP(seq uint16, ts uint32) []byte { return ptRTP(seq, ts, 111) }
 
 // ptRTP is plainRTP with payload type pt.
-func ptRTP(seq uint16, ts uint32, pt byte) []byte {
-	b := []byte{0x80, pt}
-	b = binary.BigEndian.AppendUint16(b, seq)
-	b = binary.BigEndian.AppendUint32(b, ts)
-	b = binary.BigEndian.AppendUint32(b, 0x5EC)
-	return append(b, make([]byte, 80)...)
-}
+func ptRTP(seq uint16, ts uint32, pt byte) []byte { return pkt.RTP(0x5EC, pt, seq, ts, false, 80) }
 
 // receive runs the packets through the twin as received and returns the
 // source's counters as the pipeline sees them.

@@ -2,16 +2,12 @@ package testenv
 
 import (
 	"bytes"
-	"fmt"
-	"os"
 	"os/exec"
 	"path/filepath"
-	"runtime"
 	"strings"
-	"sync"
 	"testing"
 
-	"github.com/teamsflow/teamsflow/cmd/teamsflow-sim/truth"
+	"github.com/teamsflow/teamsflow/agent/testenv/truth"
 )
 
 // Sim is the Teams call simulator with its own pair of namespaces, for
@@ -22,61 +18,13 @@ type Sim struct {
 	ClientNetnsPath string // /run/netns/<Client>, for the agent
 }
 
-var (
-	buildOnce sync.Once
-	simBin    string
-	buildErr  error
-)
-
-// ModuleRoot is the repository's top folder (where go.mod is).
-func ModuleRoot() string {
-	_, file, _, _ := runtime.Caller(0)
-	return filepath.Join(filepath.Dir(file), "..", "..")
-}
-
-// Build compiles a command of this module (e.g. "./cmd/teamsflow") into
-// dir and returns the binary's path.
-func Build(t testing.TB, pkg, dir string) string {
-	t.Helper()
-	out := filepath.Join(dir, filepath.Base(pkg))
-	if err := BuildTo(pkg, out); err != nil {
-		t.Fatal(err)
-	}
-	return out
-}
-
-// BuildTo compiles a package of this module (a path from the module root,
-// e.g. "./cmd/teamsflow") into out; env adds to the build's environment
-// (CGO_ENABLED=0 for a static binary). For TestMain, where no test is.
-func BuildTo(pkg, out string, env ...string) error {
-	cmd := exec.Command("go", "build", "-o", out, pkg)
-	cmd.Dir = ModuleRoot()
-	cmd.Env = append(os.Environ(), env...)
-	if b, err := cmd.CombinedOutput(); err != nil {
-		return fmt.Errorf("building %s: %v\n%s", pkg, err, b)
-	}
-	return nil
-}
-
 // NewSim builds the simulator (once per test binary) and brings up its
 // namespaces named <prefix>-client and <prefix>-cloud; they go when the
 // test ends. prefix keeps parallel test packages apart.
 func NewSim(t testing.TB, prefix string) *Sim {
 	t.Helper()
 	RequirePrivileged(t)
-	buildOnce.Do(func() {
-		dir, err := os.MkdirTemp("", "tfsim-bin-")
-		if err != nil {
-			buildErr = err
-			return
-		}
-		simBin = filepath.Join(dir, "teamsflow-sim")
-		buildErr = BuildTo("./cmd/teamsflow-sim", simBin)
-	})
-	if buildErr != nil {
-		t.Fatal(buildErr)
-	}
-	s := &Sim{bin: simBin, Client: prefix + "-client", Cloud: prefix + "-cloud"}
+	s := &Sim{bin: BuildBinary(t, "./cmd/teamsflow-sim"), Client: prefix + "-client", Cloud: prefix + "-cloud"}
 	s.ClientNetnsPath = "/run/netns/" + s.Client
 	_ = s.Command("netns", "down").Run() // leftovers of an interrupted run
 	if out, err := s.Command("netns", "up").CombinedOutput(); err != nil {

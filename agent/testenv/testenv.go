@@ -1,9 +1,14 @@
-// Package testenv holds what the privileged tests of several packages share:
-// the root check and a pair of network namespaces joined by a veth pair.
+// Package testenv holds what the tests of several packages share: the root
+// check, a pair of network namespaces joined by a veth pair, traffic peers,
+// the simulator and one build helper; its sub-packages build packets (pkt),
+// read the simulator's truth (truth) and run a collector (otelcol). See
+// README.md.
 package testenv
 
 import (
 	"fmt"
+	"io"
+	"net"
 	"os"
 	"sync/atomic"
 	"testing"
@@ -65,4 +70,32 @@ func NewPair(t testing.TB) *Pair {
 		t.Fatal(err)
 	}
 	return p
+}
+
+// OnBothEnds calls attach with the veth's interface index inside each end's
+// namespace (the classifier at both ends sees each packet leave and
+// arrive), and closes what it attached when the test ends. attach is the
+// caller's (e.g. AttachTC at both hooks), so testenv needs no kernel
+// package and bpf's own tests can use it.
+func (p *Pair) OnBothEnds(t testing.TB, attach func(ifindex int) (io.Closer, error)) {
+	t.Helper()
+	for _, end := range []struct {
+		ns    netns.Named
+		iface string
+	}{{p.Client, p.ClientIface}, {p.Server, p.ServerIface}} {
+		err := end.ns.Do(func() error {
+			ifi, err := net.InterfaceByName(end.iface)
+			if err != nil {
+				return err
+			}
+			c, err := attach(ifi.Index)
+			if err == nil {
+				t.Cleanup(func() { c.Close() })
+			}
+			return err
+		})
+		if err != nil {
+			t.Fatalf("attaching in %s: %v", end.ns.Name, err)
+		}
+	}
 }

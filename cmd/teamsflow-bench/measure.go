@@ -15,7 +15,7 @@ import (
 	"github.com/teamsflow/teamsflow/agent"
 	"github.com/teamsflow/teamsflow/agent/netns"
 	"github.com/teamsflow/teamsflow/bpf"
-	"github.com/teamsflow/teamsflow/cmd/teamsflow-bench/refcount"
+	"github.com/teamsflow/teamsflow/cmd/teamsflow-bench/internal/refcount"
 )
 
 // mode is what watches the client's veth during a trial.

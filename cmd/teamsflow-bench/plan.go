@@ -7,7 +7,7 @@ import (
 	"time"
 
 	"github.com/teamsflow/teamsflow/bpf"
-	"github.com/teamsflow/teamsflow/cmd/teamsflow-bench/refcount"
+	"github.com/teamsflow/teamsflow/cmd/teamsflow-bench/internal/refcount"
 )
 
 // results holds every measurement that ran; nil ones were not selected.

@@ -8,9 +8,9 @@ import (
 
 	"github.com/spf13/cobra"
 
-	"github.com/teamsflow/teamsflow/cmd/teamsflow-sim/scenario"
-	"github.com/teamsflow/teamsflow/cmd/teamsflow-sim/sim"
-	"github.com/teamsflow/teamsflow/cmd/teamsflow-sim/topo"
+	"github.com/teamsflow/teamsflow/agent/testenv/topo"
+	"github.com/teamsflow/teamsflow/cmd/teamsflow-sim/internal/scenario"
+	"github.com/teamsflow/teamsflow/cmd/teamsflow-sim/internal/sim"
 )
 
 func netnsCmd(g *globals) *cobra.Command {

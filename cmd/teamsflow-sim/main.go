@@ -15,7 +15,7 @@ import (
 	"github.com/rs/zerolog"
 	"github.com/spf13/cobra"
 
-	"github.com/teamsflow/teamsflow/cmd/teamsflow-sim/launch"
+	"github.com/teamsflow/teamsflow/cmd/teamsflow-sim/internal/launch"
 )
 
 func main() {

@@ -1,3 +1,5 @@
+//go:build linux
+
 package main
 
 import (
@@ -14,7 +16,7 @@ import (
 	"time"
 
 	"github.com/teamsflow/teamsflow/agent/testenv"
-	"github.com/teamsflow/teamsflow/deploy/otel-collector/otelcoltest"
+	"github.com/teamsflow/teamsflow/agent/testenv/otelcol"
 )
 
 // The collector goes away for 60 s in the middle of a call and comes
@@ -28,7 +30,7 @@ func TestRunSurvivesCollectorOutage(t *testing.T) {
 		t.Skip("a 75 s call")
 	}
 	const outage, queue = 60 * time.Second, 64
-	col := otelcoltest.Start(t, otelcoltest.Options{})
+	col := otelcol.Start(t, otelcol.Options{})
 	sim := newSim(t)
 	dir := t.TempDir()
 	socket := filepath.Join(dir, "api.sock")
@@ -60,7 +62,7 @@ func TestRunSurvivesCollectorOutage(t *testing.T) {
 	if exportedAfter <= exportedBefore {
 		t.Errorf("spans exported: %v before the outage, %v after the collector returned", exportedBefore, exportedAfter)
 	}
-	spans := col.WaitSpans(t, 20*time.Second, func(s []otelcoltest.Span) bool { return rootOf(s) != nil })
+	spans := col.WaitSpans(t, 20*time.Second, func(s []otelcol.Span) bool { return rootOf(s) != nil })
 	var later int
 	for _, s := range spans {
 		if s.End.After(returned) {

@@ -1,3 +1,5 @@
+//go:build linux
+
 package main
 
 import (
@@ -7,8 +9,8 @@ import (
 	"time"
 
 	"github.com/teamsflow/teamsflow/agent/testenv"
-	"github.com/teamsflow/teamsflow/cmd/teamsflow-sim/truth"
-	"github.com/teamsflow/teamsflow/deploy/otel-collector/otelcoltest"
+	"github.com/teamsflow/teamsflow/agent/testenv/otelcol"
+	"github.com/teamsflow/teamsflow/agent/testenv/truth"
 )
 
 // The running agent ships a simulated Teams call to a real OpenTelemetry
@@ -18,7 +20,7 @@ func TestRunExportsCallAsTrace(t *testing.T) {
 	testenv.RequirePrivileged(t)
 	for _, proto := range []string{"grpc", "http/protobuf"} {
 		t.Run(proto, func(t *testing.T) {
-			col := otelcoltest.Start(t, otelcoltest.Options{})
+			col := otelcol.Start(t, otelcol.Options{})
 			addr := col.GRPCAddr
 			if proto != "grpc" {
 				addr = "http://" + col.HTTPAddr
@@ -28,14 +30,14 @@ func TestRunExportsCallAsTrace(t *testing.T) {
 				"--export-endpoint", addr, "--export-protocol", proto, "--export-insecure")
 			tr := sim.Play(t, "desktop-qos", "8s")
 			agent.stop(t)
-			spans := col.WaitSpans(t, 20*time.Second, func(s []otelcoltest.Span) bool { return rootOf(s) != nil })
+			spans := col.WaitSpans(t, 20*time.Second, func(s []otelcol.Span) bool { return rootOf(s) != nil })
 			checkCallTrace(t, tr, spans)
 		})
 	}
 }
 
 // rootOf finds the root span of a Teams call.
-func rootOf(spans []otelcoltest.Span) *otelcoltest.Span {
+func rootOf(spans []otelcol.Span) *otelcol.Span {
 	for i, s := range spans {
 		if s.ParentSpanID == "" && s.Attrs["teamsflow.call.id"] != nil && s.Attrs["teamsflow.stream.id"] == nil {
 			return &spans[i]
@@ -44,11 +46,11 @@ func rootOf(spans []otelcoltest.Span) *otelcoltest.Span {
 	return nil
 }
 
-func checkCallTrace(t *testing.T, tr *truth.File, spans []otelcoltest.Span) {
+func checkCallTrace(t *testing.T, tr *truth.File, spans []otelcol.Span) {
 	t.Helper()
 	root := rootOf(spans)
 	traces := map[string]bool{}
-	var children []otelcoltest.Span
+	var children []otelcol.Span
 	for _, s := range spans {
 		if s.Attrs["teamsflow.call.id"] == nil {
 			continue
@@ -82,7 +84,7 @@ func checkCallTrace(t *testing.T, tr *truth.File, spans []otelcoltest.Span) {
 	}
 }
 
-func hasSpan(children []otelcoltest.Span, s truth.Stream) bool {
+func hasSpan(children []otelcol.Span, s truth.Stream) bool {
 	for _, c := range children {
 		a := c.Attrs
 		if a["teamsflow.rtp.ssrc"] == int64(s.SSRC) && a["teamsflow.stream.label"] == s.Label &&

@@ -1,10 +1,12 @@
+//go:build linux
+
 package main
 
 import (
 	"bytes"
+	"fmt"
 	"os"
 	"os/exec"
-	"path/filepath"
 	"strings"
 	"testing"
 
@@ -15,17 +17,12 @@ var binary string
 
 func TestMain(m *testing.M) {
 	testenv.PeerMain(ownerPeerModes, healthPeerModes)
-	dir, err := os.MkdirTemp("", "teamsflow-cli")
-	if err != nil {
-		panic(err)
+	var err error
+	if binary, err = testenv.BuildMain("./cmd/teamsflow"); err != nil {
+		fmt.Fprintln(os.Stderr, err)
+		os.Exit(1)
 	}
-	binary = filepath.Join(dir, "teamsflow")
-	if out, err := exec.Command("go", "build", "-o", binary, ".").CombinedOutput(); err != nil {
-		panic(string(out))
-	}
-	code := m.Run()
-	os.RemoveAll(dir)
-	os.Exit(code)
+	testenv.RunTests(m)
 }
 
 // runCLI runs the built binary and returns stdout, stderr and exit code.

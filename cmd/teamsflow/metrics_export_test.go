@@ -1,3 +1,5 @@
+//go:build linux
+
 package main
 
 import (
@@ -8,7 +10,7 @@ import (
 	"time"
 
 	"github.com/teamsflow/teamsflow/agent/testenv"
-	"github.com/teamsflow/teamsflow/deploy/otel-collector/otelcoltest"
+	"github.com/teamsflow/teamsflow/agent/testenv/otelcol"
 	"github.com/teamsflow/teamsflow/exporter"
 )
 
@@ -38,7 +40,7 @@ var metricAttrs = []string{string(exporter.AttrLabel), string(exporter.AttrApp),
 // audio as such.
 func TestRunExportsHealthMetrics(t *testing.T) {
 	testenv.RequirePrivileged(t)
-	col := otelcoltest.Start(t, otelcoltest.Options{})
+	col := otelcol.Start(t, otelcol.Options{})
 	scenario := filepath.Join(t.TempDir(), "call.yaml")
 	if err := os.WriteFile(scenario, []byte(lossyCallScenario), 0o644); err != nil {
 		t.Fatal(err)
@@ -51,7 +53,7 @@ func TestRunExportsHealthMetrics(t *testing.T) {
 	agent.stop(t)
 	names := []string{exporter.MetricRTT, exporter.MetricJitter, exporter.MetricLoss, exporter.MetricBitrate,
 		exporter.MetricMOS, exporter.MetricFrameRate, exporter.MetricStreams}
-	var metrics []otelcoltest.Metric
+	var metrics []otelcol.Metric
 	for deadline := time.Now().Add(30 * time.Second); time.Now().Before(deadline); time.Sleep(500 * time.Millisecond) {
 		if metrics = col.Metrics(t); hasPoorReceivedAudioLoss(metrics) && len(metricNames(metrics)) >= len(names) {
 			break
@@ -84,7 +86,7 @@ func TestRunExportsHealthMetrics(t *testing.T) {
 	}
 }
 
-func metricNames(ms []otelcoltest.Metric) map[string]bool {
+func metricNames(ms []otelcol.Metric) map[string]bool {
 	out := map[string]bool{}
 	for _, m := range ms {
 		out[m.Name] = true
@@ -94,7 +96,7 @@ func metricNames(ms []otelcoltest.Metric) map[string]bool {
 
 // hasPoorReceivedAudioLoss: a loss histogram point of received Teams
 // audio judged poor, seen on the simulator's veth (virtual), above 10%.
-func hasPoorReceivedAudioLoss(ms []otelcoltest.Metric) bool {
+func hasPoorReceivedAudioLoss(ms []otelcol.Metric) bool {
 	for _, m := range ms {
 		if m.Name != exporter.MetricLoss {
 			continue

@@ -1,3 +1,5 @@
+//go:build linux
+
 package main
 
 import (
@@ -17,7 +19,7 @@ import (
 
 	"github.com/teamsflow/teamsflow/agent/record"
 	"github.com/teamsflow/teamsflow/agent/testenv"
-	"github.com/teamsflow/teamsflow/deploy/otel-collector/otelcoltest"
+	"github.com/teamsflow/teamsflow/agent/testenv/otelcol"
 )
 
 // No packet payload leaves the agent: flows whose payload carries a
@@ -28,7 +30,7 @@ import (
 func TestRunExportsNoPayload(t *testing.T) {
 	testenv.RequirePrivileged(t)
 	marker := newMarker(t)
-	col := otelcoltest.Start(t, otelcoltest.Options{})
+	col := otelcol.Start(t, otelcol.Options{})
 	sim := newSim(t)
 	pair := testenv.NewPair(t)
 	socket := filepath.Join(t.TempDir(), "api.sock")
@@ -44,7 +46,7 @@ func TestRunExportsNoPayload(t *testing.T) {
 		t.Fatalf("streams: exit %d", code)
 	}
 	agent.stop(t)
-	spans := col.WaitSpans(t, 20*time.Second, func(s []otelcoltest.Span) bool { return rootOf(s) != nil && hasPeerPort(s, 7702) })
+	spans := col.WaitSpans(t, 20*time.Second, func(s []otelcol.Span) bool { return rootOf(s) != nil && hasPeerPort(s, 7702) })
 
 	// The marked flows are there, with the RTP header read...
 	recs := parseRecords(t, apiOut)
@@ -75,13 +77,13 @@ func TestRunExportsNoPayload(t *testing.T) {
 // process's command line as the simulator started it.
 func TestRunExportsCommandLineWhenEnabled(t *testing.T) {
 	testenv.RequirePrivileged(t)
-	col := otelcoltest.Start(t, otelcoltest.Options{})
+	col := otelcol.Start(t, otelcol.Options{})
 	sim := newSim(t)
 	agent := startRun(t, filepath.Join(t.TempDir(), "api.sock"), "--netns", sim.ClientNetnsPath,
 		"--export-endpoint", col.GRPCAddr, "--export-insecure", "--export-command-line")
 	tr := sim.Play(t, "desktop-qos", "4s")
 	agent.stop(t)
-	spans := col.WaitSpans(t, 20*time.Second, func(s []otelcoltest.Span) bool { return rootOf(s) != nil })
+	spans := col.WaitSpans(t, 20*time.Second, func(s []otelcol.Span) bool { return rootOf(s) != nil })
 	want := fmt.Sprint(tr.Calls[0].Cmdline)
 	with := 0
 	for _, s := range spans {
@@ -179,12 +181,12 @@ func sendMarkedTCP(t *testing.T, p *testenv.Pair, marker string, port int) {
 	c.Close()
 }
 
-func hasPeerPort(spans []otelcoltest.Span, port int64) bool {
-	return slices.ContainsFunc(spans, func(s otelcoltest.Span) bool { return s.Attrs["network.peer.port"] == port })
+func hasPeerPort(spans []otelcol.Span, port int64) bool {
+	return slices.ContainsFunc(spans, func(s otelcol.Span) bool { return s.Attrs["network.peer.port"] == port })
 }
 
 // collectorOutput is everything the collector wrote, raw.
-func collectorOutput(t *testing.T, col *otelcoltest.Collector) []byte {
+func collectorOutput(t *testing.T, col *otelcol.Collector) []byte {
 	t.Helper()
 	files, _ := filepath.Glob(filepath.Join(col.Dir, "spans-*.json"))
 	var all []byte

@@ -65,12 +65,11 @@ func TestSmokeOnOtherKernels(t *testing.T) {
 // buildGuest builds the static binaries the guest runs.
 func buildGuest(t *testing.T) guest {
 	t.Helper()
-	dir := t.TempDir()
-	g := guest{Teamsflow: filepath.Join(dir, "teamsflow"), Smoke: filepath.Join(dir, "tf-smoke"), Busybox: "/bin/busybox"}
-	for out, pkg := range map[string]string{g.Teamsflow: "./cmd/teamsflow", g.Smoke: "./deploy/kernels/smoke"} {
-		if err := testenv.BuildTo(pkg, out, "CGO_ENABLED=0", "GOFLAGS=-trimpath"); err != nil {
-			t.Fatal(err)
-		}
+	static := []string{"CGO_ENABLED=0", "GOFLAGS=-trimpath"}
+	g := guest{
+		Teamsflow: testenv.BuildBinary(t, "./cmd/teamsflow", static...),
+		Smoke:     testenv.BuildBinary(t, "./deploy/kernels/smoke", static...),
+		Busybox:   "/bin/busybox",
 	}
 	// busybox-static's binary: the dynamic busybox would not run alone.
 	out, err := exec.Command("file", "-L", g.Busybox).Output()

@@ -12,7 +12,7 @@ import (
 	"github.com/rs/zerolog"
 
 	"github.com/teamsflow/teamsflow/agent/record"
-	"github.com/teamsflow/teamsflow/deploy/otel-collector/otelcoltest"
+	"github.com/teamsflow/teamsflow/agent/testenv/otelcol"
 	"github.com/teamsflow/teamsflow/exporter"
 )
 
@@ -21,7 +21,7 @@ var configs = []string{"agent-collector.yaml", "gateway.yaml"}
 // The example configurations must load in the real collector, with their
 // defaults and with a bad value from the environment refused.
 func TestConfigsValidate(t *testing.T) {
-	bin := otelcoltest.Binary(t)
+	bin := otelcol.Binary(t)
 	for _, cfg := range configs {
 		t.Run(cfg, func(t *testing.T) {
 			if out, err := validate(bin, cfg); err != nil {
@@ -48,18 +48,18 @@ func TestAgentToGatewayToBackend(t *testing.T) {
 	if testing.Short() {
 		t.Skip("waits for two batch timeouts")
 	}
-	backend := otelcoltest.Start(t, otelcoltest.Options{})
-	gwGRPC, gwHTTP, gwRouted := otelcoltest.FreeAddr(t), otelcoltest.FreeAddr(t), otelcoltest.FreeAddr(t)
+	backend := otelcol.Start(t, otelcol.Options{})
+	gwGRPC, gwHTTP, gwRouted := otelcol.FreeAddr(t), otelcol.FreeAddr(t), otelcol.FreeAddr(t)
 	_, routedPort, _ := net.SplitHostPort(gwRouted)
-	otelcoltest.Run(t, "gateway.yaml", []string{
+	otelcol.Run(t, "gateway.yaml", []string{
 		"TEAMSFLOW_OTLP_GRPC_ENDPOINT=" + gwGRPC, "TEAMSFLOW_OTLP_HTTP_ENDPOINT=" + gwHTTP,
 		"TEAMSFLOW_ROUTED_ENDPOINT=" + gwRouted, "TEAMSFLOW_GATEWAY_PEERS=127.0.0.1",
 		"TEAMSFLOW_ROUTED_PORT=" + routedPort,
 		"TEAMSFLOW_BACKEND_ENDPOINT=" + backend.GRPCAddr, "TEAMSFLOW_BACKEND_INSECURE=true",
 		metricsPort(t),
 	}, gwGRPC, gwRouted)
-	agGRPC, agHTTP := otelcoltest.FreeAddr(t), otelcoltest.FreeAddr(t)
-	otelcoltest.Run(t, "agent-collector.yaml", []string{
+	agGRPC, agHTTP := otelcol.FreeAddr(t), otelcol.FreeAddr(t)
+	otelcol.Run(t, "agent-collector.yaml", []string{
 		"TEAMSFLOW_OTLP_GRPC_ENDPOINT=" + agGRPC, "TEAMSFLOW_OTLP_HTTP_ENDPOINT=" + agHTTP,
 		"TEAMSFLOW_BACKEND_ENDPOINT=" + gwGRPC, "TEAMSFLOW_BACKEND_INSECURE=true",
 		metricsPort(t),
@@ -86,7 +86,7 @@ func TestAgentToGatewayToBackend(t *testing.T) {
 	sendHealthMetrics(t, ctx, agHTTP)
 
 	// 12 stream spans and 4 roots, after the two collectors' 5 s batches.
-	spans := backend.WaitSpans(t, 40*time.Second, func(s []otelcoltest.Span) bool { return len(s) >= 16 })
+	spans := backend.WaitSpans(t, 40*time.Second, func(s []otelcol.Span) bool { return len(s) >= 16 })
 	roots := map[string]string{} // trace -> root span
 	for _, s := range spans {
 		if s.ParentSpanID == "" {
@@ -125,9 +125,9 @@ func sendHealthMetrics(t *testing.T, ctx context.Context, agentHTTP string) {
 }
 
 // waitHealthMetrics checks that the snapshot crossed the gateway to the backend.
-func waitHealthMetrics(t *testing.T, backend *otelcoltest.Collector) {
+func waitHealthMetrics(t *testing.T, backend *otelcol.Collector) {
 	t.Helper()
-	backend.WaitMetrics(t, 40*time.Second, func(ms []otelcoltest.Metric) bool {
+	backend.WaitMetrics(t, 40*time.Second, func(ms []otelcol.Metric) bool {
 		for _, m := range ms {
 			if m.Name == exporter.MetricRTT && len(m.Points) == 1 && m.Points[0].Count == 1 &&
 				m.Points[0].Attrs["teamsflow.stream.label"] == "audio" {
@@ -141,7 +141,7 @@ func waitHealthMetrics(t *testing.T, backend *otelcoltest.Collector) {
 // metricsPort moves the collector's own metrics off 8888, which another
 // collector on this machine may hold.
 func metricsPort(t *testing.T) string {
-	_, port, _ := net.SplitHostPort(otelcoltest.FreeAddr(t))
+	_, port, _ := net.SplitHostPort(otelcol.FreeAddr(t))
 	return "TEAMSFLOW_COLLECTOR_METRICS_PORT=" + port
 }
 

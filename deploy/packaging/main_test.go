@@ -11,6 +11,7 @@ package packaging
 
 import (
 	"bytes"
+	"fmt"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -29,22 +30,12 @@ var repoRoot = filepath.Join("..", "..")
 
 func TestMain(m *testing.M) {
 	testenv.PeerMain()
-	dir, err := os.MkdirTemp("", "teamsflow-packaging")
-	if err != nil {
-		panic(err)
+	var err error
+	if binary, err = testenv.BuildMain("./cmd/teamsflow"); err != nil {
+		fmt.Fprintln(os.Stderr, err)
+		os.Exit(1)
 	}
-	if err := os.Chmod(dir, 0o755); err != nil {
-		panic(err)
-	}
-	binary = filepath.Join(dir, "teamsflow")
-	build := exec.Command("go", "build", "-o", binary, "./cmd/teamsflow")
-	build.Dir = repoRoot
-	if out, err := build.CombinedOutput(); err != nil {
-		panic(string(out))
-	}
-	code := m.Run()
-	os.RemoveAll(dir)
-	os.Exit(code)
+	testenv.RunTests(m)
 }
 
 // run runs a command and returns its combined output; a failure ends the

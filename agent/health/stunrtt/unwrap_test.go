@@ -1,23 +1,14 @@
 package stunrtt
 
 import (
-	"encoding/binary"
 	"errors"
 	"testing"
 	"time"
 
 	"github.com/pion/stun/v3"
-)
 
-func channelData(channel uint16, inner []byte, pad bool) []byte {
-	b := binary.BigEndian.AppendUint16(nil, channel)
-	b = binary.BigEndian.AppendUint16(b, uint16(len(inner)))
-	b = append(b, inner...)
-	if pad {
-		b = append(b, make([]byte, (4-len(inner)%4)%4)...)
-	}
-	return b
-}
+	"github.com/teamsflow/teamsflow/agent/testenv/pkt"
+)
 
 func indication(t *testing.T, method stun.Method, inner []byte) []byte {
 	t.Helper()
@@ -46,9 +37,9 @@ func TestRelayedChecks(t *testing.T) {
 	}{
 		{Egress, 0, indication(t, stun.MethodSend, req1)},
 		{Ingress, 70, indication(t, stun.MethodData, resp1)},
-		{Egress, 1000, channelData(0x4001, req2, true)},
-		{Ingress, 1090, channelData(0x4001, resp2, true)},
-		{Egress, 1100, channelData(0x4001, rtp, false)},
+		{Egress, 1000, pkt.ChannelData(0x4001, req2, true)},
+		{Ingress, 1090, pkt.ChannelData(0x4001, resp2, true)},
+		{Egress, 1100, pkt.ChannelData(0x4001, rtp, false)},
 		{Ingress, 1110, indication(t, stun.MethodData, rtp)},
 	}
 	for _, s := range steps {

@@ -13,8 +13,8 @@ import (
 
 	"github.com/teamsflow/teamsflow/agent/netns"
 	"github.com/teamsflow/teamsflow/agent/testenv"
-	"github.com/teamsflow/teamsflow/cmd/teamsflow-sim/capture"
-	"github.com/teamsflow/teamsflow/cmd/teamsflow-sim/topo"
+	"github.com/teamsflow/teamsflow/agent/testenv/capture"
+	"github.com/teamsflow/teamsflow/agent/testenv/topo"
 )
 
 // Where the call's far end listens in the simulator's cloud namespace: the

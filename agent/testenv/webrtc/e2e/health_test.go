@@ -9,8 +9,8 @@ import (
 	"time"
 
 	"github.com/teamsflow/teamsflow/agent/record"
+	"github.com/teamsflow/teamsflow/agent/testenv/otelcol"
 	"github.com/teamsflow/teamsflow/agent/testenv/webrtc"
-	"github.com/teamsflow/teamsflow/deploy/otel-collector/otelcoltest"
 )
 
 // healthCall: audio, camera and a tab share from 4 s, with the peer
@@ -32,7 +32,7 @@ var healthCall = webrtc.Scenario{Name: "health-loss-delay", Duration: 24 * time.
 // stream's sequence numbers is the referee when the two differ.
 func TestRealClientHealth(t *testing.T) {
 	env := webrtc.NewEnv(t, fmt.Sprintf("tfh%d", os.Getpid()%100000))
-	col := otelcoltest.Start(t, otelcoltest.Options{})
+	col := otelcol.Start(t, otelcol.Options{})
 	socket := filepath.Join(t.TempDir(), "api.sock")
 	agent := startAgent(t, socket, env.ClientNetnsPath, col.GRPCAddr)
 	call := env.Start(t, healthCall)

@@ -6,8 +6,8 @@ import (
 	"time"
 
 	"github.com/teamsflow/teamsflow/agent/record"
+	"github.com/teamsflow/teamsflow/agent/testenv/otelcol"
 	"github.com/teamsflow/teamsflow/agent/testenv/webrtc"
-	"github.com/teamsflow/teamsflow/deploy/otel-collector/otelcoltest"
 )
 
 // change is an SSRC's label from one read on.
@@ -61,8 +61,8 @@ func findSSRC(recs []record.Record, ssrc uint32) *record.Record {
 }
 
 // lastSpanLabel is the label of the SSRC's last span (by end time).
-func lastSpanLabel(spans []otelcoltest.Span, ssrc uint32) string {
-	var best *otelcoltest.Span
+func lastSpanLabel(spans []otelcol.Span, ssrc uint32) string {
+	var best *otelcol.Span
 	for i, s := range spans {
 		if s.Attrs["teamsflow.rtp.ssrc"] == int64(ssrc) && (best == nil || s.End.After(best.End)) {
 			best = &spans[i]
@@ -77,7 +77,7 @@ func lastSpanLabel(spans []otelcoltest.Span, ssrc uint32) string {
 
 // judge holds every SSRC of the truth that was on the wire against the
 // agent's reads, its final records and the spans.
-func judge(tr *webrtc.Truth, reads []read, final, offline []record.Record, spans []otelcoltest.Span) []verdict {
+func judge(tr *webrtc.Truth, reads []read, final, offline []record.Record, spans []otelcol.Span) []verdict {
 	var out []verdict
 	for _, s := range tr.Streams {
 		v := verdict{s: s, firstRight: -1, final: findSSRC(final, s.SSRC), span: lastSpanLabel(spans, s.SSRC),

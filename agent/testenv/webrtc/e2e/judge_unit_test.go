@@ -5,16 +5,16 @@ import (
 	"time"
 
 	"github.com/teamsflow/teamsflow/agent/record"
+	"github.com/teamsflow/teamsflow/agent/testenv/otelcol"
 	"github.com/teamsflow/teamsflow/agent/testenv/webrtc"
-	"github.com/teamsflow/teamsflow/deploy/otel-collector/otelcoltest"
 )
 
 func rec(ssrc uint32, label string, packets uint64) record.Record {
 	return record.Record{SSRC: &ssrc, PeerAddr: webrtc.MediaIP, Label: label, LabelReason: "rate", PacketsSent: packets}
 }
 
-func span(ssrc uint32, label string, end time.Time) otelcoltest.Span {
-	return otelcoltest.Span{End: end, Attrs: map[string]any{"teamsflow.rtp.ssrc": int64(ssrc), "teamsflow.stream.label": label}}
+func span(ssrc uint32, label string, end time.Time) otelcol.Span {
+	return otelcol.Span{End: end, Attrs: map[string]any{"teamsflow.rtp.ssrc": int64(ssrc), "teamsflow.stream.label": label}}
 }
 
 // The judge's rules on made-up answers: a stream is right when every read
@@ -35,7 +35,7 @@ func TestJudgeRules(t *testing.T) {
 		{at: t0.Add(3 * time.Second), recs: []record.Record{rec(1, "video", 20), rec(2, "audio", 20), rec(3, "video", 20)}},
 	}
 	final := []record.Record{rec(1, "video", 30), rec(2, "audio", 30), rec(3, "video", 30), rec(4, "other", 1), rec(5, "video", 30)}
-	spans := []otelcoltest.Span{span(1, "video", t0), span(2, "audio", t0), span(3, "video", t0),
+	spans := []otelcol.Span{span(1, "video", t0), span(2, "audio", t0), span(3, "video", t0),
 		span(5, "video", t0), span(5, "other", t0.Add(time.Second))}
 	vs := judge(tr, reads, final, final, spans)
 	want := map[uint32]bool{1: true, 2: false, 3: true, 5: false}

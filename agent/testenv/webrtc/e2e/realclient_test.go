@@ -12,8 +12,8 @@ import (
 	"time"
 
 	"github.com/teamsflow/teamsflow/agent/record"
+	"github.com/teamsflow/teamsflow/agent/testenv/otelcol"
 	"github.com/teamsflow/teamsflow/agent/testenv/webrtc"
-	"github.com/teamsflow/teamsflow/deploy/otel-collector/otelcoltest"
 )
 
 // minRight is the requirement: at least 95% of the SSRCs of each
@@ -90,7 +90,7 @@ var judges = []struct {
 // playAndJudge runs one call under a fresh agent and collector, logs each
 // SSRC's verdict and health, and returns the verdicts.
 func playAndJudge(t *testing.T, env *webrtc.Env, rc realCall) []verdict {
-	col := otelcoltest.Start(t, otelcoltest.Options{})
+	col := otelcol.Start(t, otelcol.Options{})
 	socket := filepath.Join(t.TempDir(), "api.sock")
 	agent := startAgent(t, socket, env.ClientNetnsPath, col.GRPCAddr)
 	stop := make(chan struct{})
@@ -196,7 +196,7 @@ func analyze(t *testing.T, pcap string) []record.Record {
 
 // waitSpans waits until every SSRC the agent listed towards the peer has a
 // span (the agent exports them as it stops), at most 20 s.
-func waitSpans(t *testing.T, col *otelcoltest.Collector, final []record.Record) []otelcoltest.Span {
+func waitSpans(t *testing.T, col *otelcol.Collector, final []record.Record) []otelcol.Span {
 	t.Helper()
 	deadline := time.Now().Add(20 * time.Second)
 	for {
