@@ -14,7 +14,7 @@ import (
 var binary string
 
 func TestMain(m *testing.M) {
-	testenv.PeerMain(ownerPeerModes, healthPeerModes)
+	testenv.PeerMain(ownerPeerModes, healthPeerModes, liveFieldPeerModes)
 	dir, err := os.MkdirTemp("", "teamsflow-cli")
 	if err != nil {
 		panic(err)
