@@ -118,7 +118,9 @@ func (a *Agent) observeFlow(f *flow.Flow, owners map[flow.Owner]*observe.Owner) 
 	s := f.Stats()
 	o := observe.FlowOf(f.Key, s, a.clock.Wall)
 	o.Closed, o.Cookie = f.Closed, f.Cookie
-	o.Interface = a.tc.InterfaceName(f.Key.Netns, s.Ifindex)
+	if s.Ifindex != 0 { // 0: no packet seen on an interface yet
+		o.Interface = a.tc.InterfaceName(f.Key.Netns, s.Ifindex)
+	}
 	if f.Owner.Known() {
 		if owners[f.Owner] == nil {
 			owners[f.Owner] = a.owner(f.Owner)
