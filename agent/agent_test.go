@@ -40,7 +40,7 @@ func netnsCookie(t *testing.T, ns interface{ Do(func() error) error }) uint64 {
 func findFlow(t *testing.T, a *Agent, netns uint64, transport string, localPort, peerPort uint16) record.Record {
 	t.Helper()
 	var seen []string
-	for _, r := range a.Records() {
+	for _, r := range records(a) {
 		if r.Netns == netns && r.Transport == transport && r.LocalPort == localPort && r.PeerPort == peerPort {
 			return r
 		}

@@ -27,7 +27,7 @@ func TestExpireForgetsIdleFlows(t *testing.T) {
 	testenv.StartPeer(t, p.Server, "tf-udp-server", "udp-server", addr, "10")
 	testenv.StartPeer(t, p.Client, "tf-udp-client", "udp-client", addr, "10", "100", "connect", "nowait", "0").Wait(t)
 	ns := netnsCookie(t, p.Client)
-	if !hasFlowTo(a.Records(), ns, 7031) {
+	if !hasFlowTo(records(a), ns, 7031) {
 		t.Fatal("the UDP flow was not seen")
 	}
 	if snap := a.Snapshot(); goneTo(snap, ns, 7031) {
@@ -40,7 +40,7 @@ func TestExpireForgetsIdleFlows(t *testing.T) {
 	if snap := a.Snapshot(); !goneTo(snap, ns, 7031) {
 		t.Fatalf("the idle flow was not expired: %+v", snap.Gone)
 	}
-	if hasFlowTo(a.Records(), ns, 7031) {
+	if hasFlowTo(records(a), ns, 7031) {
 		t.Error("the expired flow is still in the records")
 	}
 }

@@ -118,7 +118,7 @@ func waitFlow(t *testing.T, a *Agent, ns uint64, local uint16, peer string, pack
 	t.Helper()
 	deadline := time.Now().Add(3 * time.Second)
 	for {
-		for _, r := range a.Records() {
+		for _, r := range records(a) {
 			if r.Netns == ns && r.Transport == "udp" && r.LocalPort == local &&
 				net.JoinHostPort(r.PeerAddr, fmt.Sprint(r.PeerPort)) == peer &&
 				(r.PacketsSent >= packets || time.Now().After(deadline)) {

@@ -6,22 +6,12 @@ import (
 	"github.com/teamsflow/teamsflow/bpf"
 )
 
-// FlowPath is where a flow runs: its socket cookie, and the interface the
-// classifier saw it on (index and name, in the flow's namespace).
-type FlowPath struct {
-	flow.Path
-	Interface string
-}
-
-// FlowPath returns the path of a flow the agent tracks. The analysis
+// FlowPath returns where a flow the agent tracks runs: its socket cookie
+// and the index of the interface the classifier saw it on. The analysis
 // joins it with what the kernel's counters do not carry: the TCP round
 // trip of the socket (sock_diag, by cookie) and the interface's kind.
-func (a *Agent) FlowPath(id observe.FlowID) (FlowPath, bool) {
-	p, ok := a.table.Path(flowKeyOf(id))
-	if !ok {
-		return FlowPath{}, false
-	}
-	return FlowPath{Path: p, Interface: a.tc.InterfaceName(id.Netns, p.Ifindex)}, true
+func (a *Agent) FlowPath(id observe.FlowID) (flow.Path, bool) {
+	return a.table.Path(flowKeyOf(id))
 }
 
 // flowKeyOf is observe.FlowIDOf undone: IPv4 addresses sit in the first

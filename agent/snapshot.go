@@ -89,16 +89,8 @@ func (a *Agent) snapshotAt(now time.Time) observe.Snapshot {
 	owners := map[flow.Owner]*observe.Owner{}
 	flows := a.table.Changed()
 	snap.Flows = make([]observe.Flow, 0, len(flows))
-	for _, f := range flows {
-		o := observe.FlowOf(f.Key, f.Stats(), a.clock.Wall)
-		o.Closed = f.Closed
-		if f.Owner.Known() {
-			if owners[f.Owner] == nil {
-				owners[f.Owner] = a.owner(f.Owner)
-			}
-			o.Owner = owners[f.Owner]
-		}
-		snap.Flows = append(snap.Flows, o)
+	for i := range flows {
+		snap.Flows = append(snap.Flows, a.observeFlow(&flows[i], owners))
 	}
 	a.media.mu.Lock()
 	defer a.media.mu.Unlock()
@@ -119,6 +111,25 @@ func (a *Agent) snapshotAt(now time.Time) observe.Snapshot {
 	return snap
 }
 
+// observeFlow turns a flow of the table into its observation, with what
+// only the live agent knows: the socket cookie, the interface and the
+// owner (described once per snapshot in owners).
+func (a *Agent) observeFlow(f *flow.Flow, owners map[flow.Owner]*observe.Owner) observe.Flow {
+	s := f.Stats()
+	o := observe.FlowOf(f.Key, s, a.clock.Wall)
+	o.Closed, o.Cookie = f.Closed, f.Cookie
+	if s.Ifindex != 0 { // 0: no packet seen on an interface yet
+		o.Interface = a.tc.InterfaceName(f.Key.Netns, s.Ifindex)
+	}
+	if f.Owner.Known() {
+		if owners[f.Owner] == nil {
+			owners[f.Owner] = a.owner(f.Owner)
+		}
+		o.Owner = owners[f.Owner]
+	}
+	return o
+}
+
 func (m *media) forgetFlow(k bpf.FlowKey) {
 	m.mu.Lock()
 	defer m.mu.Unlock()
@@ -126,14 +137,22 @@ func (m *media) forgetFlow(k bpf.FlowKey) {
 }
 
 // owner describes a flow's owner with its ancestry from the process cache.
+// It is named by its process, not by the thread that opened the socket:
+// the kernel's comm at the socket is the thread's (Chromium opens its
+// media sockets on a thread named Chrome_ChildIOT), kept as Thread. The
+// process's name and executable come from its exec event or /proc; the
+// thread's comm stands in for the name only when the process is not known.
 func (a *Agent) owner(o flow.Owner) *observe.Owner {
 	out := &observe.Owner{Process: observe.Process{PID: o.TGID, Comm: o.Comm}, UID: o.UID, Source: o.Source}
+	if o.Source != "backfill" {
+		out.Thread = o.Comm
+	}
 	info, ok := a.procs.Lookup(ownerKey(o))
 	if !ok {
 		return out
 	}
 	out.Exe, out.Cmdline, out.PPID = info.Exe, info.Cmdline, info.PPID
-	if out.Comm == "" {
+	if info.Comm != "" {
 		out.Comm = info.Comm
 	}
 	for child, n := info, 0; child.PPID > 1 && n < maxAncestors; n++ {

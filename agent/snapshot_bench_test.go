@@ -9,6 +9,7 @@ import (
 	"github.com/rs/zerolog"
 	"golang.org/x/sys/unix"
 
+	"github.com/teamsflow/teamsflow/agent/attach"
 	"github.com/teamsflow/teamsflow/agent/flow"
 	"github.com/teamsflow/teamsflow/agent/observe"
 	"github.com/teamsflow/teamsflow/agent/proc"
@@ -31,7 +32,7 @@ type snapshotBench struct {
 func newSnapshotBench(b testing.TB, flows, expiring int) *snapshotBench {
 	b.Helper()
 	a := &Agent{cfg: Config{IdleTimeout: time.Minute}, log: zerolog.Nop(), table: flow.NewTable(),
-		procs: proc.NewCache(5 * time.Minute), clock: NewClock()}
+		procs: proc.NewCache(5 * time.Minute), clock: NewClock(), tc: &attach.Manager{}}
 	parent := uint32(os.Getpid())
 	for i := range 50 {
 		pid := uint32(1_000_000 + i) // beyond pid_max: only the cache knows them

@@ -84,7 +84,7 @@ func TestTinyMapsNeverMisattribute(t *testing.T) {
 
 	ns := netnsCookie(t, p.Client)
 	var ours []record.Record
-	for _, r := range a.Records() {
+	for _, r := range records(a) {
 		if r.Netns == ns && r.PeerPort == 7300 {
 			ours = append(ours, r)
 		}

@@ -13,15 +13,16 @@ import (
 )
 
 // Paths tells the pipeline what packet counters do not: a TCP flow's round
-// trip as the kernel's own estimate has it, and the interface a flow goes
-// through. The agent has one (sock_diag and rtnetlink, see cmd/teamsflow);
-// a capture file has none, so analyze leaves both out.
+// trip as the kernel's own estimate has it, and the kind of the interface
+// a flow goes through (the observation names the interface). The agent has
+// one (sock_diag and rtnetlink, see cmd/teamsflow); a capture file has
+// none, so analyze leaves both out.
 type Paths interface {
 	// TCPRTT is the kernel's smoothed round trip of a TCP flow's socket.
 	TCPRTT(id observe.FlowID) (time.Duration, bool)
-	// Interface names the interface a flow was seen on and its kind
+	// InterfaceKind is the kind of the interface a flow was seen on
 	// (agent/netif: wired, wifi, vpn, loopback, virtual); "" when unknown.
-	Interface(id observe.FlowID) (name, kind string)
+	InterfaceKind(id observe.FlowID) string
 }
 
 // stunSample feeds one STUN Binding sample (a connectivity or consent
@@ -68,11 +69,7 @@ func (p *Pipeline) pathFields(r *record.Record, id observe.FlowID) {
 	if p.cfg.Paths == nil {
 		return
 	}
-	name, kind := p.cfg.Paths.Interface(id)
-	r.InterfaceKind = kind
-	if r.Interface == "" {
-		r.Interface = name
-	}
+	r.InterfaceKind = p.cfg.Paths.InterfaceKind(id)
 }
 
 // stackOf is the media stack of a flow's owner, which decides how its

@@ -2,6 +2,7 @@ package analysis
 
 import (
 	"sort"
+	"strings"
 	"time"
 
 	"github.com/teamsflow/teamsflow/agent/classify"
@@ -107,8 +108,10 @@ func base(st *flowState) record.Record {
 		LocalAddr: id.Local.Addr().Unmap().String(), LocalPort: id.Local.Port(),
 		PeerAddr: id.Peer.Addr().Unmap().String(), PeerPort: id.Peer.Port(),
 		DSCPSent: st.f.Sent.DSCP, DSCPRecv: st.f.Recv.DSCP,
+		TCPFlags:   tcpFlags(st.f.TCPFlags),
 		ServerName: st.serverName,
 		Netns:      id.Netns, Closed: st.f.Closed,
+		Interface: st.f.Interface, SocketCookie: st.f.Cookie,
 	}
 	r.App, r.AppEvidence = st.verdict()
 	if id.Transport == observe.TCP {
@@ -117,8 +120,29 @@ func base(st *flowState) record.Record {
 	if o := st.f.Owner; o != nil {
 		uid := o.UID
 		r.PID, r.Comm, r.Exe, r.UID, r.PPID, r.OwnerSource = o.PID, o.Comm, o.Exe, &uid, o.PPID, o.Source
+		r.Thread = o.Thread
 	}
 	return r
+}
+
+// tcpFlagNames are the TCP header's flag bits, lowest first.
+var tcpFlagNames = [8]string{"FIN", "SYN", "RST", "PSH", "ACK", "URG", "ECE", "CWR"}
+
+// tcpFlags spells the flags seen, e.g. "SYN,ACK,FIN"; "" for none (UDP).
+func tcpFlags(f uint8) string {
+	if f == 0 {
+		return ""
+	}
+	var b strings.Builder
+	for i, n := range tcpFlagNames {
+		if f&(1<<i) != 0 {
+			if b.Len() > 0 {
+				b.WriteByte(',')
+			}
+			b.WriteString(n)
+		}
+	}
+	return b.String()
 }
 
 func (p *Pipeline) flowRecord(st *flowState) record.Record {

@@ -79,6 +79,9 @@ type lastFlow struct {
 	Sent, Recv counts
 	Protos     observe.Protocols
 	Closed     bool
+	TCPFlags   uint8
+	Interface  string // shares the observation's bytes
+	Cookie     uint64
 }
 
 // counts are one direction's counters without their times.
@@ -89,7 +92,8 @@ type counts struct {
 
 func keepFlow(f *observe.Flow) lastFlow {
 	c := func(c *observe.Counters) counts { return counts{c.Packets, c.Bytes, c.DSCP} }
-	return lastFlow{ID: f.ID, Owner: f.Owner, Sent: c(&f.Sent), Recv: c(&f.Recv), Protos: f.Protos, Closed: f.Closed}
+	return lastFlow{ID: f.ID, Owner: f.Owner, Sent: c(&f.Sent), Recv: c(&f.Recv), Protos: f.Protos, Closed: f.Closed,
+		TCPFlags: f.TCPFlags, Interface: f.Interface, Cookie: f.Cookie}
 }
 
 // observation is the latest observation again, without times: what a
@@ -98,7 +102,8 @@ func (l *lastFlow) observation() observe.Flow {
 	c := func(c counts) observe.Counters {
 		return observe.Counters{Packets: c.Packets, Bytes: c.Bytes, DSCP: c.DSCP}
 	}
-	return observe.Flow{ID: l.ID, Owner: l.Owner, Sent: c(l.Sent), Recv: c(l.Recv), Protos: l.Protos, Closed: l.Closed}
+	return observe.Flow{ID: l.ID, Owner: l.Owner, Sent: c(l.Sent), Recv: c(l.Recv), Protos: l.Protos, Closed: l.Closed,
+		TCPFlags: l.TCPFlags, Interface: l.Interface, Cookie: l.Cookie}
 }
 
 // flowKeys are a flow's owner-based keys.

@@ -19,7 +19,8 @@ func FlowIDOf(k contract.FlowKey) FlowID {
 
 // FlowOf converts a flow's merged counters; Last must already be in ns.
 func FlowOf(k contract.FlowKey, s contract.FlowStats, wall func(uint64) time.Time) Flow {
-	return Flow{ID: FlowIDOf(k), Sent: counters(s.Dir[0], wall), Recv: counters(s.Dir[1], wall), Protos: Protocols(s.Protos)}
+	return Flow{ID: FlowIDOf(k), Sent: counters(s.Dir[0], wall), Recv: counters(s.Dir[1], wall), Protos: Protocols(s.Protos),
+		TCPFlags: s.Dir[0].TcpFlags | s.Dir[1].TcpFlags}
 }
 
 func counters(d contract.FlowDir, wall func(uint64) time.Time) Counters {

@@ -43,6 +43,10 @@ type Owner struct {
 	UID       uint32
 	PPID      uint32
 	Ancestors []Process // parent, grandparent, ... (bounded)
+	// Thread is the name of the thread that opened the socket, where the
+	// kernel saw it (Chromium opens media sockets on Chrome_ChildIOT);
+	// Comm names the process. "" for backfilled owners.
+	Thread string
 	// Source says how the owner was learned: "socket" (the kernel saw the
 	// socket made) or "backfill" (/proc, for sockets older than the agent).
 	Source string
@@ -81,6 +85,13 @@ type Flow struct {
 	Recv   Counters
 	Protos Protocols
 	Closed bool // its socket was closed (live only)
+	// TCPFlags are the flags seen in either direction, as the TCP
+	// header's flags byte (FIN 0x01 ... CWR 0x80).
+	TCPFlags uint8
+	// Interface names the interface the flow was seen on, Cookie is its
+	// socket's cookie (the kernel's SO_COOKIE); both live only.
+	Interface string
+	Cookie    uint64
 }
 
 // RTPStream is one RTP source (SSRC) in one direction of a flow: a browser

@@ -59,6 +59,11 @@ func Process(o *observe.Owner) ProcessKind {
 		return ProcessUnknown
 	}
 	chain := append([]observe.Process{o.Process}, o.Ancestors...)
+	if o.Thread != "" && o.Thread != o.Comm {
+		// A thread renamed after the process's exec (prctl) may carry
+		// the app's name where the process's name does not.
+		chain = append(chain, observe.Process{Comm: o.Thread})
+	}
 	browser := false
 	for _, p := range chain {
 		switch {

@@ -16,7 +16,7 @@ import (
 var binary string
 
 func TestMain(m *testing.M) {
-	testenv.PeerMain(ownerPeerModes, healthPeerModes)
+	testenv.PeerMain(ownerPeerModes, healthPeerModes, liveFieldPeerModes)
 	var err error
 	if binary, err = testenv.BuildMain("./cmd/teamsflow"); err != nil {
 		fmt.Fprintln(os.Stderr, err)

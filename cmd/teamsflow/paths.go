@@ -141,21 +141,21 @@ func (lp *livePaths) TCPRTT(id observe.FlowID) (time.Duration, bool) {
 	return d, ok
 }
 
-// Interface names the interface the classifier saw the flow on and its
-// kind; an interface not read yet makes the next refresh read them.
-func (lp *livePaths) Interface(id observe.FlowID) (name, kind string) {
+// InterfaceKind is the kind of the interface the classifier saw the flow
+// on; an interface not read yet makes the next refresh read them.
+func (lp *livePaths) InterfaceKind(id observe.FlowID) string {
 	fp, ok := lp.agent.FlowPath(id)
 	if !ok || fp.Ifindex == 0 {
-		return "", ""
+		return ""
 	}
 	lp.mu.Lock()
 	defer lp.mu.Unlock()
 	i, known := lp.ifaces[id.Netns][int(fp.Ifindex)]
 	if !known {
 		lp.kindsStale = true
-		return fp.Interface, ""
+		return ""
 	}
-	return i.Name, i.Kind
+	return i.Kind
 }
 
 func unmap(a netip.AddrPort) netip.AddrPort { return netip.AddrPortFrom(a.Addr().Unmap(), a.Port()) }

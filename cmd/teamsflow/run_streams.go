@@ -38,11 +38,11 @@ func (p *pathsProxy) TCPRTT(id observe.FlowID) (time.Duration, bool) {
 	return p.live.TCPRTT(id)
 }
 
-func (p *pathsProxy) Interface(id observe.FlowID) (string, string) {
+func (p *pathsProxy) InterfaceKind(id observe.FlowID) string {
 	if p.live == nil {
-		return "", ""
+		return ""
 	}
-	return p.live.Interface(id)
+	return p.live.InterfaceKind(id)
 }
 
 // newStreamTable reads the names file before anything is attached, so
