@@ -21,7 +21,10 @@ import (
 )
 
 // daemonBinary returns the teamsflow binary to run: the one given, or one
-// built from this module into a temporary directory (returned for removal).
+// built from this module into a temporary directory (returned for removal),
+// built as `make package` builds what ships: static (CGO_ENABLED=0), so
+// without libc and its per-thread arenas, which a default build maps into
+// the daemon (~2.5 MB of RSS, idle and with 10k flows, side by side).
 func daemonBinary(given string) (bin, dir string, err error) {
 	if given != "" {
 		if _, err := os.Stat(given); err != nil {
@@ -38,8 +41,9 @@ func daemonBinary(given string) (bin, dir string, err error) {
 		return "", "", fmt.Errorf("making a temporary directory: %w", err)
 	}
 	bin = filepath.Join(dir, "teamsflow")
-	build := exec.Command("go", "build", "-o", bin, "./cmd/teamsflow")
+	build := exec.Command("go", "build", "-trimpath", "-o", bin, "./cmd/teamsflow")
 	build.Dir = root
+	build.Env = append(os.Environ(), "CGO_ENABLED=0")
 	if out, err := build.CombinedOutput(); err != nil {
 		os.RemoveAll(dir)
 		return "", "", fmt.Errorf("building teamsflow: %w: %s", err, out)

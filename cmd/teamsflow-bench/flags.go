@@ -88,7 +88,7 @@ func parseFlags(args []string) (config, error) {
 	fs.IntVar(&c.churnRate, "churn-rate", 20_000, "new short flows per second in the churn measurement")
 	fs.DurationVar(&c.churnDuration, "churn-duration", 30*time.Second, "time the churn lasts")
 	fs.IntVar(&c.flowSlots, "flow-slots", 0, "the in-process agent's flow slots per CPU (0: the default, -1: none)")
-	fs.StringVar(&c.teamsflowBin, "teamsflow", "", "teamsflow binary for the daemon measurements (default: go build ./cmd/teamsflow)")
+	fs.StringVar(&c.teamsflowBin, "teamsflow", "", "teamsflow binary for the daemon measurements (default: built from this module as make package does, static)")
 	fs.Usage = func() {
 		fmt.Fprintf(fs.Output(), "usage: teamsflow-bench [flags]   (as root)\n\n")
 		fs.PrintDefaults()
