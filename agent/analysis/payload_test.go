@@ -1,15 +1,12 @@
 package analysis
 
 import (
-	"crypto/tls"
-	"net"
 	"net/netip"
 	"testing"
 	"time"
 
 	"golang.org/x/net/dns/dnsmessage"
 
-	"github.com/teamsflow/teamsflow/agent/dissect"
 	"github.com/teamsflow/teamsflow/agent/observe"
 )
 
@@ -43,30 +40,6 @@ func dnsAnswer(t testing.TB, question string, chain []string, addrs ...string) [
 	}
 	out, err := b.Finish()
 	must(err)
-	return out
-}
-
-// clientHello captures Go's TLS client's first flight (with its
-// post-quantum key share, larger than one segment).
-func clientHello(t testing.TB, serverName string) []byte {
-	t.Helper()
-	c, s := net.Pipe()
-	defer c.Close()
-	go func() { _ = tls.Client(c, &tls.Config{ServerName: serverName}).Handshake() }()
-	_ = s.SetReadDeadline(time.Now().Add(5 * time.Second))
-	var out []byte
-	buf := make([]byte, 4096)
-	for {
-		n, err := s.Read(buf)
-		out = append(out, buf[:n]...)
-		if name, err := dissect.ClientHelloSNI(out); err == nil && name != "" && len(out) > 5 && len(out) >= 5+int(out[3])<<8|int(out[4]) {
-			break
-		}
-		if err != nil {
-			t.Fatalf("client hello: %v", err)
-		}
-	}
-	s.Close()
 	return out
 }
 

@@ -10,6 +10,7 @@ import (
 	ct "github.com/teamsflow/teamsflow/agent/classify/classifytest"
 	"github.com/teamsflow/teamsflow/agent/observe"
 	"github.com/teamsflow/teamsflow/agent/record"
+	"github.com/teamsflow/teamsflow/agent/testenv/pkt"
 )
 
 const sec = time.Second
@@ -56,7 +57,7 @@ func desktopQoS(t testing.TB) *scene {
 		observe.Payload{Time: t0.Add(100 * time.Millisecond), Flow: udp("10.99.0.2:41000", "10.99.0.1:53"), Kind: observe.PayloadDNS,
 			Data: dnsAnswer(t, "api.cc.skype.com", []string{"api-cc-skype.trafficmanager.net", "a-cc-neu-01-skype.cloudapp.net"}, "20.42.65.92")})
 	signalling := tcp("10.99.0.2:40100", "52.113.194.132:443")
-	sc.payloads = append(sc.payloads, helloSegments(signalling, t0.Add(200*time.Millisecond), clientHello(t, "teams.microsoft.com"), 700)...)
+	sc.payloads = append(sc.payloads, helloSegments(signalling, t0.Add(200*time.Millisecond), pkt.ClientHello(t, "teams.microsoft.com"), 700)...)
 	sc.add(&sceneFlow{id: udp("10.99.0.2:41000", "10.99.0.1:53"), owner: teamsProc, protos: observe.ProtoDNS, end: 300 * time.Millisecond})
 	sc.add(&sceneFlow{id: signalling, owner: teamsProc, protos: observe.ProtoTLS, start: 150 * time.Millisecond, ctrlPPS: 2})
 	sc.add(&sceneFlow{id: tcp("10.99.0.2:40102", "20.42.65.92:443"), owner: teamsProc, protos: observe.ProtoTLS, start: 150 * time.Millisecond, ctrlPPS: 1})
@@ -70,7 +71,7 @@ func desktopQoS(t testing.TB) *scene {
 		media(3000, 123, ct.Share(10, 400, 1200, 2*sec, 800*time.Millisecond, 60*sec))
 	// The same process browsing elsewhere: Teams by process, not signalling.
 	gh := tcp("10.99.0.2:40200", "140.82.112.3:443")
-	sc.payloads = append(sc.payloads, helloSegments(gh, t0.Add(300*time.Millisecond), clientHello(t, "github.com"), 1400)...)
+	sc.payloads = append(sc.payloads, helloSegments(gh, t0.Add(300*time.Millisecond), pkt.ClientHello(t, "github.com"), 1400)...)
 	sc.add(&sceneFlow{id: gh, owner: teamsProc, protos: observe.ProtoTLS, start: 250 * time.Millisecond, ctrlPPS: 1})
 	return sc
 }

@@ -1,7 +1,6 @@
 package analysis_test
 
 import (
-	"encoding/binary"
 	"strconv"
 	"testing"
 	"time"
@@ -9,13 +8,13 @@ import (
 	"github.com/pion/stun/v3"
 
 	"github.com/teamsflow/teamsflow/agent/analysis"
+	"github.com/teamsflow/teamsflow/agent/testenv/pkt"
 )
 
 // A capture of a call whose ICE consent checks are answered in 35 ms gives
 // the media flow's records that round trip in `analyze` as live: the
 // capture-file source hands the checks to the pipeline as STUN samples,
-// bare and inside TURN ChannelData. It needs those samples from
-// agent/capfile (branch rtpkern): until they are merged it fails.
+// bare and inside TURN ChannelData.
 func TestSTUNRoundTripFromACapture(t *testing.T) {
 	var w wire
 	w.opus(true, 0xA1, 111, 100, 5000, 0, 12*time.Second)
@@ -26,7 +25,7 @@ func TestSTUNRoundTripFromACapture(t *testing.T) {
 		resp := stun.MustBuild(req, stun.BindingSuccess, stun.Fingerprint)
 		reqRaw, respRaw := req.Raw, resp.Raw
 		if i%2 == 1 { // every other check relayed: TURN ChannelData 0x4001
-			reqRaw, respRaw = channelData(reqRaw), channelData(respRaw)
+			reqRaw, respRaw = pkt.ChannelData(0x4001, reqRaw, false), pkt.ChannelData(0x4001, respRaw, false)
 		}
 		w.send(at, true, reqRaw)
 		w.send(at+35*time.Millisecond, false, respRaw)
@@ -59,11 +58,4 @@ func ptrText(v *float64) string {
 		return "absent"
 	}
 	return strconv.FormatFloat(*v, 'f', 1, 64)
-}
-
-// channelData wraps a STUN message in TURN ChannelData (RFC 8656 §12.4).
-func channelData(msg []byte) []byte {
-	b := binary.BigEndian.AppendUint16(nil, 0x4001)
-	b = binary.BigEndian.AppendUint16(b, uint16(len(msg)))
-	return append(b, msg...)
 }

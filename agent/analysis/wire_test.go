@@ -16,6 +16,7 @@ import (
 	"github.com/teamsflow/teamsflow/agent/analysis"
 	"github.com/teamsflow/teamsflow/agent/capfile"
 	"github.com/teamsflow/teamsflow/agent/record"
+	"github.com/teamsflow/teamsflow/agent/testenv/pkt"
 )
 
 // wire builds a capture of UDP packets on the wire, in any order, and
@@ -44,23 +45,6 @@ func (w *wire) send(at time.Duration, out bool, payload []byte) {
 	w.pkts = append(w.pkts, wirePacket{at, src, dst, payload})
 }
 
-// frame is Ethernet + IPv4 + UDP around a payload.
-func frame(src, dst netip.AddrPort, payload []byte) []byte {
-	b := make([]byte, 14, 42+len(payload))
-	b[12], b[13] = 0x08, 0x00
-	ip := make([]byte, 20)
-	ip[0], ip[8], ip[9] = 0x45, 64, 17
-	binary.BigEndian.PutUint16(ip[2:], uint16(28+len(payload)))
-	s, d := src.Addr().As4(), dst.Addr().As4()
-	copy(ip[12:], s[:])
-	copy(ip[16:], d[:])
-	udp := make([]byte, 8)
-	binary.BigEndian.PutUint16(udp[0:], src.Port())
-	binary.BigEndian.PutUint16(udp[2:], dst.Port())
-	binary.BigEndian.PutUint16(udp[4:], uint16(8+len(payload)))
-	return append(append(append(b, ip...), udp...), payload...)
-}
-
 // analyse runs the capture through the pipeline with cfg.
 func (w *wire) analyse(t *testing.T, cfg analysis.Config) (*analysis.Pipeline, []record.Record) {
 	t.Helper()
@@ -72,7 +56,7 @@ func (w *wire) analyse(t *testing.T, cfg analysis.Config) (*analysis.Pipeline, [
 	}
 	start := time.Date(2026, 1, 5, 9, 0, 0, 0, time.UTC)
 	for _, p := range w.pkts {
-		f := frame(p.src, p.dst, p.payload)
+		f := pkt.UDP(p.src, p.dst, p.payload)
 		ci := gopacketCaptureInfo(start.Add(p.at), len(f))
 		if err := pw.WritePacket(ci, f); err != nil {
 			t.Fatal(err)
@@ -89,14 +73,7 @@ func (w *wire) analyse(t *testing.T, cfg analysis.Config) (*analysis.Pipeline, [
 
 // rtp is an RTP packet: pad > 0 sets the P bit and adds pad bytes.
 func rtp(ssrc uint32, pt uint8, seq uint16, ts uint32, marker bool, payload, pad int) []byte {
-	b := []byte{0x80, pt}
-	if marker {
-		b[1] |= 0x80
-	}
-	b = binary.BigEndian.AppendUint16(b, seq)
-	b = binary.BigEndian.AppendUint32(b, ts)
-	b = binary.BigEndian.AppendUint32(b, ssrc)
-	b = append(b, make([]byte, payload)...)
+	b := pkt.RTP(ssrc, pt, seq, ts, marker, payload)
 	if pad > 0 {
 		b[0] |= 0x20
 		b = append(b, make([]byte, pad)...)

@@ -219,8 +219,8 @@ func TestRunTCPRoundTripAndVPNThroughDelayLine(t *testing.T) {
 }
 
 // With 50 ms added to the round trip, the ICE consent checks on the media
-// flow give its records rtt_ms within max(5 ms, 20%) of it. It needs the
-// kernel's STUN samples (branch rtpkern): until those are merged it fails.
+// flow give its records rtt_ms within max(5 ms, 20%) of it, from the
+// kernel's STUN samples.
 func TestRunSTUNRoundTripThroughDelayLine(t *testing.T) {
 	testenv.RequirePrivileged(t)
 	recs, added, _ := watchThroughDelayLine(t)
