@@ -14,10 +14,11 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
-	"runtime"
 	"strings"
 	"sync"
 	"testing"
+
+	"github.com/teamsflow/teamsflow/agent/testenv"
 )
 
 // EnvBinary names a prebuilt collector binary to use instead of building one.
@@ -46,8 +47,7 @@ func findBinary() (string, error) {
 		}
 		return p, nil
 	}
-	_, self, _, _ := runtime.Caller(0)
-	script := filepath.Join(filepath.Dir(self), "..", "..", "..", "deploy", "otel-collector", "build.sh")
+	script := filepath.Join(testenv.ModuleRoot(), "deploy", "otel-collector", "build.sh")
 	var stderr bytes.Buffer
 	cmd := exec.Command(script)
 	cmd.Stderr = &stderr
