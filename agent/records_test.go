@@ -4,7 +4,6 @@ import (
 	"time"
 
 	"github.com/teamsflow/teamsflow/agent/analysis"
-	"github.com/teamsflow/teamsflow/agent/flow"
 	"github.com/teamsflow/teamsflow/agent/observe"
 	"github.com/teamsflow/teamsflow/agent/record"
 )
@@ -18,10 +17,10 @@ func records(a *Agent) []record.Record {
 		a.log.Warn().Err(err).Msg("reading flows")
 	}
 	snap := observe.Snapshot{Time: time.Now()}
-	owners := map[flow.Owner]*observe.Owner{}
+	seen := newDescribed()
 	flows := a.table.Snapshot()
 	for i := range flows {
-		snap.Flows = append(snap.Flows, a.observeFlow(&flows[i], owners))
+		snap.Flows = append(snap.Flows, a.observeFlow(&flows[i], seen))
 	}
 	p := analysis.New(analysis.Config{})
 	p.Observe(snap)

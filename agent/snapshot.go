@@ -84,13 +84,11 @@ func (a *Agent) snapshotAt(now time.Time) observe.Snapshot {
 		snap.Gone = append(snap.Gone, observe.FlowIDOf(f.Key))
 		a.media.forgetFlow(f.Key)
 	}
-	// An owner is described once per snapshot, however many flows it has:
-	// its ancestry walk reads /proc. Flows share the (read-only) result.
-	owners := map[flow.Owner]*observe.Owner{}
+	seen := newDescribed()
 	flows := a.table.Changed()
 	snap.Flows = make([]observe.Flow, 0, len(flows))
 	for i := range flows {
-		snap.Flows = append(snap.Flows, a.observeFlow(&flows[i], owners))
+		snap.Flows = append(snap.Flows, a.observeFlow(&flows[i], seen))
 	}
 	a.media.mu.Lock()
 	defer a.media.mu.Unlock()
@@ -111,21 +109,46 @@ func (a *Agent) snapshotAt(now time.Time) observe.Snapshot {
 	return snap
 }
 
+// described is what one snapshot has looked up already, shared by its
+// flows: an owner is described once, however many flows it has (its
+// ancestry walk reads /proc; flows share the read-only result), and an
+// interface named once (the attach manager answers under its lock).
+type described struct {
+	owners  map[flow.Owner]*observe.Owner
+	ifnames map[ifaceID]string
+}
+
+// ifaceID names an interface across namespaces.
+type ifaceID struct {
+	netns   uint64
+	ifindex uint32
+}
+
+func newDescribed() described {
+	return described{owners: map[flow.Owner]*observe.Owner{}, ifnames: map[ifaceID]string{}}
+}
+
 // observeFlow turns a flow of the table into its observation, with what
 // only the live agent knows: the socket cookie, the interface and the
-// owner (described once per snapshot in owners).
-func (a *Agent) observeFlow(f *flow.Flow, owners map[flow.Owner]*observe.Owner) observe.Flow {
+// owner.
+func (a *Agent) observeFlow(f *flow.Flow, seen described) observe.Flow {
 	s := f.Stats()
 	o := observe.FlowOf(f.Key, s, a.clock.Wall)
 	o.Closed, o.Cookie = f.Closed, f.Cookie
 	if s.Ifindex != 0 { // 0: no packet seen on an interface yet
-		o.Interface = a.tc.InterfaceName(f.Key.Netns, s.Ifindex)
+		id := ifaceID{f.Key.Netns, s.Ifindex}
+		name, ok := seen.ifnames[id]
+		if !ok {
+			name = a.tc.InterfaceName(id.netns, id.ifindex)
+			seen.ifnames[id] = name
+		}
+		o.Interface = name
 	}
 	if f.Owner.Known() {
-		if owners[f.Owner] == nil {
-			owners[f.Owner] = a.owner(f.Owner)
+		if seen.owners[f.Owner] == nil {
+			seen.owners[f.Owner] = a.owner(f.Owner)
 		}
-		o.Owner = owners[f.Owner]
+		o.Owner = seen.owners[f.Owner]
 	}
 	return o
 }
