@@ -176,7 +176,7 @@ func (g *ngReader) iface(body []byte) error {
 		case code == 14 && n == 8: // if_tsoffset
 			i.offset = int64(g.order.Uint64(v))
 		}
-		opts = opts[4+(n+3)&^3:]
+		opts = opts[4+(n+3)&^3:] // in range: a block body, so opts, is whole 4-byte words
 	}
 	g.ifaces = append(g.ifaces, i)
 	return nil
