@@ -68,20 +68,21 @@ func (p *Pipeline) name(st *flowState) {
 	if st.sni {
 		return
 	}
-	if sni, ok := p.snis[st.f.ID.id()]; ok {
+	id := st.f.ID.id()
+	if sni, ok := p.snis[id]; ok {
 		st.serverName, st.nameIsTeams, st.sni = sni, p.cfg.Names.IsTeamsName(sni), true
 		return
 	}
 	if st.serverName != "" {
 		return // keep the name the flow started with after its TTL passes
 	}
-	if e, ok := p.names.Lookup(p.now, st.f.ID.id().Netns, st.f.ID.id().Peer.Addr()); ok {
+	if e, ok := p.names.Lookup(p.now, id.Netns, id.Peer.Addr()); ok {
 		st.serverName, st.nameIsTeams = e.Name, e.Teams
 	}
 }
 
 func (p *Pipeline) attribute(st *flowState, call bool) {
-	peer := st.f.ID.id().Peer
+	peer := st.f.ID.peerAddrPort()
 	e := teams.Evidence{
 		Process:   st.process,
 		DestRange: p.cfg.Names.InTeamsRange(peer.Addr()),
@@ -89,7 +90,7 @@ func (p *Pipeline) attribute(st *flowState, call bool) {
 		SNI:       st.nameIsTeams && st.sni,
 		Call:      call,
 	}
-	e.RelayPort = st.f.ID.id().Transport == observe.UDP && p.cfg.Names.IsRelayPort(peer.Port()) && e.Destination()
+	e.RelayPort = st.f.ID.transport == observe.UDP && p.cfg.Names.IsRelayPort(peer.Port()) && e.Destination()
 	st.destination = e.Destination()
 	if !st.verdictKnown || st.verdictOf != e {
 		// The evidence rarely changes: keep the verdict.

@@ -48,7 +48,12 @@ func addrKind(a netip.Addr) uint8 {
 func (k flowKey) id() observe.FlowID {
 	return observe.FlowID{Netns: k.netns, Transport: k.transport,
 		Local: netip.AddrPortFrom(keyAddr(k.local, k.kinds&3), k.lport),
-		Peer:  netip.AddrPortFrom(keyAddr(k.peer, k.kinds>>2&3), k.pport)}
+		Peer:  k.peerAddrPort()}
+}
+
+// peerAddrPort is id().Peer without the rest.
+func (k flowKey) peerAddrPort() netip.AddrPort {
+	return netip.AddrPortFrom(keyAddr(k.peer, k.kinds>>2&3), k.pport)
 }
 
 func keyAddr(b [16]byte, kind uint8) netip.Addr {

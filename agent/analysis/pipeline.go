@@ -165,7 +165,7 @@ func (p *Pipeline) sampleFlow(st *flowState, f *observe.Flow) {
 		payload := (dSent.Bytes + dRecv.Bytes) - min(dSent.Bytes+dRecv.Bytes, packets*headerBytes(f.ID))
 		st.window.Add(classify.Sample{Span: span, Packets: packets, Payload: payload})
 	}
-	st.f, st.prevAt = keepFlow(f), instantOf(p.now)
+	st.f, st.prevAt = keepFlow(f, st.f.ID), instantOf(p.now)
 	st.last = instantOf(lastOf(f.Sent.Last, f.Recv.Last, st.last.Time()))
 	if f.Closed {
 		st.end(EndClosed, p.now)

@@ -92,9 +92,11 @@ type counts struct {
 	Packets, Bytes uint64
 }
 
-func keepFlow(f *observe.Flow) lastFlow {
+// keepFlow keeps f, whose key (keyOf(f.ID)) is key: a flow's key does
+// not change, so a state's next observation keeps the one it has.
+func keepFlow(f *observe.Flow, key flowKey) lastFlow {
 	c := func(c *observe.Counters) counts { return counts{c.Packets, c.Bytes} }
-	return lastFlow{ID: keyOf(f.ID), Owner: f.Owner, Sent: c(&f.Sent), Recv: c(&f.Recv), Protos: f.Protos, Closed: f.Closed,
+	return lastFlow{ID: key, Owner: f.Owner, Sent: c(&f.Sent), Recv: c(&f.Recv), Protos: f.Protos, Closed: f.Closed,
 		TCPFlags: f.TCPFlags, Interface: f.Interface, Cookie: f.Cookie, DSCP: [2]uint8{f.Sent.DSCP, f.Recv.DSCP}}
 }
 
@@ -152,7 +154,7 @@ type rtpState struct {
 }
 
 func newFlowState(f observe.Flow, now time.Time, keys *keyStrings) *flowState {
-	st := &flowState{f: keepFlow(&f)}
+	st := &flowState{f: keepFlow(&f, keyOf(f.ID))}
 	st.first = instantOf(firstOf(f.Sent.First, f.Recv.First, now))
 	st.prevAt = st.first
 	st.id = streamID(f.ID, "flow", 0, now)
