@@ -68,20 +68,21 @@ func (p *Pipeline) name(st *flowState) {
 	if st.sni {
 		return
 	}
-	if sni, ok := p.snis[st.f.ID]; ok {
+	id := st.f.ID.id()
+	if sni, ok := p.snis[id]; ok {
 		st.serverName, st.nameIsTeams, st.sni = sni, p.cfg.Names.IsTeamsName(sni), true
 		return
 	}
 	if st.serverName != "" {
 		return // keep the name the flow started with after its TTL passes
 	}
-	if e, ok := p.names.Lookup(p.now, st.f.ID.Netns, st.f.ID.Peer.Addr()); ok {
+	if e, ok := p.names.Lookup(p.now, id.Netns, id.Peer.Addr()); ok {
 		st.serverName, st.nameIsTeams = e.Name, e.Teams
 	}
 }
 
 func (p *Pipeline) attribute(st *flowState, call bool) {
-	peer := st.f.ID.Peer
+	peer := st.f.ID.peerAddrPort()
 	e := teams.Evidence{
 		Process:   st.process,
 		DestRange: p.cfg.Names.InTeamsRange(peer.Addr()),
@@ -89,7 +90,7 @@ func (p *Pipeline) attribute(st *flowState, call bool) {
 		SNI:       st.nameIsTeams && st.sni,
 		Call:      call,
 	}
-	e.RelayPort = st.f.ID.Transport == observe.UDP && p.cfg.Names.IsRelayPort(peer.Port()) && e.Destination()
+	e.RelayPort = st.f.ID.transport == observe.UDP && p.cfg.Names.IsRelayPort(peer.Port()) && e.Destination()
 	st.destination = e.Destination()
 	if !st.verdictKnown || st.verdictOf != e {
 		// The evidence rarely changes: keep the verdict.
@@ -102,7 +103,7 @@ func (p *Pipeline) attribute(st *flowState, call bool) {
 // carriesRealtime says whether a UDP flow carries ICE, TURN, DTLS or media.
 func carriesRealtime(f lastFlow) bool {
 	const rt = observe.ProtoSTUN | observe.ProtoMSTURN | observe.ProtoChannelData | observe.ProtoDTLS | observe.ProtoRTP | observe.ProtoRTCP
-	return f.ID.Transport == observe.UDP && f.Protos&rt != 0
+	return f.ID.transport == observe.UDP && f.Protos&rt != 0
 }
 
 // network is an address's /16 (IPv4) or /32 (IPv6).
@@ -125,7 +126,7 @@ func overlapsAny(st *flowState, others []*flowState) bool {
 }
 
 func (p *Pipeline) labelFlow(st *flowState) {
-	id := st.f.ID
+	id := st.f.ID.id()
 	r := p.classify.Flow(classify.Flow{
 		Transport: id.Transport, LocalPort: id.Local.Port(), PeerPort: id.Peer.Port(),
 		Protos: st.f.Protos, HasRTP: st.hasRTP,
@@ -145,7 +146,7 @@ func (p *Pipeline) group() {
 	}
 	var mediaStreams, others []member
 	for k, st := range p.rtp {
-		if fl := p.flows[k.flow]; fl != nil && fl.isTeams && classify.IsMedia(st.shown().Label) {
+		if fl := p.flows.get(k.flow); fl != nil && fl.isTeams && classify.IsMedia(st.shown().Label) {
 			mediaStreams = append(mediaStreams, member{&st.stream, fl.keys.call})
 		}
 	}

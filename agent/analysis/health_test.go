@@ -146,7 +146,7 @@ func TestSTUNStateForgottenWithItsFlow(t *testing.T) {
 		t.Fatal("no round trip while the flow runs")
 	}
 	sc.run(p, 5*sec, 20*sec, nil)
-	if _, ok := p.stun.RTT(flow); ok || p.flows[flow] != nil {
+	if _, ok := p.stun.RTT(flow); ok || p.flows.get(flow) != nil {
 		t.Error("the ended flow's round trip is still kept")
 	}
 }

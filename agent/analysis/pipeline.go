@@ -21,7 +21,7 @@ type Pipeline struct {
 	classify *classify.Classifier
 	calls    *calls.Tracker
 
-	flows map[observe.FlowID]*flowState
+	flows flowMap
 	rtp   map[rtpKey]*rtpState
 	// rtpOf indexes rtp by flow, so that ending a flow's sub-streams does
 	// not scan every RTP source of every other flow.
@@ -57,7 +57,7 @@ func New(cfg Config) *Pipeline {
 		names:    names.NewTable(cfg.Names, cfg.MaxNames),
 		classify: classify.New(cfg.QoS),
 		calls:    calls.New(cfg.CallGap),
-		flows:    map[observe.FlowID]*flowState{},
+		flows:    flowMap{},
 		rtp:      map[rtpKey]*rtpState{},
 		rtpOf:    map[observe.FlowID]map[rtpKey]struct{}{},
 		cands:    map[observe.FlowID]map[rtpKey]*candidate{},
@@ -117,7 +117,7 @@ func (p *Pipeline) Stop() {
 func (p *Pipeline) streamCount() int { return len(p.flows) + len(p.rtp) + len(p.ended) }
 
 func (p *Pipeline) updateFlow(f *observe.Flow) {
-	st := p.flows[f.ID]
+	st := p.flows.get(f.ID)
 	if st != nil && st.ended() && busier(f, &st.f) {
 		p.ended = append(p.ended, endedStream{flow: st})
 		st = nil // new traffic after the end: a new stream
@@ -131,7 +131,7 @@ func (p *Pipeline) updateFlow(f *observe.Flow) {
 			return
 		}
 		st = newFlowState(*f, p.now, &p.keys)
-		p.flows[f.ID] = st
+		p.flows[st.f.ID] = st
 	}
 	if !st.ended() {
 		p.sampleFlow(st, f)
@@ -165,7 +165,7 @@ func (p *Pipeline) sampleFlow(st *flowState, f *observe.Flow) {
 		payload := (dSent.Bytes + dRecv.Bytes) - min(dSent.Bytes+dRecv.Bytes, packets*headerBytes(f.ID))
 		st.window.Add(classify.Sample{Span: span, Packets: packets, Payload: payload})
 	}
-	st.f, st.prevAt = keepFlow(f), instantOf(p.now)
+	st.f, st.prevAt = keepFlow(f, st.f.ID), instantOf(p.now)
 	st.last = instantOf(lastOf(f.Sent.Last, f.Recv.Last, st.last.Time()))
 	if f.Closed {
 		st.end(EndClosed, p.now)
@@ -190,7 +190,7 @@ func delta(cur observe.Counters, prev counts) observe.Counters {
 // closed socket ended by closing; a dropped UDP flow went idle.
 func (p *Pipeline) gone(ids []observe.FlowID) {
 	for _, id := range ids {
-		st := p.flows[id]
+		st := p.flows.get(id)
 		if st == nil {
 			continue
 		}
@@ -243,9 +243,10 @@ func (p *Pipeline) quiet(s *stream) {
 // only served them.
 func (p *Pipeline) forget() {
 	gone := func(s *stream) bool { return s.ended() && p.now.Sub(s.endAt.Time()) > p.cfg.Linger }
-	for id, st := range p.flows {
+	for k, st := range p.flows {
 		if gone(&st.stream) {
-			delete(p.flows, id)
+			delete(p.flows, k)
+			id := k.id()
 			delete(p.snis, id)
 			delete(p.hellos, id)
 		}
@@ -268,19 +269,19 @@ func (p *Pipeline) forget() {
 	p.ended = kept
 	// Samples of flows the source never reported (or we could not track).
 	for id := range p.hellos {
-		if p.flows[id] == nil {
+		if p.flows.get(id) == nil {
 			delete(p.hellos, id)
 		}
 	}
 	for id := range p.snis {
-		if p.flows[id] == nil {
+		if p.flows.get(id) == nil {
 			delete(p.snis, id)
 		}
 	}
 	// Round trips of flows that ended, or that were never tracked.
-	p.stun.Retain(func(id observe.FlowID) bool { return p.flows[id] != nil })
+	p.stun.Retain(func(id observe.FlowID) bool { return p.flows.get(id) != nil })
 	for id := range p.cands {
-		if p.flows[id] == nil {
+		if p.flows.get(id) == nil {
 			p.dropCandidates(id)
 		}
 	}

@@ -24,7 +24,7 @@ func (p *Pipeline) Records(allApps bool) []record.Record {
 		}
 	}
 	addRTP := func(st *rtpState) {
-		fl := p.flows[st.r.Flow]
+		fl := p.flows.get(st.r.Flow)
 		if fl != nil && (allApps || fl.isTeams) {
 			out = append(out, p.rtpRecord(st, fl))
 		}
@@ -102,12 +102,12 @@ func permute(rs []record.Record, order []int) {
 
 // base fills what a flow and its RTP sub-streams share.
 func base(st *flowState) record.Record {
-	id := st.f.ID
+	id := st.f.ID.id()
 	r := record.Record{
 		Kind: "stream", Transport: "udp", Family: family(id.Local.Addr()),
 		LocalAddr: id.Local.Addr().Unmap().String(), LocalPort: id.Local.Port(),
 		PeerAddr: id.Peer.Addr().Unmap().String(), PeerPort: id.Peer.Port(),
-		DSCPSent: st.f.Sent.DSCP, DSCPRecv: st.f.Recv.DSCP,
+		DSCPSent: st.f.DSCP[0], DSCPRecv: st.f.DSCP[1],
 		TCPFlags:   tcpFlags(st.f.TCPFlags),
 		ServerName: st.serverName,
 		Netns:      id.Netns, Closed: st.f.Closed,
@@ -155,7 +155,7 @@ func (p *Pipeline) flowRecord(st *flowState) record.Record {
 	r.FirstSeen, r.LastSeen = st.first.Time(), st.last.Time()
 	r.RateSentBps, r.RateRecvBps = rate(&st.stream)
 	r.CallID, r.StreamID, r.EndReason = st.callID, streamIDString(st.id), st.endReason
-	p.pathFields(&r, st.f.ID)
+	p.pathFields(&r, st.f.ID.id())
 	p.flowHealth(&r, st)
 	return r
 }

@@ -41,7 +41,7 @@ func (p *Pipeline) updateRTP(r *observe.RTPStream) {
 			return
 		}
 	}
-	if fl := p.flows[r.Flow]; fl != nil {
+	if fl := p.flows.get(r.Flow); fl != nil {
 		fl.hasRTP = true
 	}
 	if st.ended() {
@@ -262,7 +262,7 @@ func (p *Pipeline) roles(id observe.FlowID, keys map[rtpKey]struct{}, repairs []
 }
 
 func (p *Pipeline) labelRTP(k rtpKey, st *rtpState) {
-	fl := p.flows[k.flow]
+	fl := p.flows.get(k.flow)
 	m := classify.Media{
 		LocalPort: k.flow.Local.Port(), PeerPort: k.flow.Peer.Port(),
 		PayloadType: st.r.PayloadType, Features: st.life.Features(), Prev: st.settler.Settled(),

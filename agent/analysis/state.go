@@ -74,35 +74,39 @@ type flowState struct {
 // observation: its counters without their first and last times, which the
 // stream keeps (four times were 96 of a state's bytes).
 type lastFlow struct {
-	ID         observe.FlowID
+	ID         flowKey
 	Owner      *observe.Owner
 	Sent, Recv counts
+	Interface  string // shares the observation's bytes
+	Cookie     uint64
 	Protos     observe.Protocols
 	Closed     bool
 	TCPFlags   uint8
-	Interface  string // shares the observation's bytes
-	Cookie     uint64
+	// DSCP is each direction's last (sent, received): apart from counts,
+	// where each took 8 bytes of padding.
+	DSCP [2]uint8
 }
 
 // counts are one direction's counters without their times.
 type counts struct {
 	Packets, Bytes uint64
-	DSCP           uint8
 }
 
-func keepFlow(f *observe.Flow) lastFlow {
-	c := func(c *observe.Counters) counts { return counts{c.Packets, c.Bytes, c.DSCP} }
-	return lastFlow{ID: f.ID, Owner: f.Owner, Sent: c(&f.Sent), Recv: c(&f.Recv), Protos: f.Protos, Closed: f.Closed,
-		TCPFlags: f.TCPFlags, Interface: f.Interface, Cookie: f.Cookie}
+// keepFlow keeps f, whose key (keyOf(f.ID)) is key: a flow's key does
+// not change, so a state's next observation keeps the one it has.
+func keepFlow(f *observe.Flow, key flowKey) lastFlow {
+	c := func(c *observe.Counters) counts { return counts{c.Packets, c.Bytes} }
+	return lastFlow{ID: key, Owner: f.Owner, Sent: c(&f.Sent), Recv: c(&f.Recv), Protos: f.Protos, Closed: f.Closed,
+		TCPFlags: f.TCPFlags, Interface: f.Interface, Cookie: f.Cookie, DSCP: [2]uint8{f.Sent.DSCP, f.Recv.DSCP}}
 }
 
 // observation is the latest observation again, without times: what a
 // snapshot of changes implies for a flow it left out.
 func (l *lastFlow) observation() observe.Flow {
-	c := func(c counts) observe.Counters {
-		return observe.Counters{Packets: c.Packets, Bytes: c.Bytes, DSCP: c.DSCP}
+	c := func(c counts, dscp uint8) observe.Counters {
+		return observe.Counters{Packets: c.Packets, Bytes: c.Bytes, DSCP: dscp}
 	}
-	return observe.Flow{ID: l.ID, Owner: l.Owner, Sent: c(l.Sent), Recv: c(l.Recv), Protos: l.Protos, Closed: l.Closed,
+	return observe.Flow{ID: l.ID.id(), Owner: l.Owner, Sent: c(l.Sent, l.DSCP[0]), Recv: c(l.Recv, l.DSCP[1]), Protos: l.Protos, Closed: l.Closed,
 		TCPFlags: l.TCPFlags, Interface: l.Interface, Cookie: l.Cookie}
 }
 
@@ -150,7 +154,7 @@ type rtpState struct {
 }
 
 func newFlowState(f observe.Flow, now time.Time, keys *keyStrings) *flowState {
-	st := &flowState{f: keepFlow(&f)}
+	st := &flowState{f: keepFlow(&f, keyOf(f.ID))}
 	st.first = instantOf(firstOf(f.Sent.First, f.Recv.First, now))
 	st.prevAt = st.first
 	st.id = streamID(f.ID, "flow", 0, now)
@@ -160,7 +164,7 @@ func newFlowState(f observe.Flow, now time.Time, keys *keyStrings) *flowState {
 
 // setOwner derives the owner-based keys once the owner is known.
 func (st *flowState) setOwner(o *observe.Owner, keys *keyStrings) {
-	id := st.f.ID
+	id := st.f.ID.id()
 	st.process = teams.Process(o)
 	var k flowKeys
 	switch {

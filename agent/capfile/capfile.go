@@ -7,16 +7,11 @@ package capfile
 
 import (
 	"bufio"
-	"bytes"
 	"errors"
 	"fmt"
 	"io"
 	"os"
 	"time"
-
-	"github.com/gopacket/gopacket"
-	"github.com/gopacket/gopacket/layers"
-	"github.com/gopacket/gopacket/pcapgo"
 
 	"github.com/teamsflow/teamsflow/agent/observe"
 	"github.com/teamsflow/teamsflow/agent/packet"
@@ -28,11 +23,6 @@ const Interval = time.Second
 
 // Progress reports how many bytes of how many have been read.
 type Progress func(done, total int64)
-
-// reader is what pcapgo's pcap and pcapng readers have in common.
-type reader interface {
-	ReadPacketData() ([]byte, gopacket.CaptureInfo, error)
-}
 
 // Feed reads the capture file at path and calls fn for each interval of
 // capture time, and once more at the end. On a damaged file it hands on
@@ -56,13 +46,13 @@ func Feed(path string, fn func(observe.Snapshot), progress Progress) error {
 // FeedReader is Feed for a capture of size bytes read from r.
 func FeedReader(r io.Reader, size int64, fn func(observe.Snapshot), progress Progress) error {
 	cr := &countingReader{r: r}
-	src, link, err := open(bufio.NewReaderSize(cr, 1<<16))
+	src, err := open(bufio.NewReaderSize(cr, 1<<16))
 	if err != nil {
 		return err
 	}
 	fd := newFeeder(fn)
 	for n := 1; ; n++ {
-		data, ci, err := src.ReadPacketData()
+		data, link, ts, err := src.next()
 		if errors.Is(err, io.EOF) {
 			break
 		}
@@ -70,7 +60,7 @@ func FeedReader(r io.Reader, size int64, fn func(observe.Snapshot), progress Pro
 			fd.flush()
 			return fmt.Errorf("packet %d: %w", n, damaged(err))
 		}
-		fd.add(data, link, ci.Timestamp)
+		fd.add(data, link, ts)
 		if progress != nil && n%1024 == 0 {
 			progress(cr.n, size)
 		}
@@ -87,26 +77,6 @@ func damaged(err error) error {
 		return errors.New("capture file is truncated")
 	}
 	return err
-}
-
-// open detects pcap or pcapng from the magic number.
-func open(r *bufio.Reader) (reader, layers.LinkType, error) {
-	magic, err := r.Peek(4)
-	if err != nil {
-		return nil, 0, errors.New("not a capture file: too short")
-	}
-	if bytes.Equal(magic, []byte{0x0A, 0x0D, 0x0D, 0x0A}) {
-		ng, err := pcapgo.NewNgReader(r, pcapgo.DefaultNgReaderOptions)
-		if err != nil {
-			return nil, 0, fmt.Errorf("reading pcapng header: %w", err)
-		}
-		return ng, ng.LinkType(), nil
-	}
-	pr, err := pcapgo.NewReader(r)
-	if err != nil {
-		return nil, 0, fmt.Errorf("not a pcap or pcapng file: %w", err)
-	}
-	return pr, pr.LinkType(), nil
 }
 
 type countingReader struct {
@@ -133,7 +103,7 @@ func newFeeder(fn func(observe.Snapshot)) *feeder {
 	return &feeder{flows: packet.NewFlows(), dirs: newDirections(), emit: fn}
 }
 
-func (fd *feeder) add(data []byte, link layers.LinkType, ts time.Time) {
+func (fd *feeder) add(data []byte, link uint16, ts time.Time) {
 	if fd.next.IsZero() {
 		fd.next = ts.Truncate(Interval).Add(Interval)
 	}

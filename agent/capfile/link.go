@@ -4,8 +4,6 @@ import (
 	"encoding/binary"
 	"net/netip"
 
-	"github.com/gopacket/gopacket/layers"
-
 	"github.com/teamsflow/teamsflow/agent/packet"
 )
 
@@ -17,23 +15,23 @@ const (
 // linkFrame strips what the capture's link layer adds, so that the parser
 // sees what the classifier sees: an Ethernet frame (l2) or a bare IP packet
 // with its EtherType.
-func linkFrame(data []byte, link layers.LinkType) (frame []byte, l2 bool, proto uint16, ok bool) {
+func linkFrame(data []byte, link uint16) (frame []byte, l2 bool, proto uint16, ok bool) {
 	switch link {
-	case layers.LinkTypeEthernet:
+	case linkEthernet:
 		return data, true, 0, true
-	case layers.LinkTypeRaw, layers.LinkTypeIPv4, layers.LinkTypeIPv6, 12 /* DLT_RAW on some systems */ :
+	case linkRaw, linkIPv4, linkIPv6, linkRawBSD:
 		return rawIP(data)
-	case layers.LinkTypeLinuxSLL:
+	case linkLinuxSLL:
 		if len(data) < 16 {
 			return nil, false, 0, false
 		}
 		return data[16:], false, binary.BigEndian.Uint16(data[14:]), true
-	case layers.LinkTypeLinuxSLL2:
+	case linkLinuxSLL2:
 		if len(data) < 20 {
 			return nil, false, 0, false
 		}
 		return data[20:], false, binary.BigEndian.Uint16(data[0:]), true
-	case layers.LinkTypeNull, layers.LinkTypeLoop:
+	case linkNull, linkLoop:
 		if len(data) < 4 {
 			return nil, false, 0, false
 		}

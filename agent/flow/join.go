@@ -14,9 +14,9 @@ func (t *Table) Snapshot() []Flow {
 	t.mu.Lock()
 	defer t.mu.Unlock()
 	out := make([]Flow, 0, len(t.flows))
-	for _, f := range t.flows {
-		t.resolve(f)
-		out = append(out, *f)
+	for k, f := range t.flows {
+		t.resolve(k, f)
+		out = append(out, f.flow(k))
 	}
 	return out
 }
@@ -32,13 +32,13 @@ func (t *Table) Changed() []Flow {
 	t.mu.Lock()
 	defer t.mu.Unlock()
 	var out []Flow
-	for _, f := range t.flows {
-		t.resolve(f)
+	for k, f := range t.flows {
+		t.resolve(k, f)
 		if !f.changed {
 			continue
 		}
 		f.changed = false
-		out = append(out, *f)
+		out = append(out, f.flow(k))
 	}
 	return out
 }
@@ -46,27 +46,27 @@ func (t *Table) Changed() []Flow {
 // resolve fills a flow's owner and cookie from sockets when the kernel
 // entry did not carry them, and marks the flow changed when its owner or
 // closed state moved.
-func (t *Table) resolve(f *Flow) {
-	if f.Cookie == 0 {
-		f.Cookie = t.cookieByTuple(f.Key, false)
+func (t *Table) resolve(k bpf.FlowKey, f *entry) {
+	if f.cookie == 0 {
+		f.cookie = t.cookieByTuple(k, false)
 	}
-	s := t.sockets[f.Cookie]
-	if s != nil && f.Closed != s.Closed {
-		f.Closed, f.changed = s.Closed, true
+	s := t.sockets[f.cookie]
+	if s != nil && f.closed != s.Closed {
+		f.closed, f.changed = s.Closed, true
 	}
-	if s == nil || !s.Owner.Known() {
+	if s == nil || !s.owner.known() {
 		// An accepted socket of a listener older than the agent has no
 		// owner of its own: the listener's, found by address, is it.
-		s = t.sockets[t.cookieByTuple(f.Key, true)]
+		s = t.sockets[t.cookieByTuple(k, true)]
 	}
-	if s == nil || !s.Owner.Known() {
+	if s == nil || !s.owner.known() {
 		return
 	}
-	if s.Owner.TGID == f.deadTGID { // storage still names the owner a rescan replaced
+	if s.owner.TGID == f.deadTGID { // storage still names the owner a rescan replaced
 		return
 	}
-	if (!f.Owner.Known() || (f.Owner.Source != "socket" && s.Owner.Source == "socket")) && f.Owner != s.Owner {
-		f.Owner, f.changed = s.Owner, true
+	if (!f.owner.known() || (f.owner.Source != "socket" && s.owner.Source == "socket")) && f.owner.value() != *s.owner {
+		f.owner, f.changed = s.owner, true
 	}
 }
 
@@ -89,7 +89,7 @@ func (t *Table) cookieByTuple(k bpf.FlowKey, withOwner bool) uint64 {
 		if cookie == 0 {
 			continue
 		}
-		if s := t.sockets[cookie]; !withOwner || (s != nil && s.Owner.Known()) {
+		if s := t.sockets[cookie]; !withOwner || (s != nil && s.owner.known()) {
 			return cookie
 		}
 	}
@@ -118,11 +118,11 @@ func (t *Table) Expire(cutoffNs uint64, closedCutoff, openCutoff time.Time) []Fl
 	defer t.mu.Unlock()
 	var out []Flow
 	for k, f := range t.flows {
-		s := f.Stats()
+		s := f.stats()
 		last := max(s.Dir[0].Last, s.Dir[1].Last)
 		if !f.inKernel && last < cutoffNs {
-			t.resolve(f)
-			out = append(out, *f)
+			t.resolve(k, f)
+			out = append(out, f.flow(k))
 			delete(t.flows, k)
 		}
 	}
@@ -131,7 +131,7 @@ func (t *Table) Expire(cutoffNs uint64, closedCutoff, openCutoff time.Time) []Fl
 		switch {
 		case s.Closed && s.at < closedCutoff.UnixNano():
 			delete(t.sockets, cookie)
-		case !s.Closed && s.Owner.Source != "backfill" && s.at < openCutoff.UnixNano():
+		case !s.Closed && s.owner.source() != "backfill" && s.at < openCutoff.UnixNano():
 			silent = append(silent, cookie)
 		}
 	}
@@ -156,10 +156,10 @@ func (t *Table) Expire(cutoffNs uint64, closedCutoff, openCutoff time.Time) []Fl
 // closed state or owner from; the caller holds t.mu.
 func (t *Table) socketsInUse() map[uint64]bool {
 	used := make(map[uint64]bool, len(t.flows))
-	for _, f := range t.flows {
-		used[f.Cookie] = true
-		used[t.cookieByTuple(f.Key, false)] = true
-		used[t.cookieByTuple(f.Key, true)] = true
+	for k, f := range t.flows {
+		used[f.cookie] = true
+		used[t.cookieByTuple(k, false)] = true
+		used[t.cookieByTuple(k, true)] = true
 	}
 	return used
 }

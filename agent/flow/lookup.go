@@ -19,7 +19,7 @@ func (t *Table) Path(k bpf.FlowKey) (Path, bool) {
 	if f == nil {
 		return Path{}, false
 	}
-	p := Path{Cookie: f.Cookie, Ifindex: f.current.Ifindex}
+	p := Path{Cookie: f.cookie, Ifindex: f.current.Ifindex}
 	if p.Cookie == 0 {
 		p.Cookie = t.cookieByTuple(k, false)
 	}

@@ -16,8 +16,11 @@ func (t *Table) OpenOwnedBy(exited map[uint32]uint64) map[uint64]uint32 {
 		if s.Closed {
 			continue
 		}
-		if start, ok := exited[s.Owner.TGID]; ok && (s.Owner.StartNs == start || s.Owner.Source == "backfill") {
-			out[cookie] = s.Owner.TGID
+		if s.owner == nil {
+			continue
+		}
+		if start, ok := exited[s.owner.TGID]; ok && (s.owner.StartNs == start || s.owner.Source == "backfill") {
+			out[cookie] = s.owner.TGID
 		}
 	}
 	return out
@@ -33,14 +36,14 @@ func (t *Table) Reown(cookie uint64, dead uint32, o Owner) bool {
 	t.mu.Lock()
 	defer t.mu.Unlock()
 	s := t.sockets[cookie]
-	if s == nil || s.Closed || s.Owner.TGID != dead || !o.Known() {
+	if s == nil || s.Closed || s.owner == nil || s.owner.TGID != dead || !o.Known() {
 		return false
 	}
 	o.Source = "backfill" // read from /proc, as for sockets older than the agent
-	s.Owner, s.replaced = o, dead
+	s.owner, s.replaced = t.shared(o), dead
 	for _, f := range t.flows {
-		if f.Cookie == cookie && (f.Owner.TGID == dead || !f.Owner.Known()) {
-			f.Owner, f.deadTGID, f.changed = o, dead, true
+		if f.cookie == cookie && (f.owner == nil || f.owner.TGID == dead || !f.owner.Known()) {
+			f.owner, f.deadTGID, f.changed = s.owner, dead, true
 		}
 	}
 	return true

@@ -25,24 +25,60 @@ type Owner struct {
 // Known says whether an owner was found.
 func (o Owner) Known() bool { return o.TGID != 0 }
 
-// Flow is one flow with its totals so far.
+// Flow is one flow with its totals so far, as the table hands it out.
 type Flow struct {
 	Key    bpf.FlowKey
 	Owner  Owner
 	Cookie uint64
 	Closed bool // its socket was closed
+	// current and folded are the entry's counts (Stats).
+	current counts
+	folded  *counts
+}
+
+// entry is a flow as the table keeps it: its key is the map's, and its
+// owner the shared copy of owners (Flow's Owner by value is 56 bytes, an
+// entry 128 instead of 224; the table keeps one per flow, 10k and more).
+type entry struct {
+	owner  *Owner // nil until known
+	cookie uint64
 	// current holds the live kernel entry's counts; folded those of
 	// kernel entries already deleted, nil until one was (most flows keep
 	// one entry for life: 10k flows would carry ~1 MB of zeros).
-	current  counts
-	folded   *counts
+	current counts
+	folded  *counts
+	// deadTGID is the owner Reown replaced: the kernel entry, which still
+	// names it, does not take the flow back.
+	deadTGID uint32
+	closed   bool // its socket was closed
 	inKernel bool
 	// changed: counts, owner or closed state moved since Changed last
 	// returned the flow.
 	changed bool
-	// deadTGID is the owner Reown replaced: the kernel entry, which still
-	// names it, does not take the flow back.
-	deadTGID uint32
+}
+
+// flow is the entry as handed out.
+func (e *entry) flow(k bpf.FlowKey) Flow {
+	return Flow{Key: k, Owner: e.owner.value(), Cookie: e.cookie, Closed: e.closed, current: e.current, folded: e.folded}
+}
+
+// value is the owner, the zero Owner for nil.
+func (o *Owner) value() Owner {
+	if o == nil {
+		return Owner{}
+	}
+	return *o
+}
+
+// known says whether o names an owner.
+func (o *Owner) known() bool { return o != nil && o.Known() }
+
+// source is o's Source, "" for nil.
+func (o *Owner) source() string {
+	if o == nil {
+		return ""
+	}
+	return o.Source
 }
 
 // counts is what a flow's totals need of a kernel entry: the entry's
@@ -63,16 +99,20 @@ func (c *counts) stats() bpf.FlowStats {
 }
 
 // Stats is the flow's total traffic.
-func (f *Flow) Stats() bpf.FlowStats {
-	if f.folded == nil {
-		return bpf.MergeCPUs([]bpf.FlowStats{f.current.stats()})
+func (f *Flow) Stats() bpf.FlowStats { return total(&f.current, f.folded) }
+
+func (e *entry) stats() bpf.FlowStats { return total(&e.current, e.folded) }
+
+func total(current, folded *counts) bpf.FlowStats {
+	if folded == nil {
+		return bpf.MergeCPUs([]bpf.FlowStats{current.stats()})
 	}
-	return bpf.MergeCPUs([]bpf.FlowStats{f.folded.stats(), f.current.stats()})
+	return bpf.MergeCPUs([]bpf.FlowStats{folded.stats(), current.stats()})
 }
 
 // Socket is what events and backfill told about one socket.
 type Socket struct {
-	Owner  Owner
+	owner  *Owner // the shared copy (owners); nil until known
 	Closed bool
 	// replaced is the exited owner a rescan replaced (Reown): its flows'
 	// kernel entries still name it, and take Owner instead.
@@ -95,7 +135,7 @@ type tuple struct {
 // Table is the flow table. It is safe for concurrent use.
 type Table struct {
 	mu      sync.Mutex
-	flows   map[bpf.FlowKey]*Flow
+	flows   map[bpf.FlowKey]*entry
 	sockets map[uint64]*Socket
 	tuples  map[tuple]uint64
 	// closes counts the sockets closed so far.
@@ -103,6 +143,9 @@ type Table struct {
 	// comms holds one copy of each process name: every socket and flow
 	// carries its owner's, and events name it anew each time.
 	comms map[[16]int8]string
+	// owners holds one copy of each owner: the flows and sockets of one
+	// process point at it.
+	owners map[Owner]*Owner
 	// stamp is when Expire last ran, Unix ns: what sockets heard of since
 	// are stamped with, so that an event costs no clock read (the stamp
 	// only has to be good to an hour, see Expire).
@@ -110,13 +153,16 @@ type Table struct {
 	now   func() time.Time
 }
 
-// maxComms bounds comms; when full it starts afresh (names handed out
-// stay valid).
-const maxComms = 1024
+// maxComms and maxOwners bound comms and owners; when full they start
+// afresh (names and owners handed out stay valid).
+const (
+	maxComms  = 1024
+	maxOwners = 4096
+)
 
 // NewTable makes an empty table.
 func NewTable() *Table {
-	return &Table{flows: map[bpf.FlowKey]*Flow{}, sockets: map[uint64]*Socket{}, tuples: map[tuple]uint64{},
+	return &Table{flows: map[bpf.FlowKey]*entry{}, sockets: map[uint64]*Socket{}, tuples: map[tuple]uint64{},
 		stamp: time.Now().UnixNano(), now: time.Now}
 }
 
@@ -126,7 +172,7 @@ func (t *Table) Update(k bpf.FlowKey, s bpf.FlowStats) {
 	defer t.mu.Unlock()
 	f := t.flows[k]
 	if f == nil {
-		f = &Flow{Key: k, changed: true}
+		f = &entry{changed: true}
 		t.flows[k] = f
 	}
 	// Bytes, times and protocols only move with packets.
@@ -135,25 +181,25 @@ func (t *Table) Update(k bpf.FlowKey, s bpf.FlowStats) {
 	}
 	f.current, f.inKernel = countsOf(&s), true
 	if s.Cookie != 0 {
-		f.Cookie = s.Cookie
+		f.cookie = s.Cookie
 	}
 	// The kernel entry names the process whose socket sends now. It differs
 	// from the flow's owner when the entry was made anew for another
 	// socket on the same addresses (a fixed port used again by another
 	// process after the first one's entry left the map): the new sender
 	// owns the flow from then on.
-	if s.Owner.Tgid != 0 && s.Owner.Tgid != f.deadTGID && (f.Owner.Source != "socket" || !sameProcess(f.Owner, s.Owner)) {
-		if sk := t.sockets[f.Cookie]; sk != nil && sk.replaced != 0 && sk.replaced == s.Owner.Tgid {
-			f.Owner, f.deadTGID, f.changed = sk.Owner, sk.replaced, true
+	if s.Owner.Tgid != 0 && s.Owner.Tgid != f.deadTGID && (f.owner.source() != "socket" || !sameProcess(f.owner, s.Owner)) {
+		if sk := t.sockets[f.cookie]; sk != nil && sk.replaced != 0 && sk.replaced == s.Owner.Tgid {
+			f.owner, f.deadTGID, f.changed = sk.owner, sk.replaced, true
 		} else {
-			f.Owner, f.changed = t.ownerFrom(s.Owner, "socket"), true
+			f.owner, f.changed = t.ownerFrom(s.Owner, "socket"), true
 		}
 	}
 }
 
 // sameProcess says whether o is the process k names (pid and start time).
-func sameProcess(o Owner, k bpf.Owner) bool {
-	return o.TGID == k.Tgid && o.StartNs == k.StartNs
+func sameProcess(o *Owner, k bpf.Owner) bool {
+	return o != nil && o.TGID == k.Tgid && o.StartNs == k.StartNs
 }
 
 // Removed records that the kernel entry of a flow was deleted after its
@@ -162,7 +208,7 @@ func (t *Table) Removed(k bpf.FlowKey) {
 	t.mu.Lock()
 	defer t.mu.Unlock()
 	if f := t.flows[k]; f != nil && f.inKernel {
-		total := f.Stats()
+		total := f.stats()
 		f.folded = new(countsOf(&total))
 		f.current, f.inKernel = counts{}, false
 	}
@@ -176,7 +222,7 @@ func (t *Table) SocketOwner(cookie uint64, o bpf.Owner) {
 	t.mu.Lock()
 	defer t.mu.Unlock()
 	if s := t.socket(cookie); o.Tgid != s.replaced { // storage still names an owner a rescan replaced
-		s.Owner = t.ownerFrom(o, "socket")
+		s.owner = t.ownerFrom(o, "socket")
 	}
 }
 
@@ -224,7 +270,7 @@ func (t *Table) ClosedBy(keys []bpf.FlowKey, gen uint64) []bpf.FlowKey {
 		if f == nil {
 			continue
 		}
-		cookie := f.Cookie
+		cookie := f.cookie
 		if cookie == 0 {
 			cookie = t.cookieByTuple(k, false)
 		}
@@ -243,9 +289,9 @@ func (t *Table) Backfill(cookie uint64, o Owner) {
 	}
 	t.mu.Lock()
 	defer t.mu.Unlock()
-	if s := t.socket(cookie); !s.Owner.Known() {
+	if s := t.socket(cookie); !s.owner.known() {
 		o.Source = "backfill"
-		s.Owner = o
+		s.owner = t.shared(o)
 	}
 }
 
@@ -264,8 +310,21 @@ func (t *Table) socket(cookie uint64) *Socket {
 }
 
 // ownerFrom turns a kernel owner into the table's; the caller holds t.mu.
-func (t *Table) ownerFrom(o bpf.Owner, source string) Owner {
-	return Owner{TGID: o.Tgid, PID: o.Pid, UID: o.Uid, StartNs: o.StartNs, Comm: t.comm(o.Comm), Source: source}
+func (t *Table) ownerFrom(o bpf.Owner, source string) *Owner {
+	return t.shared(Owner{TGID: o.Tgid, PID: o.Pid, UID: o.Uid, StartNs: o.StartNs, Comm: t.comm(o.Comm), Source: source})
+}
+
+// shared returns the shared copy of an owner; the caller holds t.mu.
+func (t *Table) shared(o Owner) *Owner {
+	if p, ok := t.owners[o]; ok {
+		return p
+	}
+	if t.owners == nil || len(t.owners) >= maxOwners {
+		t.owners = make(map[Owner]*Owner)
+	}
+	p := &o
+	t.owners[o] = p
+	return p
 }
 
 // comm returns the shared copy of a process name; the caller holds t.mu.

@@ -188,9 +188,17 @@ func TestOwnersShareTheirNameAndClosedSocketsExpire(t *testing.T) {
 	tb.SocketOwner(2, owner(5, "ms-teams"))
 	tb.Update(key("10.0.0.1:5000", "10.0.0.2:3478", 17), stats(1, 1, 3, owner(5, "ms-teams")))
 	f := only(t, tb)
-	a, b := tb.sockets[1].Owner.Comm, tb.sockets[2].Owner.Comm
+	a, b := tb.sockets[1].owner.Comm, tb.sockets[2].owner.Comm
 	if a != "ms-teams" || unsafe.StringData(a) != unsafe.StringData(b) || unsafe.StringData(a) != unsafe.StringData(f.Owner.Comm) {
 		t.Errorf("names %q %q %q are not one shared copy", a, b, f.Owner.Comm)
+	}
+	// The owner itself is kept once, too: the table keeps an entry per
+	// flow and per socket, 10k and more, within the daemon's memory budget.
+	if o := tb.flows[f.Key].owner; o == nil || o != tb.sockets[1].owner || o != tb.sockets[2].owner {
+		t.Errorf("the flow's and sockets' owners %p %p %p are not one shared copy", o, tb.sockets[1].owner, tb.sockets[2].owner)
+	}
+	if e, s := unsafe.Sizeof(entry{}), unsafe.Sizeof(Socket{}); e > 128 || s > 32 {
+		t.Errorf("a flow's entry takes %d bytes and a socket's %d, want at most 128 and 32", e, s)
 	}
 	closed := time.Unix(1000, 0)
 	tb.SocketClosed(1, closed)
