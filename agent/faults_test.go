@@ -121,7 +121,7 @@ func TestMalformedTrafficLive(t *testing.T) {
 	ns := netnsCookie(t, p.Client)
 
 	tcpAddr, udpAddr := fmt.Sprintf("%s:7201", p.ServerIP4), fmt.Sprintf("%s:7202", p.ServerIP4)
-	testenv.StartPeer(t, p.Server, "tf-tcp-server", "tcp-server", tcpAddr, fmt.Sprint(tcpBytes))
+	tcpSrv := testenv.StartPeer(t, p.Server, "tf-tcp-server", "tcp-server", tcpAddr, fmt.Sprint(tcpBytes))
 	testenv.StartPeer(t, p.Server, "tf-udp-server", "udp-server", udpAddr, "200")
 	tcpCli := testenv.StartPeer(t, p.Client, "tf-tcp-user", "tcp-client", tcpAddr, fmt.Sprint(tcpBytes), "wait")
 	udpCli := testenv.StartPeer(t, p.Client, "tf-udp-user", "udp-client", udpAddr, "200", "1000", "connect", "wait", "0")
@@ -138,6 +138,7 @@ func TestMalformedTrafficLive(t *testing.T) {
 	time.Sleep(100 * time.Millisecond)
 	tcpCli.Go()
 	udpCli.Go()
+	cliResent, srvResent := resent(t, tcpCli), resent(t, tcpSrv)
 	tcpCli.Wait(t)
 	udpCli.Wait(t)
 	wg.Wait()
@@ -168,8 +169,8 @@ func TestMalformedTrafficLive(t *testing.T) {
 
 	c := findFlow(t, a, ns, "tcp", port(t, tcpCli.Ready), 7201)
 	assertOwner(t, c, tcpCli)
-	assertBytes(t, "tcp bytes_sent", c.BytesSent, tcpBytes, tcpOverhead)
-	assertBytes(t, "tcp bytes_recv", c.BytesRecv, tcpBytes, tcpOverhead)
+	assertTCPBytes(t, "tcp bytes_sent", c.BytesSent, c.PacketsSent, cliResent, false)
+	assertTCPBytes(t, "tcp bytes_recv", c.BytesRecv, c.PacketsRecv, srvResent, false)
 	u := findFlow(t, a, ns, "udp", port(t, udpCli.Ready), 7202)
 	assertOwner(t, u, udpCli)
 	assertBytes(t, "udp bytes_sent", u.BytesSent, 200*1028, 0)

@@ -8,6 +8,8 @@ import (
 	"os"
 	"strconv"
 	"time"
+
+	"golang.org/x/sys/unix"
 )
 
 // The peer is the test binary itself, started again under another name
@@ -80,8 +82,32 @@ func tcpServer(addr string, n int) error {
 	if _, err := io.CopyN(io.Discard, c, int64(n)); err != nil {
 		return err
 	}
-	_, err = c.Write(make([]byte, n))
-	return err
+	if _, err = c.Write(make([]byte, n)); err != nil {
+		return err
+	}
+	// The client closes once it has read everything, and its FIN follows
+	// its last ACK: past EOF nothing of ours can be sent again.
+	if _, err := io.Copy(io.Discard, c); err != nil {
+		return err
+	}
+	printResent(c)
+	return nil
+}
+
+// printResent reports the payload bytes the kernel sent again on c
+// (tcpi_bytes_retrans) as "resent N", so that a test bounds the wire
+// bytes by what this run really retransmitted: a loaded machine fires
+// spurious timeouts that resend whole windows.
+func printResent(c net.Conn) {
+	raw, err := c.(*net.TCPConn).SyscallConn()
+	if err != nil {
+		return
+	}
+	_ = raw.Control(func(fd uintptr) {
+		if info, err := unix.GetsockoptTCPInfo(int(fd), unix.IPPROTO_TCP, unix.TCP_INFO); err == nil {
+			fmt.Println("resent", info.Bytes_retrans)
+		}
+	})
 }
 
 // tcpClient connects, optionally waits for a line on stdin, sends n bytes
@@ -99,9 +125,14 @@ func tcpClient(addr string, n int, wait bool) error {
 	if _, err := c.Write(make([]byte, n)); err != nil {
 		return err
 	}
-	_, err = io.CopyN(io.Discard, c, int64(n))
+	if _, err = io.CopyN(io.Discard, c, int64(n)); err != nil {
+		return err
+	}
+	// The server read all of ours before answering, so its answer
+	// acknowledged everything we sent: the count is final.
+	printResent(c)
 	fmt.Println("done")
-	return err
+	return nil
 }
 
 // udpServer echoes every datagram back to its sender (recvfrom/sendto)
