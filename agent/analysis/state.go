@@ -7,6 +7,7 @@ import (
 	"time"
 
 	"github.com/teamsflow/teamsflow/agent/classify"
+	"github.com/teamsflow/teamsflow/agent/intern"
 	"github.com/teamsflow/teamsflow/agent/observe"
 	"github.com/teamsflow/teamsflow/agent/teams"
 )
@@ -192,21 +193,13 @@ const maxKeyStrings = 4096
 // 10k flows of a process otherwise kept 30k copies of a few strings.
 type keyStrings struct {
 	m    map[string]string
-	sets map[flowKeys]*flowKeys
+	sets intern.Pool[flowKeys, *flowKeys]
 	buf  []byte
 }
 
 // shared returns the shared copy of a flow's keys.
 func (k *keyStrings) shared(fk flowKeys) *flowKeys {
-	if p, ok := k.sets[fk]; ok {
-		return p
-	}
-	if k.sets == nil || len(k.sets) >= maxKeyStrings {
-		k.sets = make(map[flowKeys]*flowKeys)
-	}
-	p := &fk
-	k.sets[fk] = p
-	return p
+	return k.sets.Get(fk, maxKeyStrings, intern.Pointer[flowKeys])
 }
 
 // of returns the shared copy of key, which may be keys.buf.

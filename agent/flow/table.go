@@ -10,6 +10,7 @@ import (
 	"sync"
 	"time"
 
+	"github.com/teamsflow/teamsflow/agent/intern"
 	"github.com/teamsflow/teamsflow/bpf"
 	"github.com/teamsflow/teamsflow/bpf/contract"
 )
@@ -142,10 +143,10 @@ type Table struct {
 	closes uint64
 	// comms holds one copy of each process name: every socket and flow
 	// carries its owner's, and events name it anew each time.
-	comms map[[16]int8]string
+	comms intern.Pool[[16]int8, string]
 	// owners holds one copy of each owner: the flows and sockets of one
 	// process point at it.
-	owners map[Owner]*Owner
+	owners intern.Pool[Owner, *Owner]
 	// stamp is when Expire last ran, Unix ns: what sockets heard of since
 	// are stamped with, so that an event costs no clock read (the stamp
 	// only has to be good to an hour, see Expire).
@@ -315,27 +316,9 @@ func (t *Table) ownerFrom(o bpf.Owner, source string) *Owner {
 }
 
 // shared returns the shared copy of an owner; the caller holds t.mu.
-func (t *Table) shared(o Owner) *Owner {
-	if p, ok := t.owners[o]; ok {
-		return p
-	}
-	if t.owners == nil || len(t.owners) >= maxOwners {
-		t.owners = make(map[Owner]*Owner)
-	}
-	p := &o
-	t.owners[o] = p
-	return p
-}
+func (t *Table) shared(o Owner) *Owner { return t.owners.Get(o, maxOwners, intern.Pointer[Owner]) }
 
 // comm returns the shared copy of a process name; the caller holds t.mu.
 func (t *Table) comm(raw [16]int8) string {
-	if s, ok := t.comms[raw]; ok {
-		return s
-	}
-	if t.comms == nil || len(t.comms) >= maxComms {
-		t.comms = make(map[[16]int8]string)
-	}
-	s := contract.CString(raw[:])
-	t.comms[raw] = s
-	return s
+	return t.comms.Get(raw, maxComms, func(raw [16]int8) string { return contract.CString(raw[:]) })
 }
