@@ -80,8 +80,10 @@ func probeKernel() (Kernel, *btf.Spec, error) {
 }
 
 // tcTaskHelpers are what tf_owner_sender calls from the classifier.
+// bpf_probe_read_kernel tells a softirq from the sender (tf_on_task_stack);
+// a kernel locked down for confidentiality refuses it.
 var tcTaskHelpers = []asm.BuiltinFunc{asm.FnGetCurrentPidTgid, asm.FnGetCurrentUidGid, asm.FnGetCurrentTaskBtf,
-	asm.FnGetCurrentCgroupId, asm.FnGetCurrentComm}
+	asm.FnGetCurrentCgroupId, asm.FnGetCurrentComm, asm.FnProbeReadKernel}
 
 // tcHasTaskHelpers says whether TC programs may call every one of them.
 func tcHasTaskHelpers() (bool, error) {

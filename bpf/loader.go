@@ -219,13 +219,17 @@ func (k Kernel) choose(sock, proc *ebpf.CollectionSpec) error {
 }
 
 // chooseSender lets the classifier read a UDP flow's sender (tf_tc_task)
-// where the kernel allows it.
+// where the kernel allows it, with the page size it tells a task's own
+// stack by (tf_page_size).
 func (k Kernel) chooseSender(traffic *ebpf.CollectionSpec) error {
 	if !k.TCTask {
 		return nil
 	}
 	if err := traffic.Variables["tf_tc_task"].Set(uint32(1)); err != nil {
 		return fmt.Errorf("setting the sender variant: %w", err)
+	}
+	if err := traffic.Variables["tf_page_size"].Set(uint32(os.Getpagesize())); err != nil {
+		return fmt.Errorf("setting the sender variant's page size: %w", err)
 	}
 	return nil
 }

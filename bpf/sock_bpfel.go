@@ -31,6 +31,7 @@ const (
 	sockProgTfSockCreate      = "tf_sock_create"
 	sockProgTfSockRelease     = "tf_sock_release"
 	sockProgTfSockops         = "tf_sockops"
+	sockVarTfPageSize         = "tf_page_size"
 	sockVarTfSockopsTask      = "tf_sockops_task"
 	sockVarTfTcTask           = "tf_tc_task"
 	sockVarUnusedTfClock      = "unused_tf_clock"
@@ -114,6 +115,7 @@ type sockMapSpecs struct {
 //
 // It can be passed ebpf.CollectionSpec.Assign.
 type sockVariableSpecs struct {
+	TfPageSize         *ebpf.VariableSpec `ebpf:"tf_page_size"`
 	TfSockopsTask      *ebpf.VariableSpec `ebpf:"tf_sockops_task"`
 	TfTcTask           *ebpf.VariableSpec `ebpf:"tf_tc_task"`
 	UnusedTfClock      *ebpf.VariableSpec `ebpf:"unused_tf_clock"`
@@ -167,6 +169,7 @@ func (m *sockMaps) Close() error {
 //
 // It can be passed to loadSockObjects or ebpf.CollectionSpec.LoadAndAssign.
 type sockVariables struct {
+	TfPageSize         *ebpf.Variable `ebpf:"tf_page_size"`
 	TfSockopsTask      *ebpf.Variable `ebpf:"tf_sockops_task"`
 	TfTcTask           *ebpf.Variable `ebpf:"tf_tc_task"`
 	UnusedTfClock      *ebpf.Variable `ebpf:"unused_tf_clock"`

@@ -159,28 +159,30 @@ struct tf_seen {
 
 /* Copies the packet's socket and its owner into the flow. A subprogram:
  * a flow does this on its first packets only. */
-static __noinline void tf_find_owner(struct __sk_buff *skb, struct tf_flow_stats *v, const struct tf_seen *c,
-				     int egress)
+static __noinline int tf_find_owner(struct __sk_buff *skb, struct tf_flow_stats *v, const struct tf_seen *c,
+				    int egress)
 {
 	if (egress) {
 		struct bpf_sock *sk = skb->sk;
 		if (!sk)
-			return; /* sent by the kernel itself (a reset, an ICMP error) */
+			return 1; /* sent by the kernel itself (a reset, an ICMP error) */
 		v->cookie = bpf_get_socket_cookie(skb);
 		sk = bpf_sk_fullsock(sk);
 		if (!sk)
-			return;
+			return 1;
+		int read = 1;
 		if (c->p.protocol == IPPROTO_UDP)
-			tf_owner_sender(sk, v->cookie, c->k.netns);
+			read = tf_owner_sender(sk, v->cookie, c->k.netns);
 		tf_take_owner(v, sk);
-		return;
+		return read;
 	}
 	if (c->p.fragment)
-		return;
+		return 1;
 	if (c->p.protocol == IPPROTO_UDP)
 		tf_owner_udp(skb, v, &c->p);
 	else
 		tf_owner_tcp(skb, v, &c->p);
+	return 1;
 }
 
 static __always_inline void tf_key(struct tf_flow_key *k, const struct tf_pkt *p, int egress, __u64 netns)
@@ -224,11 +226,11 @@ static __always_inline void tf_count_packet(struct __sk_buff *skb, struct tf_flo
 	 * address pair may have closed and another (maybe another process's)
 	 * taken it before the agent removed the entry. Busy flows pay two
 	 * comparisons of values already loaded. */
-	if (__builtin_expect((d->packets < TF_OWNER_TRIES && v->owner.tgid == 0) ||
+	if (__builtin_expect((d->packets < TF_OWNER_TRIES && (v->owner.tgid == 0 || d->owner_pending)) ||
 				     c->tick - d->last > TF_OWNER_RECHECK_TICKS,
 			     0))
-		tf_find_owner(skb, v, c, egress);
-	d->owner_known = v->owner.tgid != 0;
+		d->owner_pending = !tf_find_owner(skb, v, c, egress);
+	d->owner_known = v->owner.tgid != 0 && !d->owner_pending;
 	tf_add(d, c);
 	tf_hints(skb, v, &c->k, &c->p, egress);
 }
@@ -241,8 +243,8 @@ static __always_inline void tf_init_flow(struct __sk_buff *skb, struct tf_flow_s
 	__builtin_memset(v, 0, sizeof(*v));
 	tf_add(d, c);
 	v->ifindex = skb->ifindex;
-	tf_find_owner(skb, v, c, egress);
-	d->owner_known = v->owner.tgid != 0;
+	d->owner_pending = !tf_find_owner(skb, v, c, egress);
+	d->owner_known = v->owner.tgid != 0 && !d->owner_pending;
 }
 
 /* Claims an empty slot: the key goes in last, so that the agent, which

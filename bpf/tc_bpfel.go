@@ -32,6 +32,7 @@ const (
 	tcProgTfTc3               = "tf_tc3"
 	tcProgTfTcTestEgress      = "tf_tc_test_egress"
 	tcProgTfTcTestIngress     = "tf_tc_test_ingress"
+	tcVarTfPageSize           = "tf_page_size"
 	tcVarTfSlotCount          = "tf_slot_count"
 	tcVarTfTcTask             = "tf_tc_task"
 	tcVarUnusedTfClock        = "unused_tf_clock"
@@ -119,6 +120,7 @@ type tcMapSpecs struct {
 //
 // It can be passed ebpf.CollectionSpec.Assign.
 type tcVariableSpecs struct {
+	TfPageSize           *ebpf.VariableSpec `ebpf:"tf_page_size"`
 	TfSlotCount          *ebpf.VariableSpec `ebpf:"tf_slot_count"`
 	TfTcTask             *ebpf.VariableSpec `ebpf:"tf_tc_task"`
 	UnusedTfClock        *ebpf.VariableSpec `ebpf:"unused_tf_clock"`
@@ -189,6 +191,7 @@ func (m *tcMaps) Close() error {
 //
 // It can be passed to loadTcObjects or ebpf.CollectionSpec.LoadAndAssign.
 type tcVariables struct {
+	TfPageSize           *ebpf.Variable `ebpf:"tf_page_size"`
 	TfSlotCount          *ebpf.Variable `ebpf:"tf_slot_count"`
 	TfTcTask             *ebpf.Variable `ebpf:"tf_tc_task"`
 	UnusedTfClock        *ebpf.Variable `ebpf:"unused_tf_clock"`

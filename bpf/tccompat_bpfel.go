@@ -34,6 +34,7 @@ const (
 	tcCompatProgTfTc3In             = "tf_tc3_in"
 	tcCompatProgTfTcEg              = "tf_tc_eg"
 	tcCompatProgTfTcIn              = "tf_tc_in"
+	tcCompatVarTfPageSize           = "tf_page_size"
 	tcCompatVarTfSlotCount          = "tf_slot_count"
 	tcCompatVarTfTcTask             = "tf_tc_task"
 	tcCompatVarUnusedTfClock        = "unused_tf_clock"
@@ -123,6 +124,7 @@ type tcCompatMapSpecs struct {
 //
 // It can be passed ebpf.CollectionSpec.Assign.
 type tcCompatVariableSpecs struct {
+	TfPageSize           *ebpf.VariableSpec `ebpf:"tf_page_size"`
 	TfSlotCount          *ebpf.VariableSpec `ebpf:"tf_slot_count"`
 	TfTcTask             *ebpf.VariableSpec `ebpf:"tf_tc_task"`
 	UnusedTfClock        *ebpf.VariableSpec `ebpf:"unused_tf_clock"`
@@ -197,6 +199,7 @@ func (m *tcCompatMaps) Close() error {
 //
 // It can be passed to loadTcCompatObjects or ebpf.CollectionSpec.LoadAndAssign.
 type tcCompatVariables struct {
+	TfPageSize           *ebpf.Variable `ebpf:"tf_page_size"`
 	TfSlotCount          *ebpf.Variable `ebpf:"tf_slot_count"`
 	TfTcTask             *ebpf.Variable `ebpf:"tf_tc_task"`
 	UnusedTfClock        *ebpf.Variable `ebpf:"unused_tf_clock"`

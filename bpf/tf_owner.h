@@ -123,27 +123,65 @@ static __always_inline int tf_owner_update(void *sk, struct tf_owner **out, __u3
  * sockets WebRTC media uses), and finds a new sender here instead. */
 volatile const __u32 tf_tc_task = 0;
 
+/* The kernel's page size, set by the loader with tf_tc_task: a task's
+ * stack is that many bytes a page of its vmalloc area. */
+volatile const __u32 tf_page_size = 0;
+
+struct vm_struct___stack {
+	unsigned int nr_pages;
+} __attribute__((preserve_access_index));
+
+struct task_struct___stack {
+	void *stack;
+	struct vm_struct___stack *stack_vm_area;
+} __attribute__((preserve_access_index));
+
+/* tf_on_task_stack says whether the program runs on the current task's
+ * own kernel stack, that is in the task's own work (its system call), not
+ * in a softirq that borrowed the CPU from it: x86-64 and arm64 run
+ * softirqs on a per-CPU stack of their own (PREEMPT_RT kernels do not).
+ * The stack's size is its vmalloc area's pages (CONFIG_VMAP_STACK, the
+ * default on both); where it cannot be read the answer is no, and the
+ * owner read at the socket's creation stands. */
+static __always_inline int tf_on_task_stack(struct task_struct *task)
+{
+	struct task_struct___stack *t = (void *)task;
+	if (!tf_page_size || !bpf_core_field_exists(t->stack_vm_area))
+		return 0;
+	__u64 size = (__u64)BPF_CORE_READ(t, stack_vm_area, nr_pages) * tf_page_size;
+	__u64 base = (__u64)BPF_CORE_READ(t, stack);
+	/* This frame's address as a number: the verifier allows no
+	 * arithmetic between a stack pointer and an unknown kernel address,
+	 * so the address is read back through a helper. */
+	__u64 here = 0;
+	void *frame = &here;
+	if (bpf_probe_read_kernel(&here, sizeof(here), &frame))
+		return 0;
+	return here - base < size;
+}
+
 /* tf_owner_sender makes the current task the owner of a UDP socket whose
  * datagram TC egress sees. udp_sendmsg builds and transmits the datagram
  * in the sending task, so the current task is the sender there: a process
  * that got the socket through fork or a passed descriptor, or one older
  * than the agent, is found by its first datagram on a flow. Called on a
  * flow's first packets and after idle spells only, like the socket's
- * owner read. Left out: the idle task and kernel threads (a datagram held
- * for neighbour resolution leaves later from softirq, ksoftirqd or idle);
- * a softirq that interrupts a user task on a datagram held so cannot be
- * told apart here (a flow's first datagram to a next hop not yet
- * resolved, sent when the reply comes outside the sender's context). */
-static __always_inline void tf_owner_sender(struct bpf_sock *sk, __u64 cookie, __u64 netns)
+ * owner read. Left out: the idle task and kernel threads, and softirqs
+ * (tf_on_task_stack): a datagram held for neighbour resolution leaves
+ * when the reply comes, in softirq on whatever task the CPU ran then.
+ * Returns 0 then (no sender to be read: the flow's next datagrams look
+ * again), 1 when the sender was read or there is none to read here. */
+static __always_inline int tf_owner_sender(struct bpf_sock *sk, __u64 cookie, __u64 netns)
 {
 	if (!tf_tc_task || sk->protocol != IPPROTO_UDP)
-		return;
+		return 1;
 	if ((bpf_get_current_pid_tgid() >> 32) == 0)
-		return;
+		return 0;
 	struct task_struct *task = bpf_get_current_task_btf();
-	if (BPF_CORE_READ(task, flags) & TF_PF_KTHREAD)
-		return;
+	if ((BPF_CORE_READ(task, flags) & TF_PF_KTHREAD) || !tf_on_task_stack(task))
+		return 0;
 	struct tf_owner *o = NULL;
 	if (tf_owner_update(sk, &o, 0) > 0)
 		tf_sock_event_send(TF_EV_SOCK_OWNER, cookie, sk->family, sk->protocol, o, netns);
+	return 1;
 }

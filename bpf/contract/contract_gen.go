@@ -76,16 +76,17 @@ type FlowStats struct {
 
 // FlowDir is struct tf_flow_dir.
 type FlowDir struct {
-	_          structs.HostLayout
-	Bytes      uint64
-	Packets    uint64
-	Last       uint64
-	TcpFlags   uint8
-	Dscp       uint8
-	HelloLeft  uint16
-	OwnerKnown uint8
-	Pad        [3]uint8
-	FirstNs    uint64
+	_            structs.HostLayout
+	Bytes        uint64
+	Packets      uint64
+	Last         uint64
+	TcpFlags     uint8
+	Dscp         uint8
+	HelloLeft    uint16
+	OwnerKnown   uint8
+	OwnerPending uint8
+	Pad          [2]uint8
+	FirstNs      uint64
 }
 
 // ClockPair is struct tf_clock.
