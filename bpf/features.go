@@ -27,7 +27,8 @@ type Kernel struct {
 	// ExitGroupDead: tp_btf/sched_process_exit passes group_dead (6.18,
 	// not 6.1); without it the exit program reads signal->live.
 	ExitGroupDead bool
-	// TCTask: TC programs may call the current-task helpers (6.18, not 6.1). The
+	// TCTask: TC programs may call the current-task helpers (6.18, not 6.1)
+	// and task stacks are vmalloc'd (CONFIG_VMAP_STACK, to tell a softirq). The
 	// classifier then makes the sender of a UDP flow's first datagrams the
 	// socket's owner, and the cgroup sendmsg/recvmsg hooks, which make the
 	// kernel lock the socket around every datagram with an address, stay
@@ -76,7 +77,24 @@ func probeKernel() (Kernel, *btf.Spec, error) {
 	if k.TCTask, err = tcHasTaskHelpers(); err != nil {
 		return k, nil, err
 	}
+	// Without vmalloc'd task stacks the classifier cannot tell its sender
+	// from a softirq (tf_on_task_stack), and the sendmsg hooks do it.
+	k.TCTask = k.TCTask && hasMember(spec, "task_struct", "stack_vm_area")
 	return k, spec, nil
+}
+
+// hasMember says whether the kernel's struct name has the member.
+func hasMember(spec *btf.Spec, name, member string) bool {
+	var st *btf.Struct
+	if spec.TypeByName(name, &st) != nil {
+		return false
+	}
+	for _, m := range st.Members {
+		if m.Name == member {
+			return true
+		}
+	}
+	return false
 }
 
 // tcTaskHelpers are what tf_owner_sender calls from the classifier.
@@ -153,7 +171,7 @@ func (k Kernel) variants() []Variant {
 	if k.TCTask {
 		vs = append(vs, Variant{"sender", "tc", "the classifier reads a UDP flow's sender: no per-datagram sendmsg/recvmsg hooks"})
 	} else {
-		vs = append(vs, Variant{"sender", "sendmsg", "cgroup sendmsg/recvmsg hooks on every datagram with an address: TC may not read the current task"})
+		vs = append(vs, Variant{"sender", "sendmsg", "cgroup sendmsg/recvmsg hooks on every datagram with an address: TC may not read the current task or tell it from a softirq"})
 	}
 	return vs
 }
