@@ -159,8 +159,7 @@ struct tf_seen {
 
 /* Copies the packet's socket and its owner into the flow. A subprogram:
  * a flow does this on its first packets only. */
-static __noinline int tf_find_owner(struct __sk_buff *skb, struct tf_flow_stats *v, const struct tf_seen *c,
-				    int egress)
+static __noinline int tf_find_owner(struct __sk_buff *skb, struct tf_flow_stats *v, const struct tf_seen *c, int egress)
 {
 	if (egress) {
 		struct bpf_sock *sk = skb->sk;

@@ -138,11 +138,13 @@ struct tf_flow_dir {
 	__u8 tcp_flags;	  /* OR of all flags seen */
 	__u8 dscp;	  /* last seen */
 	__u16 hello_left; /* egress: bytes of a ClientHello still to sample */
-	__u8 owner_known; /* the flow's owner was known after this direction's
-			  * last look (tc.c): its next packets need not look */
-	__u8 owner_pending; /* egress: the owner is the socket's creator, read
-			     * while the sender could not be (a datagram sent
-			     * from softirq): the next packets look again */
+	/* The flow's owner was known after this direction's last look
+	 * (tc.c): its next packets need not look. */
+	__u8 owner_known;
+	/* Egress: the owner is the socket's creator, read while the sender
+	 * could not be (a datagram sent from softirq): the next packets
+	 * look again. */
+	__u8 owner_pending;
 	__u8 pad[2];
 	__u64 first_ns; /* CLOCK_BOOTTIME, precise: written on the first packet only */
 };
