@@ -5,17 +5,21 @@ package bpf
 // the most recent packet. The socket (cookie and owner, together) comes
 // from the CPU that saw the flow last among those that found one: when a
 // new socket took the address pair, a CPU idle since may still name the
-// old one.
+// old one. A CPU whose owner is only the socket's creator, its sender not
+// yet read (owner_pending: a datagram held for neighbour resolution left
+// from softirq there), yields to one that read the sender.
 func MergeCPUs(perCPU []FlowStats) FlowStats {
 	var out FlowStats
 	var socketSeen uint64
+	outPending := false
 	for i := range perCPU {
 		s := &perCPU[i]
 		for d := range out.Dir {
 			mergeDir(&out.Dir[d], &s.Dir[d])
 		}
-		if last := max(s.Dir[0].Last, s.Dir[1].Last); s.Cookie != 0 && (out.Cookie == 0 || last > socketSeen) {
-			out.Cookie, out.Owner, socketSeen = s.Cookie, s.Owner, last
+		last, pending := max(s.Dir[0].Last, s.Dir[1].Last), s.Dir[0].OwnerPending != 0
+		if s.Cookie != 0 && (out.Cookie == 0 || (outPending && !pending) || (pending == outPending && last > socketSeen)) {
+			out.Cookie, out.Owner, socketSeen, outPending = s.Cookie, s.Owner, last, pending
 		} else if out.Cookie == 0 && out.Owner.Tgid == 0 && s.Owner.Tgid != 0 {
 			out.Owner = s.Owner
 		}

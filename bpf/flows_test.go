@@ -38,3 +38,23 @@ func TestMergeCPUsTakesTheLatestSocket(t *testing.T) {
 		t.Errorf("latest socket without an owner: cookie %d owner %d, want 22 and none", m.Cookie, m.Owner.Tgid)
 	}
 }
+
+// A datagram held for neighbour resolution left from softirq on one CPU,
+// which kept the socket's creator (pending) and saw the flow last; the
+// sender's own datagrams on another CPU read the sender: it wins.
+func TestMergeCPUsPrefersTheSenderRead(t *testing.T) {
+	var held, read FlowStats
+	held.Dir[0] = FlowDir{Packets: 1, Last: 100, OwnerPending: 1}
+	held.Dir[1] = FlowDir{Packets: 9, Last: 300}
+	held.Cookie, held.Owner.Tgid = 11, 1000
+	read.Dir[0] = FlowDir{Packets: 9, Last: 200}
+	read.Cookie, read.Owner.Tgid = 11, 2000
+	for _, order := range [][]FlowStats{{held, read}, {read, held}} {
+		if m := MergeCPUs(order); m.Owner.Tgid != 2000 {
+			t.Errorf("merged owner %d, want the sender read: 2000", m.Owner.Tgid)
+		}
+	}
+	if m := MergeCPUs([]FlowStats{held}); m.Owner.Tgid != 1000 {
+		t.Errorf("only the held datagram's CPU: owner %d, want its creator 1000", m.Owner.Tgid)
+	}
+}

@@ -223,11 +223,14 @@ static __always_inline void tf_count_packet(struct __sk_buff *skb, struct tf_flo
 	/* A flow's first packets look for its owner until one is found, and a
 	 * packet after an idle spell looks again: the socket that used the
 	 * address pair may have closed and another (maybe another process's)
-	 * taken it before the agent removed the entry. Busy flows pay two
-	 * comparisons of values already loaded. */
-	if (__builtin_expect((d->packets < TF_OWNER_TRIES && (v->owner.tgid == 0 || d->owner_pending)) ||
-				     c->tick - d->last > TF_OWNER_RECHECK_TICKS,
-			     0))
+	 * taken it before the agent removed the entry. Egress looks until it
+	 * has read its own sender (not a creator kept while a held datagram
+	 * left from softirq: owner_pending), ingress until this CPU's egress
+	 * has: what it reads from the socket may be the creator the sender
+	 * has not yet replaced. Busy flows pay comparisons of values already
+	 * loaded. */
+	int look = egress ? !d->owner_known : v->owner.tgid == 0 || !v->dir[0].owner_known;
+	if (__builtin_expect((d->packets < TF_OWNER_TRIES && look) || c->tick - d->last > TF_OWNER_RECHECK_TICKS, 0))
 		d->owner_pending = !tf_find_owner(skb, v, c, egress);
 	d->owner_known = v->owner.tgid != 0 && !d->owner_pending;
 	tf_add(d, c);
