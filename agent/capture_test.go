@@ -111,6 +111,7 @@ func TestUDPConnectedAndUnconnected(t *testing.T) {
 // A process that exits 50 ms after its last packet is still named.
 func TestShortLivedProcess(t *testing.T) {
 	p := testenv.NewPair(t)
+	resolveServer(t, p)
 	a := startAgent(t, p.Client.Path())
 	srvAddr := fmt.Sprintf("[%s]:7003", p.ServerIP6)
 	testenv.StartPeer(t, p.Server, "tf-udp-server", "udp-server", srvAddr, "5")

@@ -75,6 +75,7 @@ func TestPassedUDPSocketOwnedBySender(t *testing.T) {
 				t.Skip("this kernel's TC programs may not read the current task: the sendmsg hooks find senders here")
 			}
 			p := testenv.NewPair(t)
+			resolveServer(t, p)
 			a, _ := startAgentLogged(t, Config{Netns: []string{p.Client.Path(), p.Server.Path()},
 				Maps: bpf.Config{DatagramHooks: hooks}})
 			if got := datagramHooksAttached(t, a); got != hooks {

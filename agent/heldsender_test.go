@@ -76,3 +76,20 @@ func hardwareAddr(iface string) (net.HardwareAddr, error) {
 	}
 	return ifi.HardwareAddr, nil
 }
+
+// resolveServer fills the client's neighbour table with the server's
+// addresses, so that a test about something else sends its first
+// datagram at once instead of holding it for ARP or neighbour discovery
+// (TestHeldDatagramKeepsItsSender tests that path).
+func resolveServer(t *testing.T, p *testenv.Pair) {
+	t.Helper()
+	var server net.HardwareAddr
+	if err := p.Server.Do(func() error { var err error; server, err = hardwareAddr(p.ServerIface); return err }); err != nil {
+		t.Fatal(err)
+	}
+	for _, ip := range []string{p.ServerIP4, p.ServerIP6} {
+		if out, err := p.Client.Command("ip", "neigh", "replace", ip, "lladdr", server.String(), "dev", p.ClientIface, "nud", "permanent").CombinedOutput(); err != nil {
+			t.Fatalf("ip neigh replace %s: %v: %s", ip, err, out)
+		}
+	}
+}
