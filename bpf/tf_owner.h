@@ -137,12 +137,14 @@ struct task_struct___stack {
 } __attribute__((preserve_access_index));
 
 /* tf_on_task_stack says whether the program runs on the current task's
- * own kernel stack, that is in the task's own work (its system call), not
- * in a softirq that borrowed the CPU from it: x86-64 and arm64 run
- * softirqs on a per-CPU stack of their own (PREEMPT_RT kernels do not).
- * The stack's size is its vmalloc area's pages (CONFIG_VMAP_STACK, the
- * default on both); where it cannot be read the answer is no, and the
- * owner read at the socket's creation stands. */
+ * own kernel stack. A softirq run where another task enables bottom
+ * halves again (a datagram of its own, a packet socket's frame) runs on
+ * the CPU's softirq stack on x86-64 and arm64, and is told apart here. A
+ * softirq run at the exit of an interrupt may run on the interrupted
+ * task's stack, and is not: telling it needs preempt_count, which this
+ * loader cannot reach yet (a typed per-CPU ksym). The stack's size is its
+ * vmalloc area's pages (CONFIG_VMAP_STACK, the default on both); where it
+ * cannot be read the answer is no, and the creator stays the owner. */
 static __always_inline int tf_on_task_stack(struct task_struct *task)
 {
 	struct task_struct___stack *t = (void *)task;
@@ -167,8 +169,9 @@ static __always_inline int tf_on_task_stack(struct task_struct *task)
  * than the agent, is found by its first datagram on a flow. Called on a
  * flow's first packets and after idle spells only, like the socket's
  * owner read. Left out: the idle task and kernel threads, and softirqs
- * (tf_on_task_stack): a datagram held for neighbour resolution leaves
- * when the reply comes, in softirq on whatever task the CPU ran then.
+ * where they can be told (tf_on_task_stack): a datagram held for
+ * neighbour resolution leaves when the reply comes, in softirq on
+ * whatever task the CPU runs then.
  * Returns 0 then (no sender to be read: the flow's next datagrams look
  * again), 1 when the sender was read or there is none to read here. */
 static __always_inline int tf_owner_sender(struct bpf_sock *sk, __u64 cookie, __u64 netns)
